@@ -1,0 +1,178 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Microsoft.Net.Http.Headers;
+
+namespace DeepDeploy.Silo.ModelHub;
+
+/// <summary>
+/// A local stand-in for the Hugging Face Hub's download API, serving models kept under
+/// <c>&lt;root&gt;/&lt;owner&gt;/&lt;name&gt;/…</c>. Mapped under a prefix (e.g. <c>/hub</c>) so that
+/// <c>HF_ENDPOINT=http://host:port/hub</c> works for huggingface_hub-style clients.
+/// Revisions: <c>main</c> and the repository's current commit id (computed from its files).
+/// </summary>
+public static class LocalHubEndpoints
+{
+    /// <summary>Response header carrying the resolved commit id (as on huggingface.co).</summary>
+    public const string RepoCommitHeader = "X-Repo-Commit";
+
+    /// <summary>Response header carrying the machine-readable error code (as on huggingface.co).</summary>
+    public const string ErrorCodeHeader = "X-Error-Code";
+
+    /// <summary>Response header carrying the human-readable error message (as on huggingface.co).</summary>
+    public const string ErrorMessageHeader = "X-Error-Message";
+
+    /// <summary>
+    /// Maps <c>GET {prefix}/api/models/{owner}/{name}[/revision/{revision}]</c> and
+    /// <c>GET|HEAD {prefix}/{owner}/{name}/resolve/{revision}/{**path}</c>.
+    /// </summary>
+    /// <returns>The route group; add auth or metadata to it as needed.</returns>
+    public static IEndpointConventionBuilder MapLocalHub(this IEndpointRouteBuilder app, string prefix, string rootDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        ArgumentException.ThrowIfNullOrWhiteSpace(rootDirectory);
+
+        var store = new LocalHubStore(rootDirectory);
+        var group = app.MapGroup(NormalizePrefix(prefix));
+
+        group.MapGet("/api/models/{owner}/{name}",
+            (string owner, string name, bool? blobs) => RepoInfo(store, owner, name, "main", blobs == true));
+        group.MapGet("/api/models/{owner}/{name}/revision/{revision}",
+            (string owner, string name, string revision, bool? blobs) => RepoInfo(store, owner, name, revision, blobs == true));
+        group.MapMethods("/{owner}/{name}/resolve/{revision}/{**path}", [HttpMethods.Get, HttpMethods.Head],
+            (HttpContext context, string owner, string name, string revision, string? path) => Resolve(store, context, owner, name, revision, path));
+
+        return group;
+    }
+
+    private static string NormalizePrefix(string? prefix)
+    {
+        if (string.IsNullOrWhiteSpace(prefix) || prefix == "/")
+        {
+            return "/";
+        }
+
+        return "/" + prefix.Trim().Trim('/');
+    }
+
+    private static IResult RepoInfo(LocalHubStore store, string owner, string name, string revision, bool blobs)
+    {
+        var snapshot = store.TryGetSnapshot(owner, name);
+        if (snapshot is null)
+        {
+            return Error(StatusCodes.Status404NotFound, "RepoNotFound", "Repository not found");
+        }
+
+        if (!snapshot.IsRevision(revision))
+        {
+            return Error(StatusCodes.Status404NotFound, "RevisionNotFound", $"Invalid rev id: {revision}");
+        }
+
+        var siblings = new JsonArray();
+        foreach (var file in snapshot.Files)
+        {
+            var sibling = new JsonObject { ["rfilename"] = file.Path };
+            if (blobs)
+            {
+                sibling["blobId"] = file.GitBlobSha1;
+                sibling["size"] = file.Size;
+                if (file.IsLfs)
+                {
+                    sibling["lfs"] = new JsonObject { ["sha256"] = file.Sha256, ["size"] = file.Size, ["pointerSize"] = 134 };
+                }
+            }
+
+            siblings.Add(sibling);
+        }
+
+        var lastModified = snapshot.Files.Count == 0 ? DateTime.UnixEpoch : snapshot.Files.Max(f => f.LastWriteUtc);
+        var tags = new JsonArray();
+        if (snapshot.Files.Any(f => f.Path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase)))
+        {
+            tags.Add("gguf");
+        }
+
+        var body = new JsonObject
+        {
+            ["_id"] = snapshot.Commit[..24],
+            ["id"] = snapshot.RepoId,
+            ["modelId"] = snapshot.RepoId,
+            ["author"] = owner,
+            ["sha"] = snapshot.Commit,
+            ["lastModified"] = lastModified.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
+            ["private"] = false,
+            ["disabled"] = false,
+            ["gated"] = false,
+            ["downloads"] = 0,
+            ["likes"] = 0,
+            ["tags"] = tags,
+            ["siblings"] = siblings,
+            ["usedStorage"] = snapshot.Files.Sum(f => f.Size),
+        };
+        return Results.Content(body.ToJsonString(), "application/json");
+    }
+
+    private static IResult Resolve(LocalHubStore store, HttpContext context, string owner, string name, string revision, string? path)
+    {
+        var snapshot = store.TryGetSnapshot(owner, name);
+        if (snapshot is null)
+        {
+            return Error(StatusCodes.Status404NotFound, "RepoNotFound", "Repository not found");
+        }
+
+        if (!snapshot.IsRevision(revision))
+        {
+            return Error(StatusCodes.Status404NotFound, "RevisionNotFound", $"Invalid rev id: {revision}");
+        }
+
+        if (!LocalHubPaths.TryGetFilePath(snapshot.Directory, path, out _))
+        {
+            return Error(StatusCodes.Status400BadRequest, "InvalidPath", "Invalid file path");
+        }
+
+        // Only files that are part of the snapshot are served (no symlink escapes, no .git, no partial files).
+        var file = snapshot.Find(path!);
+        if (file is null)
+        {
+            return Error(StatusCodes.Status404NotFound, "EntryNotFound", "Entry not found");
+        }
+
+        var headers = context.Response.Headers;
+        headers[RepoCommitHeader] = snapshot.Commit;
+        headers[HeaderNames.AcceptRanges] = "bytes";
+        var etag = new EntityTagHeaderValue($"\"{file.ETag}\"");
+
+        if (HttpMethods.IsHead(context.Request.Method))
+        {
+            headers[HeaderNames.ETag] = etag.ToString();
+            headers[HeaderNames.LastModified] = file.LastWriteUtc.ToString("R", CultureInfo.InvariantCulture);
+            context.Response.ContentType = "application/octet-stream";
+            context.Response.ContentLength = file.Size;
+            return Results.Empty;
+        }
+
+        return Results.File(file.FullPath, "application/octet-stream", fileDownloadName: null,
+            lastModified: new DateTimeOffset(file.LastWriteUtc, TimeSpan.Zero), entityTag: etag, enableRangeProcessing: true);
+    }
+
+    private static IResult Error(int status, string code, string message) => new HubErrorResult(status, code, message);
+
+    /// <summary>The Hub's error shape: JSON <c>{"error": "..."}</c> plus <c>X-Error-Code</c>/<c>X-Error-Message</c>.</summary>
+    private sealed class HubErrorResult(int status, string code, string message) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            var response = httpContext.Response;
+            response.StatusCode = status;
+            response.Headers[ErrorCodeHeader] = code;
+            response.Headers[ErrorMessageHeader] = message;
+            var json = new JsonObject { ["error"] = message }.ToJsonString();
+            response.ContentType = "application/json";
+            if (HttpMethods.IsHead(httpContext.Request.Method))
+            {
+                return Task.CompletedTask;
+            }
+
+            return response.WriteAsync(json);
+        }
+    }
+}
