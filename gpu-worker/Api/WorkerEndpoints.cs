@@ -1,0 +1,216 @@
+using System.Text.Json;
+using DeepDeploy.GpuWorker.Engine;
+using DeepDeploy.GpuWorker.Hosting;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace DeepDeploy.GpuWorker.Api;
+
+/// <summary>HTTP surface: /health, /metrics, /v1/models, /v1/chat/completions, /v1/completions.</summary>
+public static class WorkerEndpoints
+{
+    private static readonly byte[] DataPrefix = "data: "u8.ToArray();
+    private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
+    private static readonly byte[] Done = "data: [DONE]\n\n"u8.ToArray();
+
+    public static void MapWorkerEndpoints(this WebApplication app)
+    {
+        app.MapGet("/health", (ModelHost host) => host.Phase switch
+        {
+            WorkerPhase.Ready => Results.Json(new Dictionary<string, object?>
+            {
+                ["status"] = "ok",
+                ["model"] = host.Options.ModelName,
+                ["max_batch_size"] = host.Options.MaxBatchSize,
+                ["instance_id"] = host.Options.InstanceId,
+            }),
+            WorkerPhase.Loading => Results.Json(new Dictionary<string, object?> { ["status"] = "loading" }, statusCode: 503),
+            WorkerPhase.Draining => Results.Json(new Dictionary<string, object?> { ["status"] = "draining" }, statusCode: 503),
+            _ => Results.Json(new Dictionary<string, object?> { ["status"] = "failed", ["error"] = host.LoadError }, statusCode: 503),
+        });
+
+        app.MapGet("/metrics", (WorkerMetrics metrics) =>
+            Results.Text(metrics.Render(), "text/plain; version=0.0.4; charset=utf-8"));
+
+        app.MapGet("/v1/models", (ModelHost host) => Results.Json(new Dictionary<string, object?>
+        {
+            ["object"] = "list",
+            ["data"] = new[]
+            {
+                new Dictionary<string, object?>
+                {
+                    ["id"] = host.Options.ModelName,
+                    ["object"] = "model",
+                    ["created"] = 0,
+                    ["owned_by"] = "deepdeploy",
+                    ["max_model_len"] = host.Options.TokensPerSequence,
+                },
+            },
+        }));
+
+        app.MapPost("/v1/chat/completions", (HttpContext ctx, ModelHost host) => HandleAsync(ctx, host, chat: true));
+        app.MapPost("/v1/completions", (HttpContext ctx, ModelHost host) => HandleAsync(ctx, host, chat: false));
+    }
+
+    private static async Task HandleAsync(HttpContext ctx, ModelHost host, bool chat)
+    {
+        try
+        {
+            await HandleCoreAsync(ctx, host, chat);
+        }
+        catch (ApiException ex) when (!ctx.Response.HasStarted)
+        {
+            await WriteErrorAsync(ctx, ex.Error);
+        }
+        catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)
+        {
+            // Client went away; the engine frees its sequence.
+        }
+    }
+
+    private static async Task HandleCoreAsync(HttpContext ctx, ModelHost host, bool chat)
+    {
+        var engine = host.Engine;
+        if (host.Phase != WorkerPhase.Ready || engine is null)
+            throw new ApiException(Unavailable(host.Phase));
+
+        JsonDocument doc;
+        try
+        {
+            doc = await JsonDocument.ParseAsync(ctx.Request.Body, cancellationToken: ctx.RequestAborted);
+        }
+        catch (JsonException ex)
+        {
+            throw new ApiException(new ApiError(400, $"The request body is not valid JSON: {ex.Message}"));
+        }
+
+        OpenAiRequest request;
+        using (doc)
+            request = OpenAiRequestParser.Parse(doc.RootElement, chat);
+
+        var modelName = host.Options.ModelName;
+        if (request.Model is not null && request.Model != modelName)
+            throw new ApiException(new ApiError(404, $"The model '{request.Model}' does not exist; this worker serves '{modelName}'.",
+                Param: "model", Code: "model_not_found"));
+
+        string promptText;
+        var special = false;
+        if (chat)
+            (promptText, special) = host.Chat!.Format(request.Messages);
+        else
+            promptText = request.Prompt;
+
+        var tokens = engine.Tokenize(promptText, special);
+        var budget = engine.TokensPerSequence;
+        if (tokens.Length >= budget)
+        {
+            var field = chat ? "messages" : "prompt";
+            throw new ApiException(ApiError.Invalid(field,
+                $"This model's maximum context length is {budget} tokens, but the {field} has {tokens.Length} tokens."));
+        }
+
+        var maxTokens = Math.Min(request.MaxTokens, budget - tokens.Length);
+        var seed = request.Seed is { } s ? unchecked((uint)s) : (uint)Random.Shared.Next();
+        var generation = new GenerationRequest(tokens, maxTokens,
+            new SamplingOptions(request.Temperature, request.TopP, seed), request.Stop, ctx.RequestAborted);
+
+        if (host.Phase != WorkerPhase.Ready || !engine.TryEnqueue(generation))
+            throw new ApiException(Unavailable(WorkerPhase.Draining));
+
+        var id = (chat ? "chatcmpl-" : "cmpl-") + Guid.NewGuid().ToString("N");
+        var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        if (request.Stream)
+            await StreamAsync(ctx, generation, chat, id, created, modelName);
+        else
+            await CompleteAsync(ctx, generation, chat, id, created, modelName);
+    }
+
+    private static async Task CompleteAsync(HttpContext ctx, GenerationRequest generation, bool chat, string id, long created, string model)
+    {
+        var text = new System.Text.StringBuilder();
+        await foreach (var e in generation.Events.ReadAllAsync(ctx.RequestAborted))
+        {
+            switch (e)
+            {
+                case TextDelta d:
+                    text.Append(d.Text);
+                    break;
+                case GenerationFinished f:
+                    var usage = new OpenAiJson.Usage(f.PromptTokens, f.CompletionTokens);
+                    var body = chat
+                        ? OpenAiJson.ChatCompletion(id, created, model, text.ToString(), f.FinishReason, usage)
+                        : OpenAiJson.TextCompletion(id, created, model, text.ToString(), f.FinishReason, usage);
+                    ctx.Response.ContentType = "application/json";
+                    await ctx.Response.Body.WriteAsync(body, ctx.RequestAborted);
+                    return;
+                case GenerationFailed x:
+                    await WriteErrorAsync(ctx, new ApiError(500, x.Message, Type: "server_error"));
+                    return;
+            }
+        }
+        ctx.RequestAborted.ThrowIfCancellationRequested();
+        await WriteErrorAsync(ctx, new ApiError(500, "generation ended without a result", Type: "server_error"));
+    }
+
+    private static async Task StreamAsync(HttpContext ctx, GenerationRequest generation, bool chat, string id, long created, string model)
+    {
+        var ct = ctx.RequestAborted;
+        ctx.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+        ctx.Response.ContentType = "text/event-stream";
+        ctx.Response.Headers.CacheControl = "no-cache";
+        ctx.Response.Headers["X-Accel-Buffering"] = "no";
+        await ctx.Response.StartAsync(ct);
+
+        if (chat)
+            await SendAsync(ctx, OpenAiJson.ChatChunk(id, created, model, "assistant", "", null), ct);
+
+        var obj = chat ? "chat.completion.chunk" : "text_completion";
+        await foreach (var e in generation.Events.ReadAllAsync(ct))
+        {
+            switch (e)
+            {
+                case TextDelta d:
+                    await SendAsync(ctx, chat
+                        ? OpenAiJson.ChatChunk(id, created, model, null, d.Text, null)
+                        : OpenAiJson.TextChunk(id, created, model, d.Text, null), ct);
+                    break;
+                case GenerationFinished f:
+                    await SendAsync(ctx, chat
+                        ? OpenAiJson.ChatChunk(id, created, model, null, null, f.FinishReason)
+                        : OpenAiJson.TextChunk(id, created, model, "", f.FinishReason), ct);
+                    await SendAsync(ctx, OpenAiJson.UsageChunk(id, obj, created, model,
+                        new OpenAiJson.Usage(f.PromptTokens, f.CompletionTokens)), ct);
+                    await ctx.Response.Body.WriteAsync(Done, ct);
+                    await ctx.Response.Body.FlushAsync(ct);
+                    return;
+                case GenerationFailed x:
+                    await SendAsync(ctx, OpenAiJson.Error(new ApiError(500, x.Message, Type: "server_error")), ct);
+                    await ctx.Response.Body.WriteAsync(Done, ct);
+                    await ctx.Response.Body.FlushAsync(ct);
+                    return;
+            }
+        }
+    }
+
+    private static async Task SendAsync(HttpContext ctx, byte[] json, CancellationToken ct)
+    {
+        var body = ctx.Response.Body;
+        await body.WriteAsync(DataPrefix, ct);
+        await body.WriteAsync(json, ct);
+        await body.WriteAsync(EventEnd, ct);
+        await body.FlushAsync(ct);
+    }
+
+    private static ApiError Unavailable(WorkerPhase phase) => phase switch
+    {
+        WorkerPhase.Loading => new ApiError(503, "The model is still loading.", Type: "service_unavailable"),
+        WorkerPhase.Draining => new ApiError(503, "The worker is shutting down.", Type: "service_unavailable"),
+        _ => new ApiError(503, "The model failed to load.", Type: "service_unavailable"),
+    };
+
+    private static async Task WriteErrorAsync(HttpContext ctx, ApiError error)
+    {
+        ctx.Response.StatusCode = error.Status;
+        ctx.Response.ContentType = "application/json";
+        await ctx.Response.Body.WriteAsync(OpenAiJson.Error(error));
+    }
+}

@@ -1,0 +1,47 @@
+using System.Threading.Channels;
+using LLama.Native;
+
+namespace DeepDeploy.GpuWorker.Engine;
+
+/// <summary>
+/// One completion job handed to the <see cref="InferenceEngine"/>. The engine writes
+/// <see cref="GenerationEvent"/>s to <see cref="Events"/>, ending with exactly one
+/// <see cref="GenerationFinished"/> or <see cref="GenerationFailed"/> (or nothing, if cancelled).
+/// </summary>
+public sealed class GenerationRequest
+{
+    private readonly Channel<GenerationEvent> _events =
+        Channel.CreateUnbounded<GenerationEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+
+    public GenerationRequest(LLamaToken[] promptTokens, int maxTokens, SamplingOptions sampling,
+        IReadOnlyList<string> stop, CancellationToken cancellation)
+    {
+        if (promptTokens.Length == 0)
+            throw new ArgumentException("The prompt must contain at least one token.", nameof(promptTokens));
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxTokens, 1);
+        PromptTokens = promptTokens;
+        MaxTokens = maxTokens;
+        Sampling = sampling;
+        Stop = stop;
+        Cancellation = cancellation;
+    }
+
+    public LLamaToken[] PromptTokens { get; }
+    public int MaxTokens { get; }
+    public SamplingOptions Sampling { get; }
+    public IReadOnlyList<string> Stop { get; }
+
+    /// <summary>Cancelled when the client goes away; the engine then frees the sequence.</summary>
+    public CancellationToken Cancellation { get; }
+
+    public ChannelReader<GenerationEvent> Events => _events.Reader;
+
+    internal void Emit(GenerationEvent e) => _events.Writer.TryWrite(e);
+
+    internal void Complete(GenerationEvent? final = null)
+    {
+        if (final is not null)
+            _events.Writer.TryWrite(final);
+        _events.Writer.TryComplete();
+    }
+}

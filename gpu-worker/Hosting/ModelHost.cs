@@ -1,0 +1,86 @@
+using DeepDeploy.GpuWorker.Engine;
+using LLama;
+using LLama.Common;
+
+namespace DeepDeploy.GpuWorker.Hosting;
+
+/// <summary>Owns the model, the inference engine and the worker's lifecycle phase.</summary>
+public sealed class ModelHost(WorkerOptions options, WorkerMetrics metrics, ILoggerFactory loggers,
+    IHostApplicationLifetime lifetime) : IAsyncDisposable
+{
+    private readonly ILogger _log = loggers.CreateLogger<ModelHost>();
+    private volatile WorkerPhase _phase = WorkerPhase.Loading;
+    private LLamaWeights? _weights;
+    private volatile InferenceEngine? _engine;
+
+    public WorkerPhase Phase => _phase;
+    public WorkerOptions Options => options;
+    public InferenceEngine? Engine => _engine;
+    public ChatPromptFormatter? Chat { get; private set; }
+    public int ExitCode { get; private set; }
+    public string? LoadError { get; private set; }
+
+    /// <summary>Loads the model in the background; on failure reports to stderr and stops the process (exit code 1).</summary>
+    public Task StartLoading() => Task.Run(() =>
+    {
+        try
+        {
+            var p = new ModelParams(options.ModelPath!)
+            {
+                ContextSize = (uint)options.ContextSize,
+                BatchSize = (uint)options.ContextSize, // a whole prompt must fit in one batch
+                SeqMax = (uint)options.MaxBatchSize,
+                KVUnified = true,
+                Threads = options.Threads,
+                BatchThreads = options.Threads,
+                GpuLayerCount = 0,
+            };
+            _weights = LLamaWeights.LoadFromFile(p);
+            var engine = new InferenceEngine(_weights, p, options.MaxBatchSize, options.TokensPerSequence,
+                metrics, loggers.CreateLogger<InferenceEngine>());
+            Chat = new ChatPromptFormatter(_weights);
+            engine.Start();
+            _engine = engine;
+            lock (this)
+            {
+                if (_phase == WorkerPhase.Loading)
+                    _phase = WorkerPhase.Ready;
+            }
+        }
+        catch (Exception ex)
+        {
+            LoadError = ex.Message;
+            _phase = WorkerPhase.Failed;
+            ExitCode = 1;
+            Console.Error.WriteLine($"DEEPDEPLOY_WORKER_ERROR failed to load model '{options.ModelPath}': {ex.GetType().Name}: {ex.Message}");
+            lifetime.StopApplication();
+        }
+    });
+
+    /// <summary>Stop taking requests; health reports "draining".</summary>
+    public void BeginDrain()
+    {
+        lock (this)
+        {
+            if (_phase != WorkerPhase.Failed)
+                _phase = WorkerPhase.Draining;
+        }
+    }
+
+    /// <summary>Waits for in-flight and queued requests to finish, at most <paramref name="timeout"/>.</summary>
+    public Task<bool> WaitIdleAsync(TimeSpan timeout) =>
+        _engine?.WaitIdleAsync(timeout) ?? Task.FromResult(true);
+
+    public async ValueTask DisposeAsync()
+    {
+        BeginDrain();
+        if (_engine is { } engine)
+        {
+            _engine = null;
+            await engine.DisposeAsync();
+        }
+        _weights?.Dispose();
+        _weights = null;
+        _log.LogDebug("Model host disposed");
+    }
+}

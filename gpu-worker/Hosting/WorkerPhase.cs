@@ -1,0 +1,9 @@
+namespace DeepDeploy.GpuWorker.Hosting;
+
+public enum WorkerPhase
+{
+    Loading,
+    Ready,
+    Draining,
+    Failed,
+}
