@@ -1,1 +1,3 @@
-Console.WriteLine("stub");
+using DeepDeploy.Silo.Hosting;
+
+await DeepDeployHost.Build(args).RunAsync();

@@ -1,0 +1,151 @@
+using System.Security.Claims;
+using System.Security.Cryptography;
+using DeepDeploy.Contracts.Deployments;
+using DeepDeploy.Contracts.Users;
+using DeepDeploy.Gateway.Auth;
+using DeepDeploy.Gateway.Http;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace DeepDeploy.Gateway.Deployments;
+
+/// <summary>DeepInfra's deploy API: /deploy/llm, /deploy/list, /deploy/{id}.</summary>
+public static class DeployEndpoints
+{
+    public static void MapDeployEndpoints(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/deploy").RequireAuthorization();
+        group.MapPost("/llm", Create).RequireAuthorization(p => p.RequireRole(Roles.User));
+        group.MapGet("/list", List);
+        group.MapGet("/{deployId}", Get);
+        group.MapDelete("/{deployId}", Delete);
+    }
+
+    static async Task<IResult> Create(HttpContext http, IGrainFactory grains, IDataProtectionProvider protection)
+    {
+        var user = http.User.Identity!.Name!;
+        var body = await JsonBody.ReadObjectAsync(http.Request, http.RequestAborted);
+        var request = DeployRequest.Parse(body, user);
+
+        var deployId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(10));
+        var quota = grains.GetGrain<IUserQuotaGrain>(user);
+        var account = await quota.Get();
+        if (account is null)
+        {
+            return ApiErrors.Result(StatusCodes.Status403Forbidden, "no_account", $"User '{user}' has no account.");
+        }
+
+        if (request.NumGpus > account.GpuLimit)
+        {
+            return ApiErrors.Result(StatusCodes.Status403Forbidden, "quota_exceeded",
+                $"One instance needs {request.NumGpus} GPUs but your GPU limit is {account.GpuLimit}.", "num_gpus");
+        }
+
+        if (!await quota.ClaimModelName(request.ModelName, deployId))
+        {
+            return ApiErrors.Result(StatusCodes.Status409Conflict, "name_taken",
+                $"A live deployment named '{user}/{request.ModelName}' already exists.", "model_name");
+        }
+
+        var token = request.HfToken is null ? null : protection.CreateProtector(SecretPurposes.HfToken).Protect(request.HfToken);
+        var spec = new DeploymentSpec(user, request.ModelName, request.Gpu, request.NumGpus, request.MaxBatchSize,
+            request.HfRepo, request.HfRevision, token, request.MinInstances, request.MaxInstances, request.ExtraArgs);
+        try
+        {
+            var view = await grains.GetGrain<IDeploymentGrain>(deployId).Create(spec);
+            return Results.Ok(DeployObject.From(view));
+        }
+        catch
+        {
+            await quota.ReleaseModelName(request.ModelName, deployId);
+            throw;
+        }
+    }
+
+    static async Task<IResult> List(HttpContext http, IGrainFactory grains, string? status)
+    {
+        var wanted = ParseStatuses(status);
+        var ids = new List<string>();
+        foreach (var user in await CallerUsers(http.User, grains))
+        {
+            if (await grains.GetGrain<IUserQuotaGrain>(user).Get() is { } account)
+            {
+                ids.AddRange(account.Deployments);
+            }
+        }
+
+        var views = await Task.WhenAll(ids.Select(id => grains.GetGrain<IDeploymentGrain>(id).Get()));
+        return Results.Ok(views
+            .OfType<DeploymentView>()
+            .Where(v => wanted.Contains(v.Status))
+            .OrderByDescending(v => v.CreatedAt)
+            .Select(DeployObject.From));
+    }
+
+    static async Task<IResult> Get(HttpContext http, IGrainFactory grains, string deployId)
+    {
+        var view = await Visible(http.User, grains, deployId);
+        return view is null ? NotFound(deployId) : Results.Ok(DeployObject.From(view));
+    }
+
+    static async Task<IResult> Delete(HttpContext http, IGrainFactory grains, string deployId)
+    {
+        var view = await Visible(http.User, grains, deployId);
+        if (view is null || !await grains.GetGrain<IDeploymentGrain>(deployId).Delete())
+        {
+            return NotFound(deployId);
+        }
+
+        return Results.Ok(DeployObject.From((await grains.GetGrain<IDeploymentGrain>(deployId).Get())!));
+    }
+
+    /// <summary>The deployment if the caller may see it. Another user's deployment is "not found", so that
+    /// existence does not leak; a deleted one too.</summary>
+    static async Task<DeploymentView?> Visible(ClaimsPrincipal caller, IGrainFactory grains, string deployId)
+    {
+        if (deployId.Length > 64)
+        {
+            return null;
+        }
+
+        var view = await grains.GetGrain<IDeploymentGrain>(deployId).Get();
+        if (view is null || view.Status == DeploymentStatus.Deleted)
+        {
+            return null;
+        }
+
+        return caller.IsInRole(Roles.Operator) || view.Owner == caller.Identity!.Name ? view : null;
+    }
+
+    static async Task<IReadOnlyList<string>> CallerUsers(ClaimsPrincipal caller, IGrainFactory grains) =>
+        caller.IsInRole(Roles.Operator)
+            ? await grains.GetGrain<IUserDirectoryGrain>(IUserDirectoryGrain.Key).List()
+            : [caller.Identity!.Name!];
+
+    static HashSet<DeploymentStatus> ParseStatuses(string? status)
+    {
+        if (string.IsNullOrWhiteSpace(status))
+        {
+            return Enum.GetValues<DeploymentStatus>().Where(s => s != DeploymentStatus.Deleted).ToHashSet();
+        }
+
+        var set = new HashSet<DeploymentStatus>();
+        foreach (var part in status.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!Enum.TryParse<DeploymentStatus>(part, ignoreCase: true, out var parsed) || int.TryParse(part, out _))
+            {
+                throw new BadRequestException("status",
+                    $"Unknown status '{part}'. Known: {string.Join(", ", Enum.GetNames<DeploymentStatus>().Select(n => n.ToLowerInvariant()))}.");
+            }
+
+            set.Add(parsed);
+        }
+
+        return set;
+    }
+
+    static IResult NotFound(string deployId) =>
+        ApiErrors.Result(StatusCodes.Status404NotFound, "not_found", $"No deployment '{deployId}'.", "deploy_id");
+}

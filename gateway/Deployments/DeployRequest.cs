@@ -1,0 +1,117 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using DeepDeploy.Contracts.Deployments;
+using DeepDeploy.Gateway.Http;
+
+namespace DeepDeploy.Gateway.Deployments;
+
+/// <summary>A validated <c>POST /deploy/llm</c> body. Unknown fields are refused, so that a typo never
+/// silently becomes a default.</summary>
+public sealed partial record DeployRequest(
+    string ModelName,
+    string Gpu,
+    int NumGpus,
+    int MaxBatchSize,
+    string HfRepo,
+    string? HfRevision,
+    string? HfToken,
+    int MinInstances,
+    int MaxInstances,
+    IReadOnlyList<string> ExtraArgs)
+{
+    public const int DefaultMaxBatchSize = 96;
+
+    public static DeployRequest Parse(JsonElement body, string user)
+    {
+        JsonBody.RejectUnknown(body, "", "model_name", "gpu", "num_gpus", "max_batch_size", "hf", "settings", "extra_args");
+
+        var modelName = JsonBody.String(body, "model_name")
+            ?? throw new BadRequestException("model_name", "'model_name' is required.", "missing_field");
+        modelName = ShortName(modelName, user);
+
+        var gpu = JsonBody.String(body, "gpu") ?? throw new BadRequestException("gpu", "'gpu' is required.", "missing_field");
+        if (!GpuCatalog.IsKnown(gpu))
+        {
+            throw new BadRequestException("gpu", $"Unknown gpu '{gpu}'. Known: {string.Join(", ", GpuCatalog.Types)}.");
+        }
+
+        var numGpus = JsonBody.Int(body, "num_gpus") ?? 1;
+        if (numGpus is < 1 or > 8)
+        {
+            throw new BadRequestException("num_gpus", "'num_gpus' must be between 1 and 8.");
+        }
+
+        var maxBatch = JsonBody.Int(body, "max_batch_size") ?? DefaultMaxBatchSize;
+        if (maxBatch is < 1 or > 256)
+        {
+            throw new BadRequestException("max_batch_size", "'max_batch_size' must be between 1 and 256.");
+        }
+
+        var hf = JsonBody.Object(body, "hf") ?? throw new BadRequestException("hf", "'hf' is required: {\"repo\": \"owner/name\"}.", "missing_field");
+        JsonBody.RejectUnknown(hf, "hf.", "repo", "revision", "token");
+        var repo = JsonBody.String(hf, "repo", "hf.") ?? throw new BadRequestException("hf.repo", "'hf.repo' is required.", "missing_field");
+        if (!RepoPattern().IsMatch(repo))
+        {
+            throw new BadRequestException("hf.repo", $"'hf.repo' must look like 'owner/name', got '{repo}'.");
+        }
+
+        var revision = JsonBody.String(hf, "revision", "hf.");
+        if (revision is not null && !RevisionPattern().IsMatch(revision))
+        {
+            throw new BadRequestException("hf.revision", "'hf.revision' must be a branch, tag or commit name.");
+        }
+
+        var token = JsonBody.String(hf, "token", "hf.");
+
+        var settings = JsonBody.Object(body, "settings");
+        int min = 1, max = 1;
+        if (settings is { } s)
+        {
+            JsonBody.RejectUnknown(s, "settings.", "min_instances", "max_instances");
+            min = JsonBody.Int(s, "min_instances", "settings.") ?? 1;
+            max = JsonBody.Int(s, "max_instances", "settings.") ?? Math.Max(1, min);
+        }
+
+        if (min < 0)
+        {
+            throw new BadRequestException("settings.min_instances", "'settings.min_instances' must be 0 or more.");
+        }
+
+        if (max < 1 || max < min)
+        {
+            throw new BadRequestException("settings.max_instances", "'settings.max_instances' must be at least 1 and at least min_instances.");
+        }
+
+        var extraArgs = JsonBody.StringArray(body, "extra_args") ?? [];
+        return new DeployRequest(modelName, gpu, numGpus, maxBatch, repo, revision, token, min, max, extraArgs);
+    }
+
+    /// <summary>Accepts "name" or "user/name" for the caller's own user; refuses another user's prefix.</summary>
+    static string ShortName(string modelName, string user)
+    {
+        var slash = modelName.IndexOf('/');
+        if (slash >= 0)
+        {
+            if (modelName[..slash] != user)
+            {
+                throw new BadRequestException("model_name", $"'model_name' must be 'name' or '{user}/name'; '{modelName}' names another user.");
+            }
+
+            modelName = modelName[(slash + 1)..];
+        }
+
+        return NamePattern().IsMatch(modelName)
+            ? modelName
+            : throw new BadRequestException("model_name",
+                "'model_name' must be 1-64 characters of letters, digits, '.', '_' or '-', starting with a letter or digit.");
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+    private static partial Regex NamePattern();
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")]
+    private static partial Regex RepoPattern();
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$")]
+    private static partial Regex RevisionPattern();
+}

@@ -1,0 +1,41 @@
+using System.Text.Json;
+using DeepDeploy.Gateway.Auth;
+using DeepDeploy.Gateway.Deployments;
+using DeepDeploy.Gateway.Http;
+using DeepDeploy.Gateway.Inference;
+using DeepDeploy.Gateway.Users;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace DeepDeploy.Gateway;
+
+/// <summary>Wires the gateway into any ASP.NET Core host that has an Orleans client (or is a silo).</summary>
+public static class GatewayExtensions
+{
+    public static IServiceCollection AddDeepDeployGateway(this IServiceCollection services, Action<GatewayOptions> configure)
+    {
+        services.Configure(configure);
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<UserTokenCache>();
+        services.AddSingleton<RouteTable>();
+        services.AddSingleton<InstanceLoad>();
+        services.AddHttpForwarder();
+        services.AddAuthentication(BearerTokenHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, BearerTokenHandler>(BearerTokenHandler.SchemeName, null);
+        services.AddAuthorization();
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
+        return services;
+    }
+
+    public static void UseDeepDeployGateway(this WebApplication app)
+    {
+        app.UseMiddleware<ApiExceptionMiddleware>();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapUserEndpoints();
+        app.MapDeployEndpoints();
+        app.MapInferenceEndpoints();
+    }
+}

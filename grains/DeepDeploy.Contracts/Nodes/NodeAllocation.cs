@@ -1,0 +1,8 @@
+namespace DeepDeploy.Contracts.Nodes;
+
+/// <summary>GPUs of one node held by one instance.</summary>
+[GenerateSerializer, Immutable]
+public sealed record NodeAllocation(
+    [property: Id(0)] string InstanceId,
+    [property: Id(1)] string DeployId,
+    [property: Id(2)] IReadOnlyList<int> GpuIndices);

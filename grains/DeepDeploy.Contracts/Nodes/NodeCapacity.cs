@@ -1,0 +1,9 @@
+namespace DeepDeploy.Contracts.Nodes;
+
+/// <summary>A node's GPUs by type: how many exist and how many are free. The placement view.</summary>
+[GenerateSerializer, Immutable]
+public sealed record NodeCapacity(
+    [property: Id(0)] string Node,
+    [property: Id(1)] bool Simulated,
+    [property: Id(2)] IReadOnlyDictionary<string, int> Total,
+    [property: Id(3)] IReadOnlyDictionary<string, int> Free);

@@ -1,0 +1,9 @@
+namespace DeepDeploy.Contracts.Users;
+
+[GenerateSerializer, Immutable]
+public sealed record UserView(
+    [property: Id(0)] string Name,
+    [property: Id(1)] int GpuLimit,
+    [property: Id(2)] int GpusReserved,
+    [property: Id(3)] IReadOnlyList<string> Deployments,
+    [property: Id(4)] DateTimeOffset CreatedAt);

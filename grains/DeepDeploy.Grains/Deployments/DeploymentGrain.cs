@@ -1,0 +1,306 @@
+using DeepDeploy.Contracts.Deployments;
+using DeepDeploy.Contracts.Nodes;
+using DeepDeploy.Contracts.Users;
+using Microsoft.Extensions.Logging;
+
+namespace DeepDeploy.Grains.Deployments;
+
+/// <summary>
+/// A deployment's control loop. Level-triggered: every tick (and right after any change) it compares the
+/// instances it has with the instances it wants and acts on the difference, so that a lost report, a
+/// restart or a full cluster all heal the same way.
+/// </summary>
+public sealed class DeploymentGrain(
+    [PersistentState("deployment", StorageNames.Default)] IPersistentState<DeploymentState> state,
+    IGrainFactory grains,
+    IWeightsResolver weights,
+    TimeProvider time,
+    ILogger<DeploymentGrain> log) : Grain, IDeploymentGrain
+{
+    /// <summary>Instances that fail this many times in a row without ever serving fail the deployment.</summary>
+    public const int MaxConsecutiveFailures = 3;
+
+    static readonly TimeSpan ReconcilePeriod = TimeSpan.FromSeconds(2);
+
+    IGrainTimer? _timer;
+
+    string DeployId => this.GetPrimaryKeyString();
+
+    DeploymentState S => state.State;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (state.RecordExists && !IsFinished())
+        {
+            StartLoop(TimeSpan.Zero);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async Task<DeploymentView> Create(DeploymentSpec spec)
+    {
+        if (S.Spec is not null)
+        {
+            throw new InvalidOperationException($"deployment {DeployId} already exists");
+        }
+
+        var now = time.GetUtcNow();
+        S.Spec = spec;
+        S.Status = DeploymentStatus.Initializing;
+        S.CreatedAt = now;
+        S.UpdatedAt = now;
+        await state.WriteStateAsync();
+        StartLoop(TimeSpan.Zero);
+        return View();
+    }
+
+    public Task<DeploymentView?> Get() => Task.FromResult(S.Spec is null ? null : View());
+
+    public async Task<bool> Delete()
+    {
+        if (S.Spec is null || S.Status == DeploymentStatus.Deleted)
+        {
+            return false;
+        }
+
+        SetStatus(DeploymentStatus.Deleted, null);
+        await state.WriteStateAsync();
+        await grains.GetGrain<IUserQuotaGrain>(S.Spec.Owner).ReleaseModelName(S.Spec.ModelName, DeployId);
+        StartLoop(TimeSpan.Zero);
+        return true;
+    }
+
+    public Task<RouteInfo?> GetRoute()
+    {
+        if (S.Spec is null)
+        {
+            return Task.FromResult<RouteInfo?>(null);
+        }
+
+        var endpoints = S.Instances.Values
+            .Where(i => i.Phase == InstancePhase.Running && !i.Stopping && i.Endpoint is not null)
+            .Select(i => i.Endpoint!)
+            .ToArray();
+        return Task.FromResult<RouteInfo?>(new RouteInfo(DeployId, S.Status, S.Spec.MaxBatchSize, endpoints));
+    }
+
+    public async Task OnInstanceUpdate(InstanceUpdate update)
+    {
+        if (!S.Instances.TryGetValue(update.InstanceId, out var instance))
+        {
+            // A report about an instance this deployment already forgot: make sure nothing stays reserved.
+            if (S.Spec is not null && update.Phase is InstancePhase.Exited or InstancePhase.Failed)
+            {
+                await grains.GetGrain<IUserQuotaGrain>(S.Spec.Owner).ReleaseGpus(update.InstanceId);
+            }
+
+            return;
+        }
+
+        log.LogInformation("Deployment {DeployId} instance {InstanceId}: {Phase} {Message}", DeployId, update.InstanceId, update.Phase, update.Message);
+        switch (update.Phase)
+        {
+            case InstancePhase.Exited or InstancePhase.Failed:
+                S.Instances.Remove(update.InstanceId);
+                if (update.Phase == InstancePhase.Failed && !instance.Stopping)
+                {
+                    S.ConsecutiveFailures++;
+                    if (S.ConsecutiveFailures >= MaxConsecutiveFailures && !IsFinished())
+                    {
+                        SetStatus(DeploymentStatus.Failed, $"instance failed {S.ConsecutiveFailures} times in a row: {update.Message}");
+                    }
+                }
+
+                await grains.GetGrain<IUserQuotaGrain>(S.Spec!.Owner).ReleaseGpus(update.InstanceId);
+                break;
+            case InstancePhase.Running:
+                instance.Phase = update.Phase;
+                instance.Endpoint = update.Endpoint;
+                S.ConsecutiveFailures = 0;
+                break;
+            default:
+                instance.Phase = update.Phase;
+                break;
+        }
+
+        instance.Message = update.Message;
+        RefreshStatus();
+        await state.WriteStateAsync();
+        StartLoop(TimeSpan.Zero);
+    }
+
+    public Task Wake() => Task.CompletedTask;
+
+    void StartLoop(TimeSpan due)
+    {
+        if (_timer is null)
+        {
+            _timer = this.RegisterGrainTimer(ReconcileAsync, new GrainTimerCreationOptions(due, ReconcilePeriod) { KeepAlive = true });
+        }
+        else
+        {
+            _timer.Change(due, ReconcilePeriod);
+        }
+    }
+
+    async Task ReconcileAsync(CancellationToken cancellationToken)
+    {
+        var spec = S.Spec;
+        if (spec is null)
+        {
+            return;
+        }
+
+        if (IsFinished())
+        {
+            await StopInstancesAsync(S.Instances.Values);
+            await state.WriteStateAsync();
+            if (S.Instances.Count == 0)
+            {
+                _timer?.Dispose();
+                _timer = null;
+                DeactivateOnIdle();
+            }
+
+            return;
+        }
+
+        if (S.Commit is null)
+        {
+            var resolved = await weights.ResolveAsync(spec.HfRepo, spec.HfRevision, spec.HfTokenProtected, cancellationToken);
+            if (resolved.Error is not null)
+            {
+                SetStatus(DeploymentStatus.Failed, resolved.Error);
+                await state.WriteStateAsync();
+                return;
+            }
+
+            S.Commit = resolved.Commit;
+            S.WeightsFile = resolved.File;
+            await state.WriteStateAsync();
+        }
+
+        var desired = Math.Clamp(spec.MinInstances, 0, spec.MaxInstances);
+        var live = S.Instances.Values.Where(i => !i.Stopping).ToList();
+        for (var n = live.Count; n < desired; n++)
+        {
+            if (!await TryPlaceAsync(spec))
+            {
+                break;
+            }
+        }
+
+        var surplus = live.Count - desired;
+        if (surplus > 0)
+        {
+            // Newest first: the oldest instances are the warmest.
+            await StopInstancesAsync(live.OrderByDescending(i => i.Id, StringComparer.Ordinal).Take(surplus));
+        }
+
+        RefreshStatus();
+        await state.WriteStateAsync();
+    }
+
+    async Task<bool> TryPlaceAsync(DeploymentSpec spec)
+    {
+        var instanceId = $"{DeployId}-{S.NextInstance + 1}";
+        var quota = grains.GetGrain<IUserQuotaGrain>(spec.Owner);
+        if (!await quota.TryReserveGpus(instanceId, spec.NumGpus))
+        {
+            return false;
+        }
+
+        var nodes = await grains.GetGrain<INodeRegistryGrain>(INodeRegistryGrain.Key).FindNodes(spec.Gpu, spec.NumGpus);
+        var launch = new InstanceLaunch(instanceId, DeployId, $"{spec.Owner}/{spec.ModelName}", spec.Gpu, spec.NumGpus, spec.MaxBatchSize,
+            spec.HfRepo, S.Commit!, S.WeightsFile!, spec.HfTokenProtected, spec.ExtraArgs);
+        foreach (var node in nodes)
+        {
+            // Record the intent first: a crash between here and the node's answer leaves a record the
+            // node's next registration clears, never GPUs nobody knows about.
+            S.NextInstance++;
+            S.Instances[instanceId] = new InstanceRecord { Id = instanceId, Node = node, Phase = InstancePhase.Placed };
+            await state.WriteStateAsync();
+            NodeAllocation? allocation;
+            try
+            {
+                allocation = await grains.GetGrain<IGpuNodeGrain>(node).StartInstance(launch);
+            }
+            catch (Exception e)
+            {
+                log.LogWarning(e, "Node {Node} did not take instance {InstanceId}", node, instanceId);
+                allocation = null;
+            }
+
+            if (allocation is not null)
+            {
+                return true;
+            }
+
+            S.Instances.Remove(instanceId);
+        }
+
+        await quota.ReleaseGpus(instanceId);
+        return false;
+    }
+
+    async Task StopInstancesAsync(IEnumerable<InstanceRecord> instances)
+    {
+        foreach (var instance in instances.ToList())
+        {
+            instance.Stopping = true;
+            try
+            {
+                if (!await grains.GetGrain<IGpuNodeGrain>(instance.Node).StopInstance(instance.Id))
+                {
+                    // The node no longer holds it (e.g. it restarted): nothing will report its end.
+                    S.Instances.Remove(instance.Id);
+                    await grains.GetGrain<IUserQuotaGrain>(S.Spec!.Owner).ReleaseGpus(instance.Id);
+                }
+            }
+            catch (Exception e)
+            {
+                // The node is unreachable; the next tick tries again.
+                log.LogWarning(e, "Could not stop instance {InstanceId} on {Node}", instance.Id, instance.Node);
+            }
+        }
+    }
+
+    bool IsFinished() => S.Status is DeploymentStatus.Deleted or DeploymentStatus.Stopped or DeploymentStatus.Failed;
+
+    void RefreshStatus()
+    {
+        if (IsFinished() || S.Spec is null)
+        {
+            return;
+        }
+
+        var live = S.Instances.Values.Where(i => !i.Stopping).ToList();
+        var status = S.Commit is null ? DeploymentStatus.Initializing
+            : live.Any(i => i.Phase == InstancePhase.Running) ? DeploymentStatus.Running
+            : S.Spec.MinInstances == 0 && live.Count == 0 ? DeploymentStatus.Running
+            : live.Any(i => i.Phase == InstancePhase.Downloading) ? DeploymentStatus.Downloading
+            : DeploymentStatus.Deploying;
+        SetStatus(status, null);
+    }
+
+    void SetStatus(DeploymentStatus status, string? failReason)
+    {
+        if (S.Status != status || S.FailReason != failReason)
+        {
+            S.Status = status;
+            S.FailReason = failReason;
+            S.UpdatedAt = time.GetUtcNow();
+        }
+    }
+
+    DeploymentView View()
+    {
+        var spec = S.Spec!;
+        var running = S.Instances.Values.Count(i => i.Phase == InstancePhase.Running && !i.Stopping);
+        var pending = IsFinished() ? 0 : Math.Max(0, Math.Clamp(spec.MinInstances, 0, spec.MaxInstances) - running);
+        return new DeploymentView(DeployId, spec.ModelName, spec.Owner, S.Status, S.FailReason, S.CreatedAt, S.UpdatedAt,
+            running, pending, spec.Gpu, spec.NumGpus, spec.MaxBatchSize, spec.HfRepo, spec.HfRevision,
+            spec.MinInstances, spec.MaxInstances);
+    }
+}

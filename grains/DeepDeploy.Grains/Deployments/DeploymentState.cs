@@ -1,0 +1,18 @@
+using DeepDeploy.Contracts.Deployments;
+
+namespace DeepDeploy.Grains.Deployments;
+
+[GenerateSerializer]
+public sealed class DeploymentState
+{
+    [Id(0)] public DeploymentSpec? Spec { get; set; }
+    [Id(1)] public DeploymentStatus Status { get; set; }
+    [Id(2)] public string? FailReason { get; set; }
+    [Id(3)] public DateTimeOffset CreatedAt { get; set; }
+    [Id(4)] public DateTimeOffset UpdatedAt { get; set; }
+    [Id(5)] public string? Commit { get; set; }
+    [Id(6)] public string? WeightsFile { get; set; }
+    [Id(7)] public int NextInstance { get; set; }
+    [Id(8)] public Dictionary<string, InstanceRecord> Instances { get; set; } = [];
+    [Id(9)] public int ConsecutiveFailures { get; set; }
+}

@@ -1,0 +1,14 @@
+using DeepDeploy.Contracts.Deployments;
+
+namespace DeepDeploy.Grains.Deployments;
+
+[GenerateSerializer]
+public sealed class InstanceRecord
+{
+    [Id(0)] public required string Id { get; init; }
+    [Id(1)] public required string Node { get; init; }
+    [Id(2)] public InstancePhase Phase { get; set; }
+    [Id(3)] public string? Endpoint { get; set; }
+    [Id(4)] public string? Message { get; set; }
+    [Id(5)] public bool Stopping { get; set; }
+}

@@ -1,0 +1,91 @@
+using DeepDeploy.Contracts.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace DeepDeploy.Grains.Nodes;
+
+/// <summary>One GPU host: which instance holds which GPU. Persisted, so that after a restart it knows which
+/// instances were lost with their processes.</summary>
+[NodeHostPlacement, KeepAlive]
+public sealed class GpuNodeGrain(
+    [PersistentState("node", StorageNames.Default)] IPersistentState<GpuNodeState> state,
+    IServiceProvider services,
+    IGrainFactory grains) : Grain, IGpuNodeGrain
+{
+    // Resolved lazily: only silos that host a GPU node have an agent, and placement brings us only there.
+    INodeAgent Agent => services.GetRequiredService<INodeAgent>();
+
+    public async Task<IReadOnlyList<NodeAllocation>> Register(NodeInfo info)
+    {
+        var stale = state.State.Allocations.Values.ToList();
+        state.State.Info = info;
+        state.State.Allocations.Clear();
+        await state.WriteStateAsync();
+        await PublishCapacityAsync();
+        return stale;
+    }
+
+    public async Task<NodeAllocation?> StartInstance(InstanceLaunch launch)
+    {
+        if (state.State.Allocations.TryGetValue(launch.InstanceId, out var existing))
+        {
+            return existing;
+        }
+
+        var info = state.State.Info ?? throw new InvalidOperationException($"GPU node '{this.GetPrimaryKeyString()}' has not registered.");
+        var held = state.State.Allocations.Values.SelectMany(a => a.GpuIndices).ToHashSet();
+        var free = info.Gpus.Where(g => g.Type == launch.Gpu && !held.Contains(g.Index)).Select(g => g.Index).Order().ToList();
+        if (free.Count < launch.NumGpus)
+        {
+            return null;
+        }
+
+        var allocation = new NodeAllocation(launch.InstanceId, launch.DeployId, free.Take(launch.NumGpus).ToArray());
+        state.State.Allocations[launch.InstanceId] = allocation;
+        await state.WriteStateAsync();
+        Agent.Launch(launch, allocation.GpuIndices);
+        await PublishCapacityAsync();
+        return allocation;
+    }
+
+    public Task<bool> StopInstance(string instanceId)
+    {
+        if (!state.State.Allocations.TryGetValue(instanceId, out var allocation))
+        {
+            return Task.FromResult(false);
+        }
+
+        // The agent reports the instance gone even when its process had already ended, so the GPUs are always released.
+        Agent.Stop(instanceId, allocation.DeployId);
+        return Task.FromResult(true);
+    }
+
+    public async Task InstanceGone(string instanceId)
+    {
+        if (state.State.Allocations.Remove(instanceId))
+        {
+            await state.WriteStateAsync();
+            await PublishCapacityAsync();
+        }
+    }
+
+    public Task<NodeCapacity?> GetCapacity() => Task.FromResult(Capacity());
+
+    NodeCapacity? Capacity()
+    {
+        var info = state.State.Info;
+        if (info is null)
+        {
+            return null;
+        }
+
+        var held = state.State.Allocations.Values.SelectMany(a => a.GpuIndices).ToHashSet();
+        var total = info.Gpus.GroupBy(g => g.Type).ToDictionary(g => g.Key, g => g.Count());
+        var free = info.Gpus.GroupBy(g => g.Type).ToDictionary(g => g.Key, g => g.Count(d => !held.Contains(d.Index)));
+        return new NodeCapacity(info.Name, info.Simulated, total, free);
+    }
+
+    Task PublishCapacityAsync() =>
+        Capacity() is { } capacity
+            ? grains.GetGrain<INodeRegistryGrain>(INodeRegistryGrain.Key).Update(capacity)
+            : Task.CompletedTask;
+}

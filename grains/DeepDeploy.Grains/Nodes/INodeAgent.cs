@@ -1,0 +1,14 @@
+using DeepDeploy.Contracts.Nodes;
+
+namespace DeepDeploy.Grains.Nodes;
+
+/// <summary>The host service that runs engine processes on a GPU host. The node grain commands it; both
+/// calls return at once and the agent reports progress to the grains later, from its own threads.</summary>
+public interface INodeAgent
+{
+    string NodeName { get; }
+
+    void Launch(InstanceLaunch launch, IReadOnlyList<int> gpuIndices);
+
+    void Stop(string instanceId, string deployId);
+}

@@ -1,0 +1,84 @@
+using DeepDeploy.Contracts.Users;
+
+namespace DeepDeploy.Grains.Users;
+
+/// <summary>A user's GPU budget and names. One activation serialises every reservation, so concurrent
+/// scale-ups can never exceed the limit.</summary>
+public sealed class UserQuotaGrain(
+    [PersistentState("user", StorageNames.Default)] IPersistentState<UserQuotaState> state,
+    TimeProvider time) : Grain, IUserQuotaGrain
+{
+    UserQuotaState S => state.State;
+
+    public async Task<bool> Create(int gpuLimit)
+    {
+        if (S.Exists)
+        {
+            return false;
+        }
+
+        S.Exists = true;
+        S.GpuLimit = gpuLimit;
+        S.CreatedAt = time.GetUtcNow();
+        await state.WriteStateAsync();
+        return true;
+    }
+
+    public Task<UserView?> Get() => Task.FromResult(S.Exists
+        ? new UserView(this.GetPrimaryKeyString(), S.GpuLimit, S.Reservations.Values.Sum(), S.Deployments.ToArray(), S.CreatedAt)
+        : null);
+
+    public async Task<bool> ClaimModelName(string modelName, string deployId)
+    {
+        if (S.ModelNames.TryGetValue(modelName, out var owner))
+        {
+            return owner == deployId;
+        }
+
+        S.ModelNames[modelName] = deployId;
+        if (!S.Deployments.Contains(deployId))
+        {
+            S.Deployments.Add(deployId);
+        }
+
+        await state.WriteStateAsync();
+        return true;
+    }
+
+    public async Task ReleaseModelName(string modelName, string deployId)
+    {
+        if (S.ModelNames.TryGetValue(modelName, out var owner) && owner == deployId)
+        {
+            S.ModelNames.Remove(modelName);
+            await state.WriteStateAsync();
+        }
+    }
+
+    public Task<string?> FindDeployment(string modelName) =>
+        Task.FromResult(S.ModelNames.GetValueOrDefault(modelName));
+
+    public async Task<bool> TryReserveGpus(string instanceId, int gpus)
+    {
+        if (S.Reservations.ContainsKey(instanceId))
+        {
+            return true;
+        }
+
+        if (S.Reservations.Values.Sum() + gpus > S.GpuLimit)
+        {
+            return false;
+        }
+
+        S.Reservations[instanceId] = gpus;
+        await state.WriteStateAsync();
+        return true;
+    }
+
+    public async Task ReleaseGpus(string instanceId)
+    {
+        if (S.Reservations.Remove(instanceId))
+        {
+            await state.WriteStateAsync();
+        }
+    }
+}

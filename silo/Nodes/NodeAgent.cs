@@ -1,0 +1,314 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using DeepDeploy.Contracts.Deployments;
+using DeepDeploy.Contracts.Nodes;
+using DeepDeploy.Grains.Nodes;
+using DeepDeploy.Silo.Weights;
+using Microsoft.Extensions.Options;
+
+namespace DeepDeploy.Silo.Nodes;
+
+/// <summary>
+/// Runs this host's engine processes, outside the grain scheduler. The GpuNode grain commands it; it reports
+/// each instance's progress to its deployment and frees the GPUs through the node grain when a process is gone.
+/// </summary>
+public sealed class NodeAgent(
+    IGrainFactory grains,
+    IOptions<NodeOptions> options,
+    NodePaths paths,
+    WeightsCache weights,
+    IHttpClientFactory http,
+    ILogger<NodeAgent> log) : INodeAgent, ILifecycleParticipant<ISiloLifecycle>
+{
+    readonly ConcurrentDictionary<string, EngineInstance> _instances = new();
+    readonly PidFiles _pids = new(paths.RunDirectory);
+    volatile bool _shuttingDown;
+
+    NodeOptions Options => options.Value;
+
+    public string NodeName => Options.Name;
+
+    /// <summary>Live instances on this node (for tests and diagnostics).</summary>
+    public IReadOnlyCollection<EngineInstance> Instances => _instances.Values.ToArray();
+
+    public void Participate(ISiloLifecycle lifecycle) =>
+        lifecycle.Subscribe(nameof(NodeAgent), ServiceLifecycleStage.Active, StartAsync, StopAsync);
+
+    public void Launch(InstanceLaunch launch, IReadOnlyList<int> gpuIndices)
+    {
+        var instance = new EngineInstance(launch, gpuIndices);
+        if (_instances.TryAdd(launch.InstanceId, instance))
+        {
+            // Off the grain scheduler: everything after this runs on the thread pool.
+            _ = Task.Run(() => RunAsync(instance));
+        }
+    }
+
+    public void Stop(string instanceId, string deployId)
+    {
+        if (_instances.TryGetValue(instanceId, out var instance))
+        {
+            _ = Task.Run(() => StopProcessAsync(instance));
+        }
+        else
+        {
+            _ = Task.Run(() => ReportGoneAsync(instanceId, deployId, InstancePhase.Exited, "stopped (no process)"));
+        }
+    }
+
+    async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var killed = _pids.KillOrphans();
+        if (killed > 0)
+        {
+            log.LogWarning("Killed {Count} engine processes orphaned by an earlier run", killed);
+        }
+
+        var info = GpuDiscovery.Discover(Options);
+        log.LogInformation("GPU node {Node}: {Count} GPUs ({Kind}): {Gpus}", info.Name, info.Gpus.Count,
+            info.Simulated ? "simulated" : "nvidia-smi", string.Join(", ", info.Gpus.Select(g => $"{g.Index}:{g.Type}")));
+        var stale = await grains.GetGrain<IGpuNodeGrain>(info.Name).Register(info);
+        foreach (var allocation in stale)
+        {
+            await grains.GetGrain<IDeploymentGrain>(allocation.DeployId)
+                .OnInstanceUpdate(new InstanceUpdate(allocation.InstanceId, InstancePhase.Exited, null, "node restarted"));
+        }
+    }
+
+    async Task StopAsync(CancellationToken cancellationToken)
+    {
+        // Engines must not outlive their silo; deployments place them again when the node comes back.
+        _shuttingDown = true;
+        await Task.WhenAll(_instances.Values.Select(StopProcessAsync));
+    }
+
+    async Task RunAsync(EngineInstance instance)
+    {
+        var launch = instance.Launch;
+        var phase = InstancePhase.Failed;
+        string? message = null;
+        try
+        {
+            await ReportAsync(launch, InstancePhase.Downloading, null, null);
+            var modelPath = await weights.GetAsync(launch, instance.StopToken);
+
+            await ReportAsync(launch, InstancePhase.Starting, null, null);
+            var endpoint = instance.Endpoint = await StartProcessAsync(instance, modelPath);
+            await WaitHealthyAsync(instance, endpoint);
+            await ReportAsync(launch, InstancePhase.Running, endpoint, null);
+
+            await instance.Process!.WaitForExitAsync();
+            (phase, message) = instance.Stopping
+                ? (InstancePhase.Exited, "stopped")
+                : (InstancePhase.Failed, $"engine exited with code {instance.Process.ExitCode}: {instance.Output.Last(5)}");
+        }
+        catch (Exception) when (instance.Stopping)
+        {
+            (phase, message) = (InstancePhase.Exited, "stopped");
+        }
+        catch (Exception e)
+        {
+            message = e.Message;
+            log.LogWarning(e, "Instance {InstanceId} failed", launch.InstanceId);
+        }
+        finally
+        {
+            await KillAsync(instance);
+            _pids.Delete(launch.InstanceId);
+            _instances.TryRemove(launch.InstanceId, out _);
+        }
+
+        await ReportGoneAsync(launch.InstanceId, launch.DeployId, phase, message);
+    }
+
+    async Task<string> StartProcessAsync(EngineInstance instance, string modelPath)
+    {
+        var launch = instance.Launch;
+        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[]
+                 {
+                     WorkerPath(), "--model", modelPath, "--host", "127.0.0.1", "--port", "0",
+                     "--max-batch-size", launch.MaxBatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                     "--threads", Options.WorkerThreads.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                     "--served-model-name", launch.ModelName, "--instance-id", launch.InstanceId,
+                 })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment["CUDA_VISIBLE_DEVICES"] = string.Join(',', instance.GpuIndices);
+        var listening = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+            {
+                return;
+            }
+
+            instance.Output.Add(e.Data);
+            if (e.Data.StartsWith(ListeningPrefix, StringComparison.Ordinal))
+            {
+                listening.TrySetResult(e.Data[ListeningPrefix.Length..].Trim());
+            }
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                instance.Output.Add(e.Data);
+            }
+        };
+        process.Exited += (_, _) => listening.TrySetException(new InvalidOperationException(
+            $"engine exited during start with code {SafeExitCode(process)}: {instance.Output.Last(5)}"));
+
+        process.Start();
+        instance.Process = process;
+        _pids.Write(launch.InstanceId, process.Id);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        if (instance.Stopping)
+        {
+            throw new OperationCanceledException();
+        }
+
+        return await listening.Task.WaitAsync(TimeSpan.FromSeconds(60), instance.StopToken);
+    }
+
+    async Task WaitHealthyAsync(EngineInstance instance, string endpoint)
+    {
+        using var client = http.CreateClient(nameof(NodeAgent));
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            instance.StopToken.ThrowIfCancellationRequested();
+            if (instance.Process!.HasExited)
+            {
+                throw new InvalidOperationException($"engine exited while loading, code {instance.Process.ExitCode}: {instance.Output.Last(5)}");
+            }
+
+            try
+            {
+                using var response = await client.GetAsync(endpoint + "/health", instance.StopToken);
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not serving yet.
+            }
+
+            if (deadline.Elapsed > Options.StartTimeout)
+            {
+                throw new TimeoutException($"engine not healthy after {Options.StartTimeout.TotalSeconds:0} s");
+            }
+
+            await Task.Delay(100, instance.StopToken);
+        }
+    }
+
+    async Task StopProcessAsync(EngineInstance instance)
+    {
+        instance.RequestStop();
+        var process = instance.Process;
+        if (process is null || process.HasExited)
+        {
+            return;
+        }
+
+        ProcessSignals.Terminate(process.Id);
+        using var grace = new CancellationTokenSource(Options.StopGrace);
+        try
+        {
+            await process.WaitForExitAsync(grace.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            await KillAsync(instance);
+        }
+    }
+
+    static async Task KillAsync(EngineInstance instance)
+    {
+        var process = instance.Process;
+        if (process is null)
+        {
+            return;
+        }
+
+        try
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+
+            await process.WaitForExitAsync();
+        }
+        catch (InvalidOperationException)
+        {
+            // Never started.
+        }
+    }
+
+    async Task ReportAsync(InstanceLaunch launch, InstancePhase phase, string? endpoint, string? message)
+    {
+        if (_shuttingDown)
+        {
+            return;
+        }
+
+        try
+        {
+            await grains.GetGrain<IDeploymentGrain>(launch.DeployId).OnInstanceUpdate(new InstanceUpdate(launch.InstanceId, phase, endpoint, message));
+        }
+        catch (Exception e)
+        {
+            // Reports are level-triggered on the grain side: a lost one is healed by the next.
+            log.LogWarning(e, "Could not report {Phase} of {InstanceId}", phase, launch.InstanceId);
+        }
+    }
+
+    async Task ReportGoneAsync(string instanceId, string deployId, InstancePhase phase, string? message)
+    {
+        if (_shuttingDown)
+        {
+            return;
+        }
+
+        try
+        {
+            // Free the GPUs first, so that a replacement the deployment places at once finds them.
+            await grains.GetGrain<IGpuNodeGrain>(NodeName).InstanceGone(instanceId);
+            await grains.GetGrain<IDeploymentGrain>(deployId).OnInstanceUpdate(new InstanceUpdate(instanceId, phase, null, message));
+        }
+        catch (Exception e)
+        {
+            log.LogWarning(e, "Could not report the end of {InstanceId}", instanceId);
+        }
+    }
+
+    string WorkerPath() => Options.WorkerPath ?? Path.Combine(AppContext.BaseDirectory, "DeepDeploy.GpuWorker.dll");
+
+    static string SafeExitCode(Process process)
+    {
+        try
+        {
+            return process.ExitCode.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (InvalidOperationException)
+        {
+            return "?";
+        }
+    }
+
+    /// <summary>The line a gpu-worker prints on stdout once it listens.</summary>
+    public const string ListeningPrefix = "DEEPDEPLOY_WORKER_LISTENING ";
+}

@@ -1,0 +1,24 @@
+namespace DeepDeploy.Silo.Nodes;
+
+/// <summary>Settings of the GPU node this silo hosts (section DeepDeploy:Node).</summary>
+public sealed class NodeOptions
+{
+    /// <summary>The node's name; one GpuNode grain per name. Default: the machine name.</summary>
+    public string Name { get; set; } = Environment.MachineName.ToLowerInvariant();
+
+    /// <summary>GPUs to simulate where there is no nvidia-smi, e.g. "4xA100-80GB,4xH100-80GB". When set
+    /// explicitly it is used even on a GPU host (a test double for a GPU: workers run on CPU).</summary>
+    public string? SimulatedGpus { get; set; }
+
+    /// <summary>Path of DeepDeploy.GpuWorker.dll; default: beside the silo's own assemblies.</summary>
+    public string? WorkerPath { get; set; }
+
+    /// <summary>CPU threads per simulated instance's engine.</summary>
+    public int WorkerThreads { get; set; } = 1;
+
+    public TimeSpan StopGrace { get; set; } = TimeSpan.FromSeconds(10);
+
+    public TimeSpan StartTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    public const string DefaultSimulatedGpus = "4xA100-80GB,4xH100-80GB";
+}

@@ -1,0 +1,108 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text.Json;
+using DeepDeploy.Silo.Hosting;
+using DeepDeploy.Silo.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace DeepDeploy.Tests.EndToEnd;
+
+/// <summary>The real all-in-one system (silo, gateway, local hub, GPU node with real worker processes) on
+/// loopback ports, over a data directory that may outlive it to test restarts.</summary>
+public sealed class RunningSystem : IAsyncDisposable
+{
+    public const string AdminToken = "test-admin-token";
+
+    readonly WebApplication _app;
+
+    RunningSystem(WebApplication app, string dataDir, Uri baseAddress)
+    {
+        _app = app;
+        DataDir = dataDir;
+        BaseAddress = baseAddress;
+    }
+
+    public string DataDir { get; }
+
+    public Uri BaseAddress { get; }
+
+    public NodeAgent Agent => _app.Services.GetRequiredService<NodeAgent>();
+
+    public static async Task<RunningSystem> StartAsync(string? dataDir = null)
+    {
+        dataDir ??= Directory.CreateTempSubdirectory("deepdeploy-e2e-").FullName;
+        var app = DeepDeployHost.Build(["--urls", "http://127.0.0.1:0"], builder =>
+        {
+            builder.Configuration["DEEPDEPLOY_DATA_DIR"] = dataDir;
+            builder.Configuration["DEEPDEPLOY_ADMIN_TOKEN"] = AdminToken;
+            builder.Configuration["DeepDeploy:SiloPort"] = FreePort().ToString();
+            builder.Configuration["DeepDeploy:GatewayPort"] = FreePort().ToString();
+            builder.Configuration["DeepDeploy:Node:Name"] = "test-node";
+            builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        });
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new RunningSystem(app, dataDir, new Uri(address));
+    }
+
+    public HttpClient Client(string? token)
+    {
+        var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
+        if (token is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        return client;
+    }
+
+    public async Task<string> CreateUserAsync(string name)
+    {
+        using var admin = Client(AdminToken);
+        var response = await admin.PostAsJsonAsync("/admin/users", new { name });
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(name, body.GetProperty("name").GetString());
+        return body.GetProperty("token").GetString()!;
+    }
+
+    /// <summary>Polls a deployment until <paramref name="done"/> holds, and returns its last deploy object.</summary>
+    public static async Task<JsonElement> WaitForAsync(HttpClient client, string deployId, Func<JsonElement, bool> done, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        JsonElement last = default;
+        while (DateTime.UtcNow < deadline)
+        {
+            last = await client.GetFromJsonAsync<JsonElement>($"/deploy/{deployId}");
+            if (done(last))
+            {
+                return last;
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"deployment {deployId} did not get there in {timeout}: {last}");
+    }
+
+    public async Task StopAsync() => await _app.StopAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+
+    static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
