@@ -27,7 +27,7 @@ public static class AdminTokenStore
             options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         }
 
-        using (var writer = new StreamWriter(path, System.Text.Encoding.UTF8, options))
+        using (var writer = new StreamWriter(path, new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false), options))
         {
             writer.Write(token);
         }
