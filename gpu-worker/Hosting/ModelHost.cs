@@ -8,6 +8,9 @@ namespace DeepDeploy.GpuWorker.Hosting;
 public sealed class ModelHost(WorkerOptions options, WorkerMetrics metrics, ILoggerFactory loggers,
     IHostApplicationLifetime lifetime) : IAsyncDisposable
 {
+    /// <summary>Environment variable (milliseconds) that delays model loading; for tests only.</summary>
+    public const string LoadDelayVariable = "DEEPDEPLOY_WORKER_LOAD_DELAY_MS";
+
     private readonly ILogger _log = loggers.CreateLogger<ModelHost>();
     private volatile WorkerPhase _phase = WorkerPhase.Loading;
     private LLamaWeights? _weights;
@@ -21,19 +24,23 @@ public sealed class ModelHost(WorkerOptions options, WorkerMetrics metrics, ILog
     public string? LoadError { get; private set; }
 
     /// <summary>Loads the model in the background; on failure reports to stderr and stops the process (exit code 1).</summary>
-    public Task StartLoading() => Task.Run(() =>
+    public Task StartLoading() => Task.Run(async () =>
     {
         try
         {
+            // Test hook: keeps the "loading" phase observable (the tiny test model loads in milliseconds).
+            if (int.TryParse(Environment.GetEnvironmentVariable(LoadDelayVariable), out var delayMs) && delayMs > 0)
+                await Task.Delay(delayMs);
             var p = new ModelParams(options.ModelPath!)
             {
                 ContextSize = (uint)options.ContextSize,
                 BatchSize = (uint)options.ContextSize, // a whole prompt must fit in one batch
                 SeqMax = (uint)options.MaxBatchSize,
-                KVUnified = true,
+                KVUnified = false, // one KV stream per sequence: attention only spans its own tokens
                 Threads = options.Threads,
                 BatchThreads = options.Threads,
                 GpuLayerCount = 0,
+                FlashAttention = true,
             };
             _weights = LLamaWeights.LoadFromFile(p);
             var engine = new InferenceEngine(_weights, p, options.MaxBatchSize, options.TokensPerSequence,
