@@ -1,0 +1,82 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace DeepDeploy.Tests.EndToEnd;
+
+[Collection(SystemCollection.Name)]
+public sealed class SiloCrashTests
+{
+    [Fact]
+    public async Task After_a_silo_crash_the_orphaned_worker_is_killed_and_the_instance_placed_again()
+    {
+        var dataDir = Directory.CreateTempSubdirectory("deepdeploy-crash-").FullName;
+        string token, deployId;
+        int orphanPid;
+        using (var silo = await SiloProcess.StartAsync(dataDir))
+        {
+            using var admin = Client(silo, RunningSystem.AdminToken);
+            var user = await (await admin.PostAsJsonAsync("/admin/users", new { name = "dave" })).Content.ReadFromJsonAsync<JsonElement>();
+            token = user.GetProperty("token").GetString()!;
+            using var client = Client(silo, token);
+            var created = await client.PostAsJsonAsync("/deploy/llm", new
+            {
+                model_name = "phoenix",
+                gpu = "A100-80GB",
+                max_batch_size = 2,
+                hf = new { repo = "deepdeploy/tiny-llama-gguf" },
+            });
+            Assert.Equal(HttpStatusCode.OK, created.StatusCode);
+            deployId = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("deploy_id").GetString()!;
+            await RunningSystem.WaitForAsync(client, deployId, IsRunning, TimeSpan.FromSeconds(90));
+            orphanPid = WorkerPids(dataDir).Single();
+            silo.Crash();
+        }
+
+        // Linux keeps the worker alive after its parent dies: an orphan holding a (simulated) GPU.
+        Assert.True(IsAlive(orphanPid), "the worker should outlive the SIGKILLed silo");
+
+        using (var silo = await SiloProcess.StartAsync(dataDir))
+        {
+            using var client = Client(silo, token);
+            Assert.False(IsAlive(orphanPid), "the restarted node must kill the orphan before it registers");
+            var back = await RunningSystem.WaitForAsync(client, deployId, IsRunning, TimeSpan.FromSeconds(90));
+            Assert.Equal(1, back.GetProperty("instances").GetProperty("running").GetInt32());
+            var newPid = WorkerPids(dataDir).Single();
+            Assert.NotEqual(orphanPid, newPid);
+
+            var chat = await client.PostAsJsonAsync("/v1/openai/completions", new { model = "dave/phoenix", prompt = "again", max_tokens = 4 });
+            Assert.Equal(HttpStatusCode.OK, chat.StatusCode);
+        }
+    }
+
+    static HttpClient Client(SiloProcess silo, string token)
+    {
+        var client = new HttpClient { BaseAddress = silo.BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return client;
+    }
+
+    static int[] WorkerPids(string dataDir) =>
+        Directory.GetFiles(Path.Combine(dataDir, "nodes", "crash-node", "run"), "*.pid")
+            .Select(f => int.Parse(File.ReadAllText(f).Trim()))
+            .ToArray();
+
+    static bool IsAlive(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    static bool IsRunning(JsonElement d) =>
+        d.GetProperty("status").GetString() == "running" && d.GetProperty("instances").GetProperty("running").GetInt32() == 1;
+}
