@@ -25,6 +25,12 @@ public static class GatewayExtensions
         services.AddAuthentication(BearerTokenHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, BearerTokenHandler>(BearerTokenHandler.SchemeName, null);
         services.AddAuthorization();
+        services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "DeepDeploy API";
+            document.Info.Description = "DeepInfra-compatible deploy API and OpenAI-compatible inference API. Authorization: Bearer <token>.";
+            return Task.CompletedTask;
+        }));
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
         return services;
     }
@@ -34,6 +40,13 @@ public static class GatewayExtensions
         app.UseMiddleware<ApiExceptionMiddleware>();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.MapOpenApi();
+        app.UseSwaggerUI(o =>
+        {
+            o.SwaggerEndpoint("/openapi/v1.json", "DeepDeploy API");
+            o.RoutePrefix = "docs";
+            o.DocumentTitle = "DeepDeploy API";
+        });
         app.MapUserEndpoints();
         app.MapDeployEndpoints();
         app.MapInferenceEndpoints();

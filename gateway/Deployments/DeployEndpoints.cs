@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Options;
 
 namespace DeepDeploy.Gateway.Deployments;
 
@@ -16,11 +17,27 @@ public static class DeployEndpoints
 {
     public static void MapDeployEndpoints(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/deploy").RequireAuthorization();
-        group.MapPost("/llm", Create).RequireAuthorization(p => p.RequireRole(Roles.User));
-        group.MapGet("/list", List);
-        group.MapGet("/{deployId}", Get);
-        group.MapDelete("/{deployId}", Delete);
+        var group = app.MapGroup("/deploy").RequireAuthorization().WithTags("Deployments")
+            .ProducesProblem(StatusCodes.Status401Unauthorized);
+        group.MapPost("/llm", Create).RequireAuthorization(p => p.RequireRole(Roles.User))
+            .WithSummary("Create a deployment")
+            .Accepts<DeployBody>("application/json")
+            .Produces<DeployObject>()
+            .Produces<ApiErrors.ApiErrorBody>(StatusCodes.Status400BadRequest)
+            .Produces<ApiErrors.ApiErrorBody>(StatusCodes.Status409Conflict);
+        group.MapGet("/llm/gpu_availability", GpuAvailability).WithSummary("GPU configurations: price per hour, free GPUs, whether one could start now");
+        group.MapGet("/list", List).WithSummary("List deployments (status=a,b filters; deleted ones only when asked)")
+            .Produces<DeployObject[]>();
+        group.MapGet("/{deployId}", Get).WithSummary("Get a deployment").Produces<DeployObject>()
+            .Produces<ApiErrors.ApiErrorBody>(StatusCodes.Status404NotFound);
+        group.MapPut("/{deployId}", Update).WithSummary("Change settings (min/max instances); nothing else may change")
+            .Accepts<UpdateBody>("application/json").Produces<DeployObject>()
+            .Produces<ApiErrors.ApiErrorBody>(StatusCodes.Status400BadRequest)
+            .Produces<ApiErrors.ApiErrorBody>(StatusCodes.Status404NotFound);
+        group.MapDelete("/{deployId}", Delete).WithSummary("Delete a deployment and stop its instances").Produces<DeployObject>()
+            .Produces<ApiErrors.ApiErrorBody>(StatusCodes.Status404NotFound);
+        group.MapPost("/{deployId}/stop", Stop).WithSummary("Stop every instance, keep the deployment (status stopped)").Produces<DeployObject>();
+        group.MapPost("/{deployId}/start", Start).WithSummary("Run a stopped or failed deployment again").Produces<DeployObject>();
     }
 
     static async Task<IResult> Create(HttpContext http, IGrainFactory grains, IDataProtectionProvider protection)
@@ -28,6 +45,8 @@ public static class DeployEndpoints
         var user = http.User.Identity!.Name!;
         var body = await JsonBody.ReadObjectAsync(http.Request, http.RequestAborted);
         var request = DeployRequest.Parse(body, user);
+
+        (await ClusterCapacity.LoadAsync(grains)).EnsureCanHold(request.Gpu, request.NumGpus);
 
         var deployId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(10));
         var quota = grains.GetGrain<IUserQuotaGrain>(user);
@@ -88,6 +107,64 @@ public static class DeployEndpoints
     {
         var view = await Visible(http.User, grains, deployId);
         return view is null ? NotFound(deployId) : Results.Ok(DeployObject.From(view));
+    }
+
+    static async Task<IResult> Update(HttpContext http, IGrainFactory grains, string deployId)
+    {
+        var view = await Visible(http.User, grains, deployId);
+        if (view is null)
+        {
+            return NotFound(deployId);
+        }
+
+        var body = await JsonBody.ReadObjectAsync(http.Request, http.RequestAborted);
+        var (min, max) = DeployRequest.ParseSettingsUpdate(body, view.MinInstances, view.MaxInstances);
+        var updated = await grains.GetGrain<IDeploymentGrain>(deployId).UpdateSettings(min, max);
+        return updated is null ? NotFound(deployId) : Results.Ok(DeployObject.From(updated));
+    }
+
+    static async Task<IResult> Stop(HttpContext http, IGrainFactory grains, string deployId) =>
+        await Visible(http.User, grains, deployId) is null
+            ? NotFound(deployId)
+            : await grains.GetGrain<IDeploymentGrain>(deployId).Stop() is { } view ? Results.Ok(DeployObject.From(view)) : NotFound(deployId);
+
+    static async Task<IResult> Start(HttpContext http, IGrainFactory grains, string deployId) =>
+        await Visible(http.User, grains, deployId) is null
+            ? NotFound(deployId)
+            : await grains.GetGrain<IDeploymentGrain>(deployId).Start() is { } view ? Results.Ok(DeployObject.From(view)) : NotFound(deployId);
+
+    /// <summary>Per GPU type and instance size: price per hour, free GPUs, and whether the caller could
+    /// start such an instance now (a node has the GPUs free and the caller's quota has room).</summary>
+    static async Task<IResult> GpuAvailability(HttpContext http, IGrainFactory grains, IOptions<GpuPrices> prices)
+    {
+        var capacity = await ClusterCapacity.LoadAsync(grains);
+        var account = http.User.IsInRole(Roles.Operator) ? null : await grains.GetGrain<IUserQuotaGrain>(http.User.Identity!.Name!).Get();
+        var quotaLeft = account is null ? int.MaxValue : account.GpuLimit - account.GpusReserved;
+        var configs = new List<object>();
+        foreach (var gpu in GpuCatalog.Types)
+        {
+            var largest = capacity.LargestNode(gpu);
+            foreach (var n in new[] { 1, 2, 4, 8 }.Where(n => n == 1 || n <= largest))
+            {
+                var fits = capacity.FitsNow(gpu, n);
+                var reason = largest < n ? $"no node holds {n} × {gpu}"
+                    : !fits ? "no node has enough free GPUs now"
+                    : n > quotaLeft ? $"over your GPU quota ({quotaLeft} of {account!.GpuLimit} left)"
+                    : null;
+                configs.Add(new
+                {
+                    gpu_config = $"{n}x{gpu}",
+                    gpu,
+                    num_gpus = n,
+                    usd_per_hour = prices.Value.Of(gpu) * n,
+                    free_gpus = capacity.Free(gpu),
+                    available = reason is null,
+                    reason,
+                });
+            }
+        }
+
+        return Results.Ok(new { gpus = configs });
     }
 
     static async Task<IResult> Delete(HttpContext http, IGrainFactory grains, string deployId)

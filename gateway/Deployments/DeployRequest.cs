@@ -72,6 +72,43 @@ public sealed partial record DeployRequest(
             max = JsonBody.Int(s, "max_instances", "settings.") ?? Math.Max(1, min);
         }
 
+        ValidateInstances(min, max);
+        var extraArgs = JsonBody.StringArray(body, "extra_args") ?? [];
+        if (extraArgs.Count > 64 || extraArgs.Any(a => a.Length > 1024))
+        {
+            throw new BadRequestException("extra_args", "'extra_args' holds at most 64 strings of at most 1024 characters.");
+        }
+
+        return new DeployRequest(modelName, gpu, numGpus, maxBatch, repo, revision, token, min, max, extraArgs);
+    }
+
+    /// <summary>Fields fixed at creation; a PUT naming one is refused with a 400 that says so.</summary>
+    public static readonly IReadOnlyList<string> ImmutableFields = ["model_name", "gpu", "num_gpus", "max_batch_size", "hf", "extra_args"];
+
+    /// <summary>Parses a PUT body: only <c>settings</c> may change; absent values keep their current value.</summary>
+    public static (int Min, int Max) ParseSettingsUpdate(JsonElement body, int currentMin, int currentMax)
+    {
+        foreach (var property in body.EnumerateObject())
+        {
+            if (ImmutableFields.Contains(property.Name, StringComparer.Ordinal))
+            {
+                throw new BadRequestException(property.Name,
+                    $"'{property.Name}' cannot change after creation; only 'settings' can. Create a new deployment instead.", "immutable_field");
+            }
+        }
+
+        JsonBody.RejectUnknown(body, "", "settings");
+        var settings = JsonBody.Object(body, "settings")
+            ?? throw new BadRequestException("settings", "'settings' is required: {\"settings\": {\"min_instances\": n, \"max_instances\": m}}.", "missing_field");
+        JsonBody.RejectUnknown(settings, "settings.", "min_instances", "max_instances");
+        var min = JsonBody.Int(settings, "min_instances", "settings.") ?? currentMin;
+        var max = JsonBody.Int(settings, "max_instances", "settings.") ?? currentMax;
+        ValidateInstances(min, max);
+        return (min, max);
+    }
+
+    static void ValidateInstances(int min, int max)
+    {
         if (min < 0)
         {
             throw new BadRequestException("settings.min_instances", "'settings.min_instances' must be 0 or more.");
@@ -82,9 +119,13 @@ public sealed partial record DeployRequest(
             throw new BadRequestException("settings.max_instances", "'settings.max_instances' must be at least 1 and at least min_instances.");
         }
 
-        var extraArgs = JsonBody.StringArray(body, "extra_args") ?? [];
-        return new DeployRequest(modelName, gpu, numGpus, maxBatch, repo, revision, token, min, max, extraArgs);
+        if (max > MaxInstancesLimit)
+        {
+            throw new BadRequestException("settings.max_instances", $"'settings.max_instances' must be at most {MaxInstancesLimit}.");
+        }
     }
+
+    public const int MaxInstancesLimit = 100;
 
     /// <summary>Accepts "name" or "user/name" for the caller's own user; refuses another user's prefix.</summary>
     static string ShortName(string modelName, string user)

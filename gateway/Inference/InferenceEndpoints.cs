@@ -31,7 +31,7 @@ public static class InferenceEndpoints
 
     public static void MapInferenceEndpoints(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/v1/openai").RequireAuthorization();
+        var group = app.MapGroup("/v1/openai").RequireAuthorization().WithTags("Inference (OpenAI-compatible)");
         group.MapPost("/chat/completions", (HttpContext http, IHttpForwarder forwarder, RouteTable routes, InstanceLoad load) =>
             Forward(http, forwarder, routes, load, Chat));
         group.MapPost("/completions", (HttpContext http, IHttpForwarder forwarder, RouteTable routes, InstanceLoad load) =>

@@ -1,3 +1,4 @@
+using DeepDeploy.Contracts.Deployments;
 using DeepDeploy.Gateway;
 using DeepDeploy.Grains;
 using DeepDeploy.Grains.Deployments;
@@ -46,6 +47,7 @@ public static class DeepDeployHost
             .SetApplicationName("DeepDeploy")
             .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(options.DataDir, "keys")));
         builder.Services.AddHttpClient();
+        builder.Services.Configure<GpuPrices>(builder.Configuration.GetSection("DeepDeploy:Prices"));
 
         var node = builder.Configuration.GetSection("DeepDeploy:Node").Get<NodeOptions>() ?? new NodeOptions();
         builder.Services.Configure<NodeOptions>(builder.Configuration.GetSection("DeepDeploy:Node"));

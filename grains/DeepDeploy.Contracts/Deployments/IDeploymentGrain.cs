@@ -11,6 +11,15 @@ public interface IDeploymentGrain : IGrainWithStringKey
     /// <summary>Stops every instance and marks the deployment deleted. False when it was already deleted or never existed.</summary>
     Task<bool> Delete();
 
+    /// <summary>Changes min/max instances; the control loop acts on it at once. Null when there is no such deployment.</summary>
+    Task<DeploymentView?> UpdateSettings(int minInstances, int maxInstances);
+
+    /// <summary>Stops every instance and keeps the deployment (status stopped). Null when there is no such deployment.</summary>
+    Task<DeploymentView?> Stop();
+
+    /// <summary>Runs a stopped or failed deployment again (failed ones resolve their weights again).</summary>
+    Task<DeploymentView?> Start();
+
     Task<RouteInfo?> GetRoute();
 
     /// <summary>A node's report about one of this deployment's instances.</summary>

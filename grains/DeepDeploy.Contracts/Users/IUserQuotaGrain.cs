@@ -8,6 +8,9 @@ public interface IUserQuotaGrain : IGrainWithStringKey
 
     Task<UserView?> Get();
 
+    /// <summary>Sets the GPU limit. Running instances above a lowered limit keep running; new ones wait.</summary>
+    Task<UserView?> SetGpuLimit(int gpuLimit);
+
     /// <summary>Claims a model name for a deployment; false when a live deployment already has it.</summary>
     Task<bool> ClaimModelName(string modelName, string deployId);
 

@@ -30,7 +30,8 @@ public sealed class DeploymentGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (state.RecordExists && !IsFinished())
+        // A finished deployment may still have instances to stop.
+        if (state.RecordExists && (!IsFinished() || S.Instances.Count > 0))
         {
             StartLoop(TimeSpan.Zero);
         }
@@ -69,6 +70,68 @@ public sealed class DeploymentGrain(
         await grains.GetGrain<IUserQuotaGrain>(S.Spec.Owner).ReleaseModelName(S.Spec.ModelName, DeployId);
         StartLoop(TimeSpan.Zero);
         return true;
+    }
+
+    public async Task<DeploymentView?> UpdateSettings(int minInstances, int maxInstances)
+    {
+        if (S.Spec is null || S.Status == DeploymentStatus.Deleted)
+        {
+            return null;
+        }
+
+        S.Spec = S.Spec with { MinInstances = minInstances, MaxInstances = maxInstances };
+        S.UpdatedAt = time.GetUtcNow();
+        RefreshStatus();
+        await state.WriteStateAsync();
+        if (!IsFinished())
+        {
+            StartLoop(TimeSpan.Zero);
+        }
+
+        return View();
+    }
+
+    public async Task<DeploymentView?> Stop()
+    {
+        if (S.Spec is null || S.Status == DeploymentStatus.Deleted)
+        {
+            return null;
+        }
+
+        if (S.Status != DeploymentStatus.Stopped)
+        {
+            SetStatus(DeploymentStatus.Stopped, null);
+            await state.WriteStateAsync();
+            StartLoop(TimeSpan.Zero);
+        }
+
+        return View();
+    }
+
+    public async Task<DeploymentView?> Start()
+    {
+        if (S.Spec is null || S.Status == DeploymentStatus.Deleted)
+        {
+            return null;
+        }
+
+        if (S.Status is DeploymentStatus.Stopped or DeploymentStatus.Failed)
+        {
+            if (S.Status == DeploymentStatus.Failed)
+            {
+                // A failure may come from the weights (repo fixed since, token added): resolve them again.
+                S.Commit = null;
+                S.WeightsFile = null;
+            }
+
+            S.ConsecutiveFailures = 0;
+            SetStatus(DeploymentStatus.Initializing, null);
+            RefreshStatus();
+            await state.WriteStateAsync();
+            StartLoop(TimeSpan.Zero);
+        }
+
+        return View();
     }
 
     public Task<RouteInfo?> GetRoute()

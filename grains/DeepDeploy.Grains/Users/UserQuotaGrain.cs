@@ -28,6 +28,18 @@ public sealed class UserQuotaGrain(
         ? new UserView(this.GetPrimaryKeyString(), S.GpuLimit, S.Reservations.Values.Sum(), S.Deployments.ToArray(), S.CreatedAt)
         : null);
 
+    public async Task<UserView?> SetGpuLimit(int gpuLimit)
+    {
+        if (!S.Exists)
+        {
+            return null;
+        }
+
+        S.GpuLimit = gpuLimit;
+        await state.WriteStateAsync();
+        return await Get();
+    }
+
     public async Task<bool> ClaimModelName(string modelName, string deployId)
     {
         if (S.ModelNames.TryGetValue(modelName, out var owner))
