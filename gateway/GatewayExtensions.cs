@@ -1,5 +1,6 @@
 using System.Text.Json;
 using DeepDeploy.Gateway.Auth;
+using DeepDeploy.Gateway.Billing;
 using DeepDeploy.Gateway.Deployments;
 using DeepDeploy.Gateway.Http;
 using DeepDeploy.Gateway.Inference;
@@ -50,5 +51,6 @@ public static class GatewayExtensions
         app.MapUserEndpoints();
         app.MapDeployEndpoints();
         app.MapInferenceEndpoints();
+        app.MapBillingEndpoints();
     }
 }

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using DeepDeploy.Contracts.Deployments;
 using DeepDeploy.Contracts.Users;
 using DeepDeploy.Gateway.Auth;
+using DeepDeploy.Gateway.Billing;
 using DeepDeploy.Gateway.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.DataProtection;
@@ -47,6 +48,10 @@ public static class DeployEndpoints
         var request = DeployRequest.Parse(body, user);
 
         (await ClusterCapacity.LoadAsync(grains)).EnsureCanHold(request.Gpu, request.NumGpus);
+        if (await BillingEndpoints.RefuseIfOverLimit(grains, user) is { } refused)
+        {
+            return refused;
+        }
 
         var deployId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(10));
         var quota = grains.GetGrain<IUserQuotaGrain>(user);
@@ -119,6 +124,10 @@ public static class DeployEndpoints
 
         var body = await JsonBody.ReadObjectAsync(http.Request, http.RequestAborted);
         var (min, max) = DeployRequest.ParseSettingsUpdate(body, view.MinInstances, view.MaxInstances);
+        if ((min > view.MinInstances || max > view.MaxInstances) && await BillingEndpoints.RefuseIfOverLimit(grains, view.Owner) is { } refused)
+        {
+            return refused;
+        }
         var updated = await grains.GetGrain<IDeploymentGrain>(deployId).UpdateSettings(min, max);
         return updated is null ? NotFound(deployId) : Results.Ok(DeployObject.From(updated));
     }
@@ -128,10 +137,21 @@ public static class DeployEndpoints
             ? NotFound(deployId)
             : await grains.GetGrain<IDeploymentGrain>(deployId).Stop() is { } view ? Results.Ok(DeployObject.From(view)) : NotFound(deployId);
 
-    static async Task<IResult> Start(HttpContext http, IGrainFactory grains, string deployId) =>
-        await Visible(http.User, grains, deployId) is null
-            ? NotFound(deployId)
-            : await grains.GetGrain<IDeploymentGrain>(deployId).Start() is { } view ? Results.Ok(DeployObject.From(view)) : NotFound(deployId);
+    static async Task<IResult> Start(HttpContext http, IGrainFactory grains, string deployId)
+    {
+        var view = await Visible(http.User, grains, deployId);
+        if (view is null)
+        {
+            return NotFound(deployId);
+        }
+
+        if (await BillingEndpoints.RefuseIfOverLimit(grains, view.Owner) is { } refused)
+        {
+            return refused;
+        }
+
+        return await grains.GetGrain<IDeploymentGrain>(deployId).Start() is { } started ? Results.Ok(DeployObject.From(started)) : NotFound(deployId);
+    }
 
     /// <summary>Per GPU type and instance size: price per hour, free GPUs, and whether the caller could
     /// start such an instance now (a node has the GPUs free and the caller's quota has room).</summary>

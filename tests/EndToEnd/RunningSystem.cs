@@ -34,7 +34,7 @@ public sealed class RunningSystem : IAsyncDisposable
 
     public NodeAgent Agent => _app.Services.GetRequiredService<NodeAgent>();
 
-    public static async Task<RunningSystem> StartAsync(string? dataDir = null)
+    public static async Task<RunningSystem> StartAsync(string? dataDir = null, IReadOnlyDictionary<string, string>? settings = null)
     {
         dataDir ??= Directory.CreateTempSubdirectory("deepdeploy-e2e-").FullName;
         var app = DeepDeployHost.Build(["--urls", "http://127.0.0.1:0"], builder =>
@@ -45,6 +45,10 @@ public sealed class RunningSystem : IAsyncDisposable
             builder.Configuration["DeepDeploy:GatewayPort"] = FreePort().ToString();
             builder.Configuration["DeepDeploy:Node:Name"] = "test-node";
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+            {
+                builder.Configuration[key] = value;
+            }
         });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

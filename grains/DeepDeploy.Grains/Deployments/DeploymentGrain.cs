@@ -1,7 +1,9 @@
+using DeepDeploy.Contracts.Billing;
 using DeepDeploy.Contracts.Deployments;
 using DeepDeploy.Contracts.Nodes;
 using DeepDeploy.Contracts.Users;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace DeepDeploy.Grains.Deployments;
 
@@ -15,6 +17,7 @@ public sealed class DeploymentGrain(
     IGrainFactory grains,
     IWeightsResolver weights,
     TimeProvider time,
+    IOptions<GpuPrices> prices,
     ILogger<DeploymentGrain> log) : Grain, IDeploymentGrain
 {
     /// <summary>Instances that fail this many times in a row without ever serving fail the deployment.</summary>
@@ -23,6 +26,7 @@ public sealed class DeploymentGrain(
     static readonly TimeSpan ReconcilePeriod = TimeSpan.FromSeconds(2);
 
     IGrainTimer? _timer;
+    BillingStanding _standing = new(true, null);
 
     string DeployId => this.GetPrimaryKeyString();
 
@@ -31,7 +35,7 @@ public sealed class DeploymentGrain(
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         // A finished deployment may still have instances to stop.
-        if (state.RecordExists && (!IsFinished() || S.Instances.Count > 0))
+        if (state.RecordExists && (!IsFinished() || S.Instances.Count > 0 || S.Suspended))
         {
             StartLoop(TimeSpan.Zero);
         }
@@ -98,8 +102,10 @@ public sealed class DeploymentGrain(
             return null;
         }
 
-        if (S.Status != DeploymentStatus.Stopped)
+        if (S.Status != DeploymentStatus.Stopped || S.Suspended)
         {
+            // A user's stop wins over a billing suspension: it does not resume by itself.
+            S.Suspended = false;
             SetStatus(DeploymentStatus.Stopped, null);
             await state.WriteStateAsync();
             StartLoop(TimeSpan.Zero);
@@ -125,6 +131,7 @@ public sealed class DeploymentGrain(
             }
 
             S.ConsecutiveFailures = 0;
+            S.Suspended = false;
             SetStatus(DeploymentStatus.Initializing, null);
             RefreshStatus();
             await state.WriteStateAsync();
@@ -166,6 +173,11 @@ public sealed class DeploymentGrain(
         {
             case InstancePhase.Exited or InstancePhase.Failed:
                 S.Instances.Remove(update.InstanceId);
+                if (instance.RunningSince is not null)
+                {
+                    await StopMeterAsync(instance);
+                }
+
                 if (update.Phase == InstancePhase.Failed && !instance.Stopping)
                 {
                     S.ConsecutiveFailures++;
@@ -180,6 +192,7 @@ public sealed class DeploymentGrain(
             case InstancePhase.Running:
                 instance.Phase = update.Phase;
                 instance.Endpoint = update.Endpoint;
+                instance.RunningSince ??= time.GetUtcNow();
                 S.ConsecutiveFailures = 0;
                 break;
             default:
@@ -215,11 +228,25 @@ public sealed class DeploymentGrain(
             return;
         }
 
+        _standing = await MeterAsync();
+        if (S.Suspended && _standing.MayRun && S.Status == DeploymentStatus.Stopped)
+        {
+            log.LogInformation("Deployment {DeployId} resumes: the spending limit allows it again", DeployId);
+            S.Suspended = false;
+            SetStatus(DeploymentStatus.Initializing, null);
+            RefreshStatus();
+        }
+        else if (!_standing.MayRun && !IsFinished())
+        {
+            S.Suspended = true;
+            SetStatus(DeploymentStatus.Stopped, _standing.Reason);
+        }
+
         if (IsFinished())
         {
             await StopInstancesAsync(S.Instances.Values);
             await state.WriteStateAsync();
-            if (S.Instances.Count == 0)
+            if (S.Instances.Count == 0 && !S.Suspended)
             {
                 _timer?.Dispose();
                 _timer = null;
@@ -265,8 +292,60 @@ public sealed class DeploymentGrain(
         await state.WriteStateAsync();
     }
 
+    /// <summary>Starts the meters of instances that began serving, renews those still serving, and learns
+    /// whether the user may run. A billing outage never stops the control loop.</summary>
+    async Task<BillingStanding> MeterAsync()
+    {
+        var spec = S.Spec!;
+        var ledger = grains.GetGrain<IBillingLedgerGrain>(spec.Owner);
+        try
+        {
+            var serving = S.Instances.Values.Where(i => i.RunningSince is not null).ToList();
+            foreach (var instance in serving.Where(i => !i.Metered))
+            {
+                await ledger.MeterStart(MeterStartOf(instance));
+                instance.Metered = true;
+            }
+
+            return await ledger.Renew(serving.Select(i => i.Id).ToArray(), time.GetUtcNow());
+        }
+        catch (Exception e)
+        {
+            log.LogWarning(e, "Billing ledger of {User} unreachable", spec.Owner);
+            return _standing;
+        }
+    }
+
+    MeterStart MeterStartOf(InstanceRecord instance) =>
+        new(instance.Id, DeployId, $"{S.Spec!.Owner}/{S.Spec.ModelName}", S.Spec.Gpu, S.Spec.NumGpus, prices.Value.Of(S.Spec.Gpu), instance.RunningSince!.Value);
+
+    async Task StopMeterAsync(InstanceRecord instance)
+    {
+        var spec = S.Spec!;
+        var ledger = grains.GetGrain<IBillingLedgerGrain>(spec.Owner);
+        try
+        {
+            if (!instance.Metered)
+            {
+                await ledger.MeterStart(MeterStartOf(instance));
+            }
+
+            await ledger.MeterStop(instance.Id, time.GetUtcNow());
+        }
+        catch (Exception e)
+        {
+            // The meter's lease runs out instead: billed until its last renewal.
+            log.LogWarning(e, "Could not stop the meter of {InstanceId}", instance.Id);
+        }
+    }
+
     async Task<bool> TryPlaceAsync(DeploymentSpec spec)
     {
+        if (!_standing.MayRun)
+        {
+            return false;
+        }
+
         var instanceId = $"{DeployId}-{S.NextInstance + 1}";
         var quota = grains.GetGrain<IUserQuotaGrain>(spec.Owner);
         if (!await quota.TryReserveGpus(instanceId, spec.NumGpus))

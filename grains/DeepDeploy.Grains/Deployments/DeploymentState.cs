@@ -15,4 +15,7 @@ public sealed class DeploymentState
     [Id(7)] public int NextInstance { get; set; }
     [Id(8)] public Dictionary<string, InstanceRecord> Instances { get; set; } = [];
     [Id(9)] public int ConsecutiveFailures { get; set; }
+
+    /// <summary>Stopped by the spending limit; runs again by itself once the user may spend again.</summary>
+    [Id(10)] public bool Suspended { get; set; }
 }

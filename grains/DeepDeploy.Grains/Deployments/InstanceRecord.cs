@@ -11,4 +11,10 @@ public sealed class InstanceRecord
     [Id(3)] public string? Endpoint { get; set; }
     [Id(4)] public string? Message { get; set; }
     [Id(5)] public bool Stopping { get; set; }
+
+    /// <summary>When it began serving: billing starts here.</summary>
+    [Id(6)] public DateTimeOffset? RunningSince { get; set; }
+
+    /// <summary>The ledger acknowledged its meter start.</summary>
+    [Id(7)] public bool Metered { get; set; }
 }

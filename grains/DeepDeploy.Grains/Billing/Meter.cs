@@ -1,0 +1,31 @@
+using DeepDeploy.Contracts.Billing;
+
+namespace DeepDeploy.Grains.Billing;
+
+/// <summary>One instance's billed time: closed segments, and the open one while it serves.</summary>
+[GenerateSerializer]
+public sealed class Meter
+{
+    [Id(0)] public required MeterStart Start { get; init; }
+    [Id(1)] public List<MeterSegment> Segments { get; init; } = [];
+    [Id(2)] public DateTimeOffset? OpenSince { get; set; }
+    [Id(3)] public DateTimeOffset LastRenewed { get; set; }
+    [Id(4)] public bool Stopped { get; set; }
+
+    /// <summary>Every billed interval, the open one counted until <paramref name="now"/>.</summary>
+    public IEnumerable<MeterSegment> Intervals(DateTimeOffset now) =>
+        OpenSince is { } open && now > open ? Segments.Append(new MeterSegment(open, now)) : Segments;
+
+    public void Close(DateTimeOffset at)
+    {
+        if (OpenSince is { } open)
+        {
+            if (at > open)
+            {
+                Segments.Add(new MeterSegment(open, at));
+            }
+
+            OpenSince = null;
+        }
+    }
+}
