@@ -29,7 +29,7 @@ if (options.WriteTinyModelPath is { } tinyPath)
     return 0;
 }
 
-if (!File.Exists(options.ModelPath))
+if (options.Engine == WorkerEngineKind.Llama && !File.Exists(options.ModelPath))
 {
     Console.Error.WriteLine($"DEEPDEPLOY_WORKER_ERROR model file not found: {options.ModelPath}");
     return 1;
@@ -41,7 +41,8 @@ if (!IPAddress.TryParse(options.Host == "localhost" ? "127.0.0.1" : options.Host
     return 2;
 }
 
-NativeLogging.Configure();
+if (options.Engine == WorkerEngineKind.Llama)
+    NativeLogging.Configure();
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 {
@@ -55,6 +56,7 @@ builder.WebHost.ConfigureKestrel(k => k.Listen(bindAddress, options.Port));
 builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
 builder.Services.AddSingleton(options);
 builder.Services.AddSingleton<WorkerMetrics>();
+builder.Services.AddSingleton(sp => new AdmissionGate(options.AdmissionLimit, sp.GetRequiredService<WorkerMetrics>()));
 builder.Services.AddSingleton<ModelHost>();
 builder.Services.AddSingleton<IHostLifetime, DrainingLifetime>();
 

@@ -7,9 +7,15 @@ public sealed class WorkerOptions
 {
     public const string Usage = """
         usage: DeepDeploy.GpuWorker --model <path.gguf> [options]
+               DeepDeploy.GpuWorker --engine fake [options]
                DeepDeploy.GpuWorker --write-tiny-model <path.gguf> [--seed <n>]
 
-          --model <path>              GGUF model to serve (required)
+          --model <path>              GGUF model to serve (required unless --engine fake)
+          --engine <llama|fake>       llama: LLamaSharp (default); fake: TEST DOUBLE that emits canned tokens
+                                      at --fake-token-rate without any model compute (benchmarks, simulations)
+          --fake-token-rate <n>       fake engine: tokens per second per sequence, 0 = no delay (default 100)
+          --max-queue <n>             requests accepted beyond max_batch_size, waiting for a slot (default 0);
+                                      more than max_batch_size + max_queue concurrent requests get 429
           --port <n>                  TCP port, 0 = any free port (default 0)
           --host <ip>                 address to bind (default 127.0.0.1)
           --max-batch-size <n>        concurrent sequences decoded together (default 4)
@@ -25,6 +31,9 @@ public sealed class WorkerOptions
     public const int MinTokensPerSequence = 128;
 
     public string? ModelPath { get; private set; }
+    public WorkerEngineKind Engine { get; private set; } = WorkerEngineKind.Llama;
+    public double FakeTokenRate { get; private set; } = 100;
+    public int MaxQueue { get; private set; }
     public int Port { get; private set; }
     public string Host { get; private set; } = "127.0.0.1";
     public int MaxBatchSize { get; private set; } = 4;
@@ -36,7 +45,10 @@ public sealed class WorkerOptions
     public int Seed { get; private set; } = 42;
 
     /// <summary>Name under which the model is served: --served-model-name or the model's file name without extension.</summary>
-    public string ModelName => ServedModelName ?? Path.GetFileNameWithoutExtension(ModelPath ?? "model");
+    public string ModelName => ServedModelName ?? Path.GetFileNameWithoutExtension(ModelPath ?? (Engine == WorkerEngineKind.Fake ? "fake" : "model"));
+
+    /// <summary>Concurrent requests the worker accepts (running or waiting); beyond it answers 429.</summary>
+    public int AdmissionLimit => MaxBatchSize + MaxQueue;
 
     /// <summary>Tokens (prompt + completion) one sequence may use; the KV cache is shared by up to MaxBatchSize of them.</summary>
     public int TokensPerSequence => ContextSize / MaxBatchSize;
@@ -85,11 +97,28 @@ public sealed class WorkerOptions
                 case "--instance-id": o.InstanceId = Value(); break;
                 case "--write-tiny-model": o.WriteTinyModelPath = Value(); break;
                 case "--seed": o.Seed = IntValue(int.MinValue); break;
+                case "--max-queue": o.MaxQueue = IntValue(0); break;
+                case "--engine":
+                    o.Engine = Value() switch
+                    {
+                        "llama" => WorkerEngineKind.Llama,
+                        "fake" => WorkerEngineKind.Fake,
+                        var e => throw new ArgumentException($"--engine must be 'llama' or 'fake', got '{e}'"),
+                    };
+                    break;
+                case "--fake-token-rate":
+                {
+                    var s = Value();
+                    if (!double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var rate) || rate < 0 || double.IsInfinity(rate))
+                        throw new ArgumentException($"--fake-token-rate must be a number >= 0, got '{s}'");
+                    o.FakeTokenRate = rate;
+                    break;
+                }
                 default: throw new ArgumentException($"unknown option '{args[i]}'");
             }
         }
 
-        if (o.WriteTinyModelPath is null && string.IsNullOrWhiteSpace(o.ModelPath))
+        if (o.WriteTinyModelPath is null && o.Engine == WorkerEngineKind.Llama && string.IsNullOrWhiteSpace(o.ModelPath))
             throw new ArgumentException("--model is required");
         if (o.MaxBatchSize > 256)
             throw new ArgumentException("--max-batch-size must be <= 256");

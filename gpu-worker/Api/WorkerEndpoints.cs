@@ -21,6 +21,8 @@ public static class WorkerEndpoints
                 ["status"] = "ok",
                 ["model"] = host.Options.ModelName,
                 ["max_batch_size"] = host.Options.MaxBatchSize,
+                ["max_queue"] = host.Options.MaxQueue,
+                ["engine"] = host.Options.Engine.ToString().ToLowerInvariant(),
                 ["instance_id"] = host.Options.InstanceId,
             }),
             WorkerPhase.Loading => Results.Json(new Dictionary<string, object?> { ["status"] = "loading" }, statusCode: 503),
@@ -47,15 +49,37 @@ public static class WorkerEndpoints
             },
         }));
 
-        app.MapPost("/v1/chat/completions", (HttpContext ctx, ModelHost host) => HandleAsync(ctx, host, chat: true));
-        app.MapPost("/v1/completions", (HttpContext ctx, ModelHost host) => HandleAsync(ctx, host, chat: false));
+        app.MapPost("/v1/chat/completions", (HttpContext ctx, ModelHost host, AdmissionGate gate) => HandleAsync(ctx, host, gate, chat: true));
+        app.MapPost("/v1/completions", (HttpContext ctx, ModelHost host, AdmissionGate gate) => HandleAsync(ctx, host, gate, chat: false));
     }
 
-    private static async Task HandleAsync(HttpContext ctx, ModelHost host, bool chat)
+    /// <summary>Response header on answers that did no work, so that a gateway may safely send the request
+    /// elsewhere: "busy" (429, at the admission limit), "loading", "draining" or "failed" (503).</summary>
+    public const string RefusedHeader = "X-DeepDeploy-Refused";
+
+    private static async Task HandleAsync(HttpContext ctx, ModelHost host, AdmissionGate gate, bool chat)
     {
+        if (host.Phase != WorkerPhase.Ready)
+        {
+            ctx.Response.Headers[RefusedHeader] = host.Phase.ToString().ToLowerInvariant();
+            await WriteErrorAsync(ctx, Unavailable(host.Phase));
+            return;
+        }
+
+        if (!gate.TryEnter())
+        {
+            ctx.Response.Headers[RefusedHeader] = "busy";
+            ctx.Response.Headers.RetryAfter = "1";
+            await WriteErrorAsync(ctx, new ApiError(429,
+                $"This instance is at its limit of {gate.Limit} concurrent requests (max_batch_size + max_queue).",
+                Type: "instance_busy", Code: "instance_busy"));
+            return;
+        }
+
+        var slot = new AdmissionGate.Slot(gate);
         try
         {
-            await HandleCoreAsync(ctx, host, chat);
+            await HandleCoreAsync(ctx, host, slot, chat);
         }
         catch (ApiException ex) when (!ctx.Response.HasStarted)
         {
@@ -65,13 +89,20 @@ public static class WorkerEndpoints
         {
             // Client went away; the engine frees its sequence.
         }
+        finally
+        {
+            slot.Release();
+        }
     }
 
-    private static async Task HandleCoreAsync(HttpContext ctx, ModelHost host, bool chat)
+    private static async Task HandleCoreAsync(HttpContext ctx, ModelHost host, AdmissionGate.Slot slot, bool chat)
     {
         var engine = host.Engine;
         if (host.Phase != WorkerPhase.Ready || engine is null)
+        {
+            ctx.Response.Headers[RefusedHeader] = host.Phase.ToString().ToLowerInvariant();
             throw new ApiException(Unavailable(host.Phase));
+        }
 
         JsonDocument doc;
         try
@@ -114,17 +145,20 @@ public static class WorkerEndpoints
             new SamplingOptions(request.Temperature, request.TopP, seed), request.Stop, ctx.RequestAborted);
 
         if (host.Phase != WorkerPhase.Ready || !engine.TryEnqueue(generation))
+        {
+            ctx.Response.Headers[RefusedHeader] = "draining";
             throw new ApiException(Unavailable(WorkerPhase.Draining));
+        }
 
         var id = (chat ? "chatcmpl-" : "cmpl-") + Guid.NewGuid().ToString("N");
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         if (request.Stream)
-            await StreamAsync(ctx, generation, chat, id, created, modelName);
+            await StreamAsync(ctx, generation, slot, chat, id, created, modelName);
         else
-            await CompleteAsync(ctx, generation, chat, id, created, modelName);
+            await CompleteAsync(ctx, generation, slot, chat, id, created, modelName);
     }
 
-    private static async Task CompleteAsync(HttpContext ctx, GenerationRequest generation, bool chat, string id, long created, string model)
+    private static async Task CompleteAsync(HttpContext ctx, GenerationRequest generation, AdmissionGate.Slot slot, bool chat, string id, long created, string model)
     {
         var text = new System.Text.StringBuilder();
         await foreach (var e in generation.Events.ReadAllAsync(ctx.RequestAborted))
@@ -135,6 +169,7 @@ public static class WorkerEndpoints
                     text.Append(d.Text);
                     break;
                 case GenerationFinished f:
+                    slot.Release();
                     var usage = new OpenAiJson.Usage(f.PromptTokens, f.CompletionTokens);
                     var body = chat
                         ? OpenAiJson.ChatCompletion(id, created, model, text.ToString(), f.FinishReason, usage)
@@ -143,6 +178,7 @@ public static class WorkerEndpoints
                     await ctx.Response.Body.WriteAsync(body, ctx.RequestAborted);
                     return;
                 case GenerationFailed x:
+                    slot.Release();
                     await WriteErrorAsync(ctx, new ApiError(500, x.Message, Type: "server_error"));
                     return;
             }
@@ -151,7 +187,7 @@ public static class WorkerEndpoints
         await WriteErrorAsync(ctx, new ApiError(500, "generation ended without a result", Type: "server_error"));
     }
 
-    private static async Task StreamAsync(HttpContext ctx, GenerationRequest generation, bool chat, string id, long created, string model)
+    private static async Task StreamAsync(HttpContext ctx, GenerationRequest generation, AdmissionGate.Slot slot, bool chat, string id, long created, string model)
     {
         var ct = ctx.RequestAborted;
         ctx.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
@@ -174,6 +210,7 @@ public static class WorkerEndpoints
                         : OpenAiJson.TextChunk(id, created, model, d.Text, null), ct);
                     break;
                 case GenerationFinished f:
+                    slot.Release();
                     await SendAsync(ctx, chat
                         ? OpenAiJson.ChatChunk(id, created, model, null, null, f.FinishReason)
                         : OpenAiJson.TextChunk(id, created, model, "", f.FinishReason), ct);
@@ -183,6 +220,7 @@ public static class WorkerEndpoints
                     await ctx.Response.Body.FlushAsync(ct);
                     return;
                 case GenerationFailed x:
+                    slot.Release();
                     await SendAsync(ctx, OpenAiJson.Error(new ApiError(500, x.Message, Type: "server_error")), ct);
                     await ctx.Response.Body.WriteAsync(Done, ct);
                     await ctx.Response.Body.FlushAsync(ct);

@@ -16,8 +16,13 @@ namespace DeepDeploy.GpuWorker.Engine;
 /// </summary>
 public sealed class ChatPromptFormatter
 {
-    private readonly LLamaWeights _weights;
+    private readonly LLamaWeights? _weights;
     private readonly bool _hasTemplate;
+
+    /// <summary>Always the plain format (engines without a model, such as the fake one).</summary>
+    public ChatPromptFormatter()
+    {
+    }
 
     public ChatPromptFormatter(LLamaWeights weights)
     {
@@ -28,7 +33,7 @@ public sealed class ChatPromptFormatter
     /// <summary>Returns the prompt and whether it came from the model's template (then control tokens are parsed).</summary>
     public (string Prompt, bool FromTemplate) Format(IReadOnlyList<ChatMessage> messages)
     {
-        if (_hasTemplate)
+        if (_hasTemplate && _weights is not null)
         {
             try
             {

@@ -15,7 +15,7 @@ namespace DeepDeploy.GpuWorker.Engine;
 /// live sequences at once, samples each of them, streams the decoded text back and retires finished,
 /// cancelled or failed sequences. Nothing else touches the executor.
 /// </summary>
-public sealed class InferenceEngine : IAsyncDisposable
+public sealed class InferenceEngine : IGenerationEngine
 {
     private readonly LLamaWeights _weights;
     private readonly ModelParams _contextParams;

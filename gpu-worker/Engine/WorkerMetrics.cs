@@ -9,6 +9,9 @@ public sealed class WorkerMetrics
     private int _running;
     private int _waiting;
     private int _runningPeak;
+    private int _inFlight;
+    private int _inFlightPeak;
+    private long _refused;
     private long _generatedTokens;
     private long _promptTokens;
 
@@ -17,6 +20,23 @@ public sealed class WorkerMetrics
     public int RunningPeak => Volatile.Read(ref _runningPeak);
     public long GeneratedTokens => Interlocked.Read(ref _generatedTokens);
     public long PromptTokens => Interlocked.Read(ref _promptTokens);
+    public int InFlight => Volatile.Read(ref _inFlight);
+    public int InFlightPeak => Volatile.Read(ref _inFlightPeak);
+    public long Refused => Interlocked.Read(ref _refused);
+
+    /// <summary>The admission gate's count of accepted requests (running or waiting) changed.</summary>
+    public void SetInFlight(int inFlight)
+    {
+        Volatile.Write(ref _inFlight, inFlight);
+        int peak;
+        while (inFlight > (peak = Volatile.Read(ref _inFlightPeak)))
+        {
+            if (Interlocked.CompareExchange(ref _inFlightPeak, inFlight, peak) == peak)
+                break;
+        }
+    }
+
+    public void RefusedOne() => Interlocked.Increment(ref _refused);
 
     public void SetRunning(int running)
     {
@@ -40,6 +60,9 @@ public sealed class WorkerMetrics
         Metric(sb, "deepdeploy_worker_requests_running", "gauge", "Requests whose sequences are live in the batch.", Running);
         Metric(sb, "deepdeploy_worker_requests_waiting", "gauge", "Requests queued in the worker, waiting for a batch slot.", Waiting);
         Metric(sb, "deepdeploy_worker_requests_running_peak", "gauge", "Maximum number of live sequences since start.", RunningPeak);
+        Metric(sb, "deepdeploy_worker_requests_in_flight", "gauge", "Completion requests accepted and not finished (running or waiting).", InFlight);
+        Metric(sb, "deepdeploy_worker_requests_in_flight_peak", "gauge", "Maximum number of accepted completion requests since start.", InFlightPeak);
+        Metric(sb, "deepdeploy_worker_requests_refused_total", "counter", "Completion requests refused with 429 because max_batch_size + max_queue were in flight.", Refused);
         Metric(sb, "deepdeploy_worker_generated_tokens_total", "counter", "Completion tokens generated.", GeneratedTokens);
         Metric(sb, "deepdeploy_worker_prompt_tokens_total", "counter", "Prompt tokens processed.", PromptTokens);
         return sb.ToString();

@@ -14,11 +14,11 @@ public sealed class ModelHost(WorkerOptions options, WorkerMetrics metrics, ILog
     private readonly ILogger _log = loggers.CreateLogger<ModelHost>();
     private volatile WorkerPhase _phase = WorkerPhase.Loading;
     private LLamaWeights? _weights;
-    private volatile InferenceEngine? _engine;
+    private volatile IGenerationEngine? _engine;
 
     public WorkerPhase Phase => _phase;
     public WorkerOptions Options => options;
-    public InferenceEngine? Engine => _engine;
+    public IGenerationEngine? Engine => _engine;
     public ChatPromptFormatter? Chat { get; private set; }
     public int ExitCode { get; private set; }
     public string? LoadError { get; private set; }
@@ -31,6 +31,16 @@ public sealed class ModelHost(WorkerOptions options, WorkerMetrics metrics, ILog
             // Test hook: keeps the "loading" phase observable (the tiny test model loads in milliseconds).
             if (int.TryParse(Environment.GetEnvironmentVariable(LoadDelayVariable), out var delayMs) && delayMs > 0)
                 await Task.Delay(delayMs);
+            if (options.Engine == WorkerEngineKind.Fake)
+            {
+                var fake = new FakeEngine(options.MaxBatchSize, options.FakeTokenRate, options.TokensPerSequence, metrics);
+                Chat = new ChatPromptFormatter();
+                fake.Start();
+                _engine = fake;
+                SetReady();
+                return;
+            }
+
             var p = new ModelParams(options.ModelPath!)
             {
                 ContextSize = (uint)options.ContextSize,
@@ -48,11 +58,7 @@ public sealed class ModelHost(WorkerOptions options, WorkerMetrics metrics, ILog
             Chat = new ChatPromptFormatter(_weights);
             engine.Start();
             _engine = engine;
-            lock (this)
-            {
-                if (_phase == WorkerPhase.Loading)
-                    _phase = WorkerPhase.Ready;
-            }
+            SetReady();
         }
         catch (Exception ex)
         {
@@ -63,6 +69,15 @@ public sealed class ModelHost(WorkerOptions options, WorkerMetrics metrics, ILog
             lifetime.StopApplication();
         }
     });
+
+    private void SetReady()
+    {
+        lock (this)
+        {
+            if (_phase == WorkerPhase.Loading)
+                _phase = WorkerPhase.Ready;
+        }
+    }
 
     /// <summary>Stop taking requests; health reports "draining".</summary>
     public void BeginDrain()

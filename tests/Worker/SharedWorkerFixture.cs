@@ -13,7 +13,7 @@ public sealed class SharedWorkerFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Worker = await WorkerProcess.StartAsync(_model.ModelPath,
-            ["--max-batch-size", "4", "--context-size", "4096", "--served-model-name", ServedName, "--instance-id", "test-1"]);
+            ["--max-batch-size", "4", "--max-queue", "4", "--context-size", "4096", "--served-model-name", ServedName, "--instance-id", "test-1"]);
         await Worker.WaitHealthyAsync();
     }
 
