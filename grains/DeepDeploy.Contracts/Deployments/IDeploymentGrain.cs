@@ -27,4 +27,11 @@ public interface IDeploymentGrain : IGrainWithStringKey
 
     /// <summary>Activates the grain so that it reconciles (used at silo start).</summary>
     Task Wake();
+
+    /// <summary>Cold start: a gateway holds requests and no instance serves. A min_instances 0 deployment then
+    /// runs one instance until it has been idle for a while.</summary>
+    Task RequestInstance();
+
+    /// <summary>A gateway's periodic load report (in flight, waiting, refused), for scale-to-zero and the autoscaler.</summary>
+    Task ReportLoad(DeepDeploy.Contracts.Routing.GatewayLoad load);
 }

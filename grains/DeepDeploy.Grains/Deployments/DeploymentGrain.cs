@@ -1,7 +1,9 @@
 using DeepDeploy.Contracts.Billing;
 using DeepDeploy.Contracts.Deployments;
 using DeepDeploy.Contracts.Nodes;
+using DeepDeploy.Contracts.Routing;
 using DeepDeploy.Contracts.Users;
+using DeepDeploy.Grains.Routing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -27,6 +29,10 @@ public sealed class DeploymentGrain(
 
     IGrainTimer? _timer;
     BillingStanding _standing = new(true, null);
+    RoutePublisher? _routes;
+    readonly InstanceDemand _demand = new();
+
+    RoutePublisher Routes => _routes ??= new RoutePublisher(grains, log);
 
     string DeployId => this.GetPrimaryKeyString();
 
@@ -56,6 +62,7 @@ public sealed class DeploymentGrain(
         S.CreatedAt = now;
         S.UpdatedAt = now;
         await state.WriteStateAsync();
+        await Routes.PublishAsync(DeployId, S);
         StartLoop(TimeSpan.Zero);
         return View();
     }
@@ -203,10 +210,28 @@ public sealed class DeploymentGrain(
         instance.Message = update.Message;
         RefreshStatus();
         await state.WriteStateAsync();
+        await Routes.PublishAsync(DeployId, S);
         StartLoop(TimeSpan.Zero);
     }
 
     public Task Wake() => Task.CompletedTask;
+
+    public Task RequestInstance()
+    {
+        _demand.Request(time.GetUtcNow());
+        if (S.Spec is not null && !IsFinished())
+        {
+            StartLoop(TimeSpan.Zero);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task ReportLoad(GatewayLoad load)
+    {
+        _demand.Report(load, time.GetUtcNow());
+        return Task.CompletedTask;
+    }
 
     void StartLoop(TimeSpan due)
     {
@@ -246,6 +271,7 @@ public sealed class DeploymentGrain(
         {
             await StopInstancesAsync(S.Instances.Values);
             await state.WriteStateAsync();
+            await Routes.PublishAsync(DeployId, S);
             if (S.Instances.Count == 0 && !S.Suspended)
             {
                 _timer?.Dispose();
@@ -271,7 +297,7 @@ public sealed class DeploymentGrain(
             await state.WriteStateAsync();
         }
 
-        var desired = Math.Clamp(spec.MinInstances, 0, spec.MaxInstances);
+        var desired = _demand.Desired(spec.MinInstances, spec.MaxInstances, time.GetUtcNow());
         var live = S.Instances.Values.Where(i => !i.Stopping).ToList();
         for (var n = live.Count; n < desired; n++)
         {
@@ -290,6 +316,7 @@ public sealed class DeploymentGrain(
 
         RefreshStatus();
         await state.WriteStateAsync();
+        await Routes.PublishAsync(DeployId, S);
     }
 
     /// <summary>Starts the meters of instances that began serving, renews those still serving, and learns
@@ -440,7 +467,7 @@ public sealed class DeploymentGrain(
     {
         var spec = S.Spec!;
         var running = S.Instances.Values.Count(i => i.Phase == InstancePhase.Running && !i.Stopping);
-        var pending = IsFinished() ? 0 : Math.Max(0, Math.Clamp(spec.MinInstances, 0, spec.MaxInstances) - running);
+        var pending = IsFinished() ? 0 : Math.Max(0, _demand.Desired(spec.MinInstances, spec.MaxInstances, time.GetUtcNow()) - running);
         return new DeploymentView(DeployId, spec.ModelName, spec.Owner, S.Status, S.FailReason, S.CreatedAt, S.UpdatedAt,
             running, pending, spec.Gpu, spec.NumGpus, spec.MaxBatchSize, spec.HfRepo, spec.HfRevision,
             spec.MinInstances, spec.MaxInstances);
