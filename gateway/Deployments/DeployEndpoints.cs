@@ -37,6 +37,7 @@ public static class DeployEndpoints
             .Produces<ApiErrors.ApiErrorBody>(StatusCodes.Status404NotFound);
         group.MapDelete("/{deployId}", Delete).WithSummary("Delete a deployment and stop its instances").Produces<DeployObject>()
             .Produces<ApiErrors.ApiErrorBody>(StatusCodes.Status404NotFound);
+        group.MapGet("/{deployId}/logs", Logs).WithSummary("Recent output of the deployment's engine processes (live and lately ended)");
         group.MapPost("/{deployId}/stop", Stop).WithSummary("Stop every instance, keep the deployment (status stopped)").Produces<DeployObject>();
         group.MapPost("/{deployId}/start", Start).WithSummary("Run a stopped or failed deployment again").Produces<DeployObject>();
     }
@@ -130,6 +131,22 @@ public static class DeployEndpoints
         }
         var updated = await grains.GetGrain<IDeploymentGrain>(deployId).UpdateSettings(min, max);
         return updated is null ? NotFound(deployId) : Results.Ok(DeployObject.From(updated));
+    }
+
+    static async Task<IResult> Logs(HttpContext http, IGrainFactory grains, string deployId, int? lines)
+    {
+        if (lines is < 1 or > 1000)
+        {
+            throw new BadRequestException("lines", "'lines' must be between 1 and 1000.");
+        }
+
+        if (await Visible(http.User, grains, deployId) is null)
+        {
+            return NotFound(deployId);
+        }
+
+        var logs = await grains.GetGrain<IDeploymentGrain>(deployId).GetLogs(lines ?? 100);
+        return Results.Ok(logs.Select(l => new { instance_id = l.InstanceId, node = l.Node, live = l.Live, lines = l.Lines }));
     }
 
     static async Task<IResult> Stop(HttpContext http, IGrainFactory grains, string deployId) =>

@@ -48,6 +48,7 @@ public static class DeepDeployHost
             .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(options.DataDir, "keys")));
         builder.Services.AddHttpClient();
         builder.Services.Configure<GpuPrices>(builder.Configuration.GetSection("DeepDeploy:Prices"));
+        builder.Services.Configure<AutoscalerOptions>(builder.Configuration.GetSection("DeepDeploy:Autoscaler"));
 
         var node = builder.Configuration.GetSection("DeepDeploy:Node").Get<NodeOptions>() ?? new NodeOptions();
         builder.Services.Configure<NodeOptions>(builder.Configuration.GetSection("DeepDeploy:Node"));

@@ -22,6 +22,8 @@ public sealed class NodeAgent(
 {
     readonly ConcurrentDictionary<string, EngineInstance> _instances = new();
     readonly PidFiles _pids = new(paths.RunDirectory);
+    readonly Queue<EngineInstance> _ended = new();
+    const int EndedKept = 32;
     volatile bool _shuttingDown;
 
     NodeOptions Options => options.Value;
@@ -82,6 +84,9 @@ public sealed class NodeAgent(
         await Task.WhenAll(_instances.Values.Select(StopProcessAsync));
     }
 
+    /// <summary>One instance's life: fetch the weights, then run the engine, restarting it in place after a
+    /// crash or failed health checks with exponential backoff; past <see cref="NodeOptions.MaxRestarts"/>
+    /// restarts the instance fails and its deployment places a replacement elsewhere.</summary>
     async Task RunAsync(EngineInstance instance)
     {
         var launch = instance.Launch;
@@ -91,16 +96,37 @@ public sealed class NodeAgent(
         {
             await ReportAsync(launch, InstancePhase.Downloading, null, null);
             var modelPath = await weights.GetAsync(launch, instance.StopToken);
+            for (var restarts = 0; ; restarts++)
+            {
+                await ReportAsync(launch, InstancePhase.Starting, null, restarts == 0 ? null : $"restart {restarts} after: {message}");
+                var endpoint = instance.Endpoint = await StartProcessAsync(instance, modelPath);
+                await WaitHealthyAsync(instance, endpoint);
+                await ReportAsync(launch, InstancePhase.Running, endpoint, null);
+                var ranFor = Stopwatch.StartNew();
+                message = await SuperviseAsync(instance, endpoint);
+                if (instance.Stopping)
+                {
+                    (phase, message) = (InstancePhase.Exited, "stopped");
+                    break;
+                }
 
-            await ReportAsync(launch, InstancePhase.Starting, null, null);
-            var endpoint = instance.Endpoint = await StartProcessAsync(instance, modelPath);
-            await WaitHealthyAsync(instance, endpoint);
-            await ReportAsync(launch, InstancePhase.Running, endpoint, null);
+                // An instance that served a good while starts its restart count afresh.
+                if (ranFor.Elapsed > Options.HealthyRunResetsRestarts)
+                {
+                    restarts = 0;
+                }
 
-            await instance.Process!.WaitForExitAsync();
-            (phase, message) = instance.Stopping
-                ? (InstancePhase.Exited, "stopped")
-                : (InstancePhase.Failed, $"engine exited with code {instance.Process.ExitCode}: {instance.Output.Last(5)}");
+                if (restarts >= Options.MaxRestarts)
+                {
+                    message = $"crashed {restarts + 1} times; last: {message}";
+                    break;
+                }
+
+                var backoff = TimeSpan.FromTicks(Math.Min(Options.RestartBackoff.Ticks << restarts, Options.MaxRestartBackoff.Ticks));
+                log.LogWarning("Instance {InstanceId}: {Message}; restarting in {Backoff}", launch.InstanceId, message, backoff);
+                await KillAsync(instance);
+                await Task.Delay(backoff, instance.StopToken);
+            }
         }
         catch (Exception) when (instance.Stopping)
         {
@@ -116,9 +142,76 @@ public sealed class NodeAgent(
             await KillAsync(instance);
             _pids.Delete(launch.InstanceId);
             _instances.TryRemove(launch.InstanceId, out _);
+            RememberEnded(instance);
         }
 
         await ReportGoneAsync(launch.InstanceId, launch.DeployId, phase, message);
+    }
+
+    /// <summary>Waits while the engine runs and answers its health checks; returns why it stopped serving.</summary>
+    async Task<string> SuperviseAsync(EngineInstance instance, string endpoint)
+    {
+        using var client = http.CreateClient(nameof(NodeAgent));
+        client.Timeout = Options.HealthTimeout;
+        var process = instance.Process!;
+        var failures = 0;
+        while (true)
+        {
+            var exited = process.WaitForExitAsync();
+            if (await Task.WhenAny(exited, Task.Delay(Options.HealthInterval)) == exited)
+            {
+                return $"engine exited with code {process.ExitCode}: {instance.Output.Last(5)}";
+            }
+
+            if (instance.Stopping)
+            {
+                await process.WaitForExitAsync();
+                return "stopped";
+            }
+
+            try
+            {
+                using var response = await client.GetAsync(endpoint + "/health");
+                failures = response.IsSuccessStatusCode ? 0 : failures + 1;
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                failures++;
+            }
+
+            if (failures >= Options.HealthFailures && !instance.Stopping)
+            {
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync();
+                return $"failed {failures} health checks in a row";
+            }
+        }
+    }
+
+    public IReadOnlyList<InstanceLog> GetLogs(string deployId, int lines)
+    {
+        var live = _instances.Values.Where(i => i.Launch.DeployId == deployId)
+            .Select(i => new InstanceLog(i.Launch.InstanceId, NodeName, true, i.Output.LastLines(lines)));
+        EngineInstance[] ended;
+        lock (_ended)
+        {
+            ended = _ended.Where(i => i.Launch.DeployId == deployId).ToArray();
+        }
+
+        return live.Concat(ended.Select(i => new InstanceLog(i.Launch.InstanceId, NodeName, false, i.Output.LastLines(lines)))).ToArray();
+    }
+
+    /// <summary>Keeps the output of the last ended instances: a crash's last words are what a user needs.</summary>
+    void RememberEnded(EngineInstance instance)
+    {
+        lock (_ended)
+        {
+            _ended.Enqueue(instance);
+            while (_ended.Count > EndedKept)
+            {
+                _ended.Dequeue();
+            }
+        }
     }
 
     async Task<string> StartProcessAsync(EngineInstance instance, string modelPath)

@@ -20,5 +20,23 @@ public sealed class NodeOptions
 
     public TimeSpan StartTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>Restarts in place after a crash or failed health checks before the instance is failed.</summary>
+    public int MaxRestarts { get; set; } = 3;
+
+    /// <summary>First restart delay; doubled at each restart up to <see cref="MaxRestartBackoff"/>.</summary>
+    public TimeSpan RestartBackoff { get; set; } = TimeSpan.FromSeconds(1);
+
+    public TimeSpan MaxRestartBackoff { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>An engine that served this long before crashing starts its restart count afresh.</summary>
+    public TimeSpan HealthyRunResetsRestarts { get; set; } = TimeSpan.FromMinutes(10);
+
+    public TimeSpan HealthInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    public TimeSpan HealthTimeout { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>Failed health checks in a row after which the engine is killed (and restarted).</summary>
+    public int HealthFailures { get; set; } = 3;
+
     public const string DefaultSimulatedGpus = "4xA100-80GB,4xH100-80GB";
 }

@@ -17,11 +17,13 @@ public sealed class OutputTail(int capacity = 200)
         }
     }
 
-    public string Last(int count)
+    public string Last(int count) => string.Join('\n', LastLines(count));
+
+    public IReadOnlyList<string> LastLines(int count)
     {
         lock (_lines)
         {
-            return string.Join('\n', _lines.Skip(Math.Max(0, _lines.Count - count)));
+            return _lines.Skip(Math.Max(0, _lines.Count - count)).ToArray();
         }
     }
 }

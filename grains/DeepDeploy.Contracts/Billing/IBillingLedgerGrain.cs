@@ -8,6 +8,9 @@ public interface IBillingLedgerGrain : IGrainWithStringKey
 
     Task MeterStop(string instanceId, DateTimeOffset at);
 
+    /// <summary>The instance stopped serving for a while (restarting): its meter closes until a renewal opens it again.</summary>
+    Task MeterPause(string instanceId, DateTimeOffset at);
+
     /// <summary>Instances of a deployment still serving at <paramref name="at"/>. A meter nobody renews for
     /// <c>LeaseSeconds</c> is closed at its last renewal (the instance was lost with its reporter).
     /// Answers whether the user may keep running.</summary>

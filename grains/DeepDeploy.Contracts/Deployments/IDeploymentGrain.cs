@@ -22,6 +22,9 @@ public interface IDeploymentGrain : IGrainWithStringKey
 
     Task<RouteInfo?> GetRoute();
 
+    /// <summary>Recent output of its instances, live and lately ended, from their nodes.</summary>
+    Task<IReadOnlyList<InstanceLog>> GetLogs(int lines);
+
     /// <summary>A node's report about one of this deployment's instances.</summary>
     Task OnInstanceUpdate(InstanceUpdate update);
 

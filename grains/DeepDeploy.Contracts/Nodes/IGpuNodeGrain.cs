@@ -19,4 +19,7 @@ public interface IGpuNodeGrain : IGrainWithStringKey
     Task InstanceGone(string instanceId);
 
     Task<NodeCapacity?> GetCapacity();
+
+    /// <summary>Recent output of a deployment's instances on this node (live and lately ended).</summary>
+    Task<IReadOnlyList<DeepDeploy.Contracts.Deployments.InstanceLog>> GetLogs(string deployId, int lines);
 }

@@ -8,9 +8,10 @@ public interface INodeRegistryGrain : IGrainWithStringKey
 
     Task Update(NodeCapacity capacity);
 
-    /// <summary>Nodes that can hold an instance of <paramref name="numGpus"/> GPUs of <paramref name="gpuType"/>,
-    /// best fit first (fewest free GPUs left over).</summary>
-    Task<IReadOnlyList<string>> FindNodes(string gpuType, int numGpus);
+    /// <summary>Live nodes that can hold an instance of <paramref name="numGpus"/> GPUs of <paramref name="gpuType"/>,
+    /// best first (see PlacementPolicy): spread over <paramref name="replicasOnNode"/>, away from
+    /// <paramref name="avoid"/>, best fit.</summary>
+    Task<IReadOnlyList<string>> FindNodes(string gpuType, int numGpus, IReadOnlyDictionary<string, int> replicasOnNode, IReadOnlyList<string> avoid);
 
     Task<IReadOnlyList<NodeCapacity>> List();
 }

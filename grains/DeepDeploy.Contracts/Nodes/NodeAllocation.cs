@@ -1,8 +1,9 @@
 namespace DeepDeploy.Contracts.Nodes;
 
-/// <summary>GPUs of one node held by one instance.</summary>
+/// <summary>GPUs of one node held by one instance, and the silo that hosts the node (its liveness is the node's).</summary>
 [GenerateSerializer, Immutable]
 public sealed record NodeAllocation(
     [property: Id(0)] string InstanceId,
     [property: Id(1)] string DeployId,
-    [property: Id(2)] IReadOnlyList<int> GpuIndices);
+    [property: Id(2)] IReadOnlyList<int> GpuIndices,
+    [property: Id(3)] SiloAddress? Silo);

@@ -6,4 +6,5 @@ public sealed record NodeCapacity(
     [property: Id(0)] string Node,
     [property: Id(1)] bool Simulated,
     [property: Id(2)] IReadOnlyDictionary<string, int> Total,
-    [property: Id(3)] IReadOnlyDictionary<string, int> Free);
+    [property: Id(3)] IReadOnlyDictionary<string, int> Free,
+    [property: Id(4)] SiloAddress? Silo);

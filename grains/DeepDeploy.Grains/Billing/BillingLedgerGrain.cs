@@ -64,6 +64,16 @@ public sealed class BillingLedgerGrain(
         await WriteAsync();
     }
 
+    public async Task MeterPause(string instanceId, DateTimeOffset at)
+    {
+        if (S.Meters.TryGetValue(instanceId, out var meter) && !meter.Stopped && meter.OpenSince is not null)
+        {
+            meter.Close(at);
+            meter.LastRenewed = at;
+            await WriteAsync();
+        }
+    }
+
     public Task<BillingStanding> Renew(IReadOnlyList<string> instanceIds, DateTimeOffset at)
     {
         foreach (var id in instanceIds)

@@ -20,17 +20,27 @@ public sealed class DeploymentGrain(
     IWeightsResolver weights,
     TimeProvider time,
     IOptions<GpuPrices> prices,
+    IOptions<AutoscalerOptions> autoscaler,
+    IClusterMembershipService membership,
     ILogger<DeploymentGrain> log) : Grain, IDeploymentGrain
 {
     /// <summary>Instances that fail this many times in a row without ever serving fail the deployment.</summary>
     public const int MaxConsecutiveFailures = 3;
+
+    /// <summary>How long a node where an instance failed or was lost is placed last.</summary>
+    static readonly TimeSpan TroubleMemory = TimeSpan.FromMinutes(5);
+
+    /// <summary>A stop request not answered by the instance's end is sent again after this long.</summary>
+    static readonly TimeSpan StopResend = TimeSpan.FromSeconds(15);
 
     static readonly TimeSpan ReconcilePeriod = TimeSpan.FromSeconds(2);
 
     IGrainTimer? _timer;
     BillingStanding _standing = new(true, null);
     RoutePublisher? _routes;
-    readonly InstanceDemand _demand = new();
+    InstanceDemand? _demandState;
+
+    InstanceDemand Demand => _demandState ??= new InstanceDemand(autoscaler.Value);
 
     RoutePublisher Routes => _routes ??= new RoutePublisher(grains, log);
 
@@ -91,6 +101,7 @@ public sealed class DeploymentGrain(
         }
 
         S.Spec = S.Spec with { MinInstances = minInstances, MaxInstances = maxInstances };
+        Demand.SettingsChanged();
         S.UpdatedAt = time.GetUtcNow();
         RefreshStatus();
         await state.WriteStateAsync();
@@ -179,22 +190,7 @@ public sealed class DeploymentGrain(
         switch (update.Phase)
         {
             case InstancePhase.Exited or InstancePhase.Failed:
-                S.Instances.Remove(update.InstanceId);
-                if (instance.RunningSince is not null)
-                {
-                    await StopMeterAsync(instance);
-                }
-
-                if (update.Phase == InstancePhase.Failed && !instance.Stopping)
-                {
-                    S.ConsecutiveFailures++;
-                    if (S.ConsecutiveFailures >= MaxConsecutiveFailures && !IsFinished())
-                    {
-                        SetStatus(DeploymentStatus.Failed, $"instance failed {S.ConsecutiveFailures} times in a row: {update.Message}");
-                    }
-                }
-
-                await grains.GetGrain<IUserQuotaGrain>(S.Spec!.Owner).ReleaseGpus(update.InstanceId);
+                await ForgetAsync(instance, failed: update.Phase == InstancePhase.Failed && !instance.Stopping, update.Message);
                 break;
             case InstancePhase.Running:
                 instance.Phase = update.Phase;
@@ -203,6 +199,12 @@ public sealed class DeploymentGrain(
                 S.ConsecutiveFailures = 0;
                 break;
             default:
+                if (instance.Phase == InstancePhase.Running && instance.RunningSince is not null)
+                {
+                    // Restarting after a crash: not serving, not billed, until it runs again.
+                    await PauseMeterAsync(instance);
+                }
+
                 instance.Phase = update.Phase;
                 break;
         }
@@ -218,7 +220,7 @@ public sealed class DeploymentGrain(
 
     public Task RequestInstance()
     {
-        _demand.Request(time.GetUtcNow());
+        Demand.Request(time.GetUtcNow());
         if (S.Spec is not null && !IsFinished())
         {
             StartLoop(TimeSpan.Zero);
@@ -229,8 +231,39 @@ public sealed class DeploymentGrain(
 
     public Task ReportLoad(GatewayLoad load)
     {
-        _demand.Report(load, time.GetUtcNow());
+        var now = time.GetUtcNow();
+        Demand.Report(load, now);
+        if (S.Spec is { } spec && !IsFinished()
+            && Demand.Target(spec.MinInstances, spec.MaxInstances, spec.MaxBatchSize, now) > S.Instances.Values.Count(i => !i.Stopping))
+        {
+            // Scale up now, not at the next tick.
+            StartLoop(TimeSpan.Zero);
+        }
+
         return Task.CompletedTask;
+    }
+
+    public async Task<IReadOnlyList<InstanceLog>> GetLogs(int lines)
+    {
+        if (S.Spec is null)
+        {
+            return [];
+        }
+
+        var logs = new List<InstanceLog>();
+        foreach (var node in S.Instances.Values.Select(i => i.Node).Concat(S.RecentNodes).Distinct())
+        {
+            try
+            {
+                logs.AddRange(await grains.GetGrain<IGpuNodeGrain>(node).GetLogs(DeployId, lines));
+            }
+            catch (Exception e)
+            {
+                logs.Add(new InstanceLog($"{node}: unreachable", node, false, [e.Message]));
+            }
+        }
+
+        return logs;
     }
 
     void StartLoop(TimeSpan due)
@@ -267,9 +300,11 @@ public sealed class DeploymentGrain(
             SetStatus(DeploymentStatus.Stopped, _standing.Reason);
         }
 
+        await ForgetLostAsync();
         if (IsFinished())
         {
-            await StopInstancesAsync(S.Instances.Values);
+            Drain(S.Instances.Values, TimeSpan.Zero);
+            await SendStopsAsync();
             await state.WriteStateAsync();
             await Routes.PublishAsync(DeployId, S);
             if (S.Instances.Count == 0 && !S.Suspended)
@@ -297,8 +332,8 @@ public sealed class DeploymentGrain(
             await state.WriteStateAsync();
         }
 
-        var desired = _demand.Desired(spec.MinInstances, spec.MaxInstances, time.GetUtcNow());
         var live = S.Instances.Values.Where(i => !i.Stopping).ToList();
+        var desired = Demand.Desired(spec.MinInstances, spec.MaxInstances, spec.MaxBatchSize, live.Count, time.GetUtcNow());
         for (var n = live.Count; n < desired; n++)
         {
             if (!await TryPlaceAsync(spec))
@@ -310,9 +345,11 @@ public sealed class DeploymentGrain(
         var surplus = live.Count - desired;
         if (surplus > 0)
         {
-            // Newest first: the oldest instances are the warmest.
-            await StopInstancesAsync(live.OrderByDescending(i => i.Id, StringComparer.Ordinal).Take(surplus));
+            // Newest first: the oldest instances are the warmest. Out of the routes now, stopped after the drain delay.
+            Drain(live.OrderByDescending(i => i.Seq).Take(surplus), autoscaler.Value.DrainDelay);
         }
+
+        await SendStopsAsync();
 
         RefreshStatus();
         await state.WriteStateAsync();
@@ -327,7 +364,7 @@ public sealed class DeploymentGrain(
         var ledger = grains.GetGrain<IBillingLedgerGrain>(spec.Owner);
         try
         {
-            var serving = S.Instances.Values.Where(i => i.RunningSince is not null).ToList();
+            var serving = S.Instances.Values.Where(i => i.RunningSince is not null && i.Phase == InstancePhase.Running).ToList();
             foreach (var instance in serving.Where(i => !i.Metered))
             {
                 await ledger.MeterStart(MeterStartOf(instance));
@@ -345,6 +382,18 @@ public sealed class DeploymentGrain(
 
     MeterStart MeterStartOf(InstanceRecord instance) =>
         new(instance.Id, DeployId, $"{S.Spec!.Owner}/{S.Spec.ModelName}", S.Spec.Gpu, S.Spec.NumGpus, prices.Value.Of(S.Spec.Gpu), instance.RunningSince!.Value);
+
+    async Task PauseMeterAsync(InstanceRecord instance)
+    {
+        try
+        {
+            await grains.GetGrain<IBillingLedgerGrain>(S.Spec!.Owner).MeterPause(instance.Id, time.GetUtcNow());
+        }
+        catch (Exception e)
+        {
+            log.LogWarning(e, "Could not pause the meter of {InstanceId}", instance.Id);
+        }
+    }
 
     async Task StopMeterAsync(InstanceRecord instance)
     {
@@ -380,7 +429,15 @@ public sealed class DeploymentGrain(
             return false;
         }
 
-        var nodes = await grains.GetGrain<INodeRegistryGrain>(INodeRegistryGrain.Key).FindNodes(spec.Gpu, spec.NumGpus);
+        var now = time.GetUtcNow();
+        foreach (var old in S.TroubledNodes.Where(t => now - t.Value > TroubleMemory).Select(t => t.Key).ToList())
+        {
+            S.TroubledNodes.Remove(old);
+        }
+
+        var replicas = S.Instances.Values.Where(i => !i.Stopping).GroupBy(i => i.Node).ToDictionary(g => g.Key, g => g.Count());
+        var nodes = await grains.GetGrain<INodeRegistryGrain>(INodeRegistryGrain.Key)
+            .FindNodes(spec.Gpu, spec.NumGpus, replicas, S.TroubledNodes.Keys.ToArray());
         var launch = new InstanceLaunch(instanceId, DeployId, $"{spec.Owner}/{spec.ModelName}", spec.Gpu, spec.NumGpus, spec.MaxBatchSize,
             spec.HfRepo, S.Commit!, S.WeightsFile!, spec.HfTokenProtected, spec.ExtraArgs);
         foreach (var node in nodes)
@@ -388,7 +445,7 @@ public sealed class DeploymentGrain(
             // Record the intent first: a crash between here and the node's answer leaves a record the
             // node's next registration clears, never GPUs nobody knows about.
             S.NextInstance++;
-            S.Instances[instanceId] = new InstanceRecord { Id = instanceId, Node = node, Phase = InstancePhase.Placed };
+            S.Instances[instanceId] = new InstanceRecord { Id = instanceId, Node = node, Phase = InstancePhase.Placed, Seq = S.NextInstance };
             await state.WriteStateAsync();
             NodeAllocation? allocation;
             try
@@ -403,6 +460,7 @@ public sealed class DeploymentGrain(
 
             if (allocation is not null)
             {
+                S.Instances[instanceId].Silo = allocation.Silo;
                 return true;
             }
 
@@ -413,26 +471,79 @@ public sealed class DeploymentGrain(
         return false;
     }
 
-    async Task StopInstancesAsync(IEnumerable<InstanceRecord> instances)
+    /// <summary>Takes instances out of the routes; their stop requests go out once <paramref name="delay"/> passed.</summary>
+    void Drain(IEnumerable<InstanceRecord> instances, TimeSpan delay)
     {
-        foreach (var instance in instances.ToList())
+        var now = time.GetUtcNow();
+        foreach (var instance in instances.Where(i => !i.Stopping || i.DrainUntil > now + delay))
         {
             instance.Stopping = true;
+            instance.DrainUntil = now + delay;
+        }
+    }
+
+    async Task SendStopsAsync()
+    {
+        var now = time.GetUtcNow();
+        foreach (var instance in S.Instances.Values.Where(i => i.Stopping && i.DrainUntil <= now && (i.StopSentAt is null || now - i.StopSentAt > StopResend)).ToList())
+        {
             try
             {
+                instance.StopSentAt = now;
                 if (!await grains.GetGrain<IGpuNodeGrain>(instance.Node).StopInstance(instance.Id))
                 {
                     // The node no longer holds it (e.g. it restarted): nothing will report its end.
-                    S.Instances.Remove(instance.Id);
-                    await grains.GetGrain<IUserQuotaGrain>(S.Spec!.Owner).ReleaseGpus(instance.Id);
+                    await ForgetAsync(instance, failed: false, "stopped (not on its node)");
                 }
             }
             catch (Exception e)
             {
-                // The node is unreachable; the next tick tries again.
+                // The node is unreachable; the request is sent again later.
                 log.LogWarning(e, "Could not stop instance {InstanceId} on {Node}", instance.Id, instance.Node);
             }
         }
+    }
+
+    /// <summary>Instances whose node's silo the cluster declared dead are gone with it: forget them, so that
+    /// replacements are placed on other nodes at once.</summary>
+    async Task ForgetLostAsync()
+    {
+        var snapshot = membership.CurrentSnapshot;
+        foreach (var instance in S.Instances.Values.Where(i => i.Silo is not null && snapshot.GetSiloStatus(i.Silo) == SiloStatus.Dead).ToList())
+        {
+            log.LogWarning("Deployment {DeployId} lost instance {InstanceId}: node {Node} is down", DeployId, instance.Id, instance.Node);
+            await ForgetAsync(instance, failed: false, $"lost: node {instance.Node} is down");
+            S.TroubledNodes[instance.Node] = time.GetUtcNow();
+        }
+    }
+
+    /// <summary>An instance is gone: stop its meter, free its quota, remember its node.</summary>
+    async Task ForgetAsync(InstanceRecord instance, bool failed, string? message)
+    {
+        S.Instances.Remove(instance.Id);
+        S.RecentNodes.Remove(instance.Node);
+        S.RecentNodes.Add(instance.Node);
+        if (S.RecentNodes.Count > 8)
+        {
+            S.RecentNodes.RemoveAt(0);
+        }
+
+        if (instance.RunningSince is not null)
+        {
+            await StopMeterAsync(instance);
+        }
+
+        if (failed)
+        {
+            S.TroubledNodes[instance.Node] = time.GetUtcNow();
+            S.ConsecutiveFailures++;
+            if (S.ConsecutiveFailures >= MaxConsecutiveFailures && !IsFinished())
+            {
+                SetStatus(DeploymentStatus.Failed, $"instance failed {S.ConsecutiveFailures} times in a row: {message}");
+            }
+        }
+
+        await grains.GetGrain<IUserQuotaGrain>(S.Spec!.Owner).ReleaseGpus(instance.Id);
     }
 
     bool IsFinished() => S.Status is DeploymentStatus.Deleted or DeploymentStatus.Stopped or DeploymentStatus.Failed;
@@ -467,7 +578,7 @@ public sealed class DeploymentGrain(
     {
         var spec = S.Spec!;
         var running = S.Instances.Values.Count(i => i.Phase == InstancePhase.Running && !i.Stopping);
-        var pending = IsFinished() ? 0 : Math.Max(0, _demand.Desired(spec.MinInstances, spec.MaxInstances, time.GetUtcNow()) - running);
+        var pending = IsFinished() ? 0 : Math.Max(0, Demand.Target(spec.MinInstances, spec.MaxInstances, spec.MaxBatchSize, time.GetUtcNow()) - running);
         return new DeploymentView(DeployId, spec.ModelName, spec.Owner, S.Status, S.FailReason, S.CreatedAt, S.UpdatedAt,
             running, pending, spec.Gpu, spec.NumGpus, spec.MaxBatchSize, spec.HfRepo, spec.HfRevision,
             spec.MinInstances, spec.MaxInstances);

@@ -18,4 +18,10 @@ public sealed class DeploymentState
 
     /// <summary>Stopped by the spending limit; runs again by itself once the user may spend again.</summary>
     [Id(10)] public bool Suspended { get; set; }
+
+    /// <summary>Nodes where this deployment's instances failed or were lost recently: placed elsewhere first.</summary>
+    [Id(11)] public Dictionary<string, DateTimeOffset> TroubledNodes { get; set; } = [];
+
+    /// <summary>Nodes that ran this deployment's instances lately, newest last: where its logs are.</summary>
+    [Id(12)] public List<string> RecentNodes { get; set; } = [];
 }

@@ -17,4 +17,15 @@ public sealed class InstanceRecord
 
     /// <summary>The ledger acknowledged its meter start.</summary>
     [Id(7)] public bool Metered { get; set; }
+
+    /// <summary>Order of creation (ids compare as strings, so "x-10" &lt; "x-9").</summary>
+    [Id(8)] public int Seq { get; init; }
+
+    /// <summary>The silo hosting its node: when the cluster declares it dead, the instance is lost.</summary>
+    [Id(9)] public SiloAddress? Silo { get; set; }
+
+    /// <summary>A stopping instance is out of the routes at once and gets its stop request from this time on.</summary>
+    [Id(10)] public DateTimeOffset DrainUntil { get; set; }
+
+    [Id(11)] public DateTimeOffset? StopSentAt { get; set; }
 }

@@ -1,3 +1,4 @@
+using DeepDeploy.Contracts.Deployments;
 using DeepDeploy.Contracts.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -9,6 +10,7 @@ namespace DeepDeploy.Grains.Nodes;
 public sealed class GpuNodeGrain(
     [PersistentState("node", StorageNames.Default)] IPersistentState<GpuNodeState> state,
     IServiceProvider services,
+    ILocalSiloDetails silo,
     IGrainFactory grains) : Grain, IGpuNodeGrain
 {
     // Resolved lazily: only silos that host a GPU node have an agent, and placement brings us only there.
@@ -39,7 +41,7 @@ public sealed class GpuNodeGrain(
             return null;
         }
 
-        var allocation = new NodeAllocation(launch.InstanceId, launch.DeployId, free.Take(launch.NumGpus).ToArray());
+        var allocation = new NodeAllocation(launch.InstanceId, launch.DeployId, free.Take(launch.NumGpus).ToArray(), silo.SiloAddress);
         state.State.Allocations[launch.InstanceId] = allocation;
         await state.WriteStateAsync();
         Agent.Launch(launch, allocation.GpuIndices);
@@ -70,6 +72,8 @@ public sealed class GpuNodeGrain(
 
     public Task<NodeCapacity?> GetCapacity() => Task.FromResult(Capacity());
 
+    public Task<IReadOnlyList<InstanceLog>> GetLogs(string deployId, int lines) => Task.FromResult(Agent.GetLogs(deployId, lines));
+
     NodeCapacity? Capacity()
     {
         var info = state.State.Info;
@@ -81,7 +85,7 @@ public sealed class GpuNodeGrain(
         var held = state.State.Allocations.Values.SelectMany(a => a.GpuIndices).ToHashSet();
         var total = info.Gpus.GroupBy(g => g.Type).ToDictionary(g => g.Key, g => g.Count());
         var free = info.Gpus.GroupBy(g => g.Type).ToDictionary(g => g.Key, g => g.Count(d => !held.Contains(d.Index)));
-        return new NodeCapacity(info.Name, info.Simulated, total, free);
+        return new NodeCapacity(info.Name, info.Simulated, total, free, silo.SiloAddress);
     }
 
     Task PublishCapacityAsync() =>

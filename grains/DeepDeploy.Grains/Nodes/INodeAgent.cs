@@ -1,3 +1,4 @@
+using DeepDeploy.Contracts.Deployments;
 using DeepDeploy.Contracts.Nodes;
 
 namespace DeepDeploy.Grains.Nodes;
@@ -11,4 +12,7 @@ public interface INodeAgent
     void Launch(InstanceLaunch launch, IReadOnlyList<int> gpuIndices);
 
     void Stop(string instanceId, string deployId);
+
+    /// <summary>The last <paramref name="lines"/> lines of output of a deployment's instances, live and lately ended.</summary>
+    IReadOnlyList<InstanceLog> GetLogs(string deployId, int lines);
 }

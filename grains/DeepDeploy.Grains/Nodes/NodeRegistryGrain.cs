@@ -4,7 +4,8 @@ namespace DeepDeploy.Grains.Nodes;
 
 /// <summary>The capacity view placement reads. Node grains push their free GPUs here on every change.</summary>
 public sealed class NodeRegistryGrain(
-    [PersistentState("registry", StorageNames.Default)] IPersistentState<NodeRegistryState> state) : Grain, INodeRegistryGrain
+    [PersistentState("registry", StorageNames.Default)] IPersistentState<NodeRegistryState> state,
+    IClusterMembershipService membership) : Grain, INodeRegistryGrain
 {
     public Task Update(NodeCapacity capacity)
     {
@@ -12,19 +13,14 @@ public sealed class NodeRegistryGrain(
         return state.WriteStateAsync();
     }
 
-    public Task<IReadOnlyList<string>> FindNodes(string gpuType, int numGpus)
-    {
-        // Best fit: the node left with the fewest free GPUs of the type keeps large holes for large instances.
-        IReadOnlyList<string> nodes = state.State.Nodes.Values
-            .Select(n => (n.Node, Free: n.Free.GetValueOrDefault(gpuType)))
-            .Where(n => n.Free >= numGpus)
-            .OrderBy(n => n.Free - numGpus)
-            .ThenBy(n => n.Node, StringComparer.Ordinal)
-            .Select(n => n.Node)
-            .ToArray();
-        return Task.FromResult(nodes);
-    }
+    public Task<IReadOnlyList<string>> FindNodes(string gpuType, int numGpus, IReadOnlyDictionary<string, int> replicasOnNode, IReadOnlyList<string> avoid) =>
+        Task.FromResult(PlacementPolicy.Rank(Live(), gpuType, numGpus, replicasOnNode, avoid));
 
     public Task<IReadOnlyList<NodeCapacity>> List() =>
-        Task.FromResult<IReadOnlyList<NodeCapacity>>(state.State.Nodes.Values.OrderBy(n => n.Node, StringComparer.Ordinal).ToArray());
+        Task.FromResult<IReadOnlyList<NodeCapacity>>(Live().OrderBy(n => n.Node, StringComparer.Ordinal).ToArray());
+
+    /// <summary>Nodes whose silo the cluster does not hold dead. A lost node leaves the view at once and comes
+    /// back when its silo registers it again.</summary>
+    IEnumerable<NodeCapacity> Live() =>
+        state.State.Nodes.Values.Where(n => n.Silo is null || membership.CurrentSnapshot.GetSiloStatus(n.Silo) != SiloStatus.Dead);
 }

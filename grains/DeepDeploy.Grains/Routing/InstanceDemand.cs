@@ -1,25 +1,30 @@
 using DeepDeploy.Contracts.Routing;
+using DeepDeploy.Grains.Deployments;
 
 namespace DeepDeploy.Grains.Routing;
 
 /// <summary>
 /// Demand for a deployment's instances as its gateways see it, kept in the deployment grain's memory: cold-start
-/// wake-ups (<see cref="Request"/>) and the periodic per-gateway load reports. It keeps a min_instances 0
-/// deployment at one instance while there is demand, and for <see cref="IdleBeforeScaleToZero"/> after the last
-/// of it. The reports are also the input the autoscaler will read (<see cref="Totals"/>).
+/// wake-ups (<see cref="Request"/>) and the periodic per-gateway load reports. From them the autoscaler derives
+/// how many instances to run: <c>clamp(ceil(load / (max_batch_size × target utilization)), min, max)</c> with
+/// load = requests in flight + waiting over all gateways; at least one while requests came in the last
+/// <see cref="AutoscalerOptions.IdleBeforeScaleToZero"/>; up at once, down only after the load stayed low for
+/// <see cref="AutoscalerOptions.ScaleDownCooldown"/>, except right after a settings change.
 /// </summary>
-public sealed class InstanceDemand
+public sealed class InstanceDemand(AutoscalerOptions options)
 {
-    public static readonly TimeSpan IdleBeforeScaleToZero = TimeSpan.FromMinutes(5);
-
     /// <summary>A gateway's report counts for this long (gateways report every few seconds).</summary>
     public static readonly TimeSpan ReportTtl = TimeSpan.FromSeconds(30);
 
     readonly Dictionary<string, (GatewayLoad Load, DateTimeOffset At)> _reports = new(StringComparer.Ordinal);
     DateTimeOffset _wantedUntil = DateTimeOffset.MinValue;
+    DateTimeOffset? _lowSince;
+
+    /// <summary>New settings act at once: instances the measured load does not need go without a cooldown.</summary>
+    public void SettingsChanged() => _lowSince = DateTimeOffset.MinValue;
 
     /// <summary>A gateway holds requests and no instance serves: want one now.</summary>
-    public void Request(DateTimeOffset now) => _wantedUntil = Max(_wantedUntil, now + IdleBeforeScaleToZero);
+    public void Request(DateTimeOffset now) => _wantedUntil = Max(_wantedUntil, now + options.IdleBeforeScaleToZero);
 
     public void Report(GatewayLoad load, DateTimeOffset now)
     {
@@ -30,9 +35,33 @@ public sealed class InstanceDemand
         }
     }
 
-    /// <summary>Instances to run: min_instances, or 1 while there is demand, within [0, max_instances].</summary>
-    public int Desired(int minInstances, int maxInstances, DateTimeOffset now) =>
-        Math.Clamp(Math.Max(minInstances, now < _wantedUntil ? 1 : 0), 0, maxInstances);
+    /// <summary>What the load alone asks for, within [min, max], ignoring the cooldown.</summary>
+    public int Target(int minInstances, int maxInstances, int maxBatchSize, DateTimeOffset now)
+    {
+        var (inFlight, waiting, _) = Totals(now);
+        var byLoad = (int)Math.Ceiling((inFlight + waiting) / (maxBatchSize * options.TargetUtilization));
+        if (now < _wantedUntil)
+        {
+            byLoad = Math.Max(byLoad, 1);
+        }
+
+        return Math.Clamp(Math.Max(minInstances, byLoad), 0, maxInstances);
+    }
+
+    /// <summary>Instances to run now, given <paramref name="current"/> live ones: up at once; down only after the
+    /// cooldown (settings changes are obeyed at once: min and max bound the answer).</summary>
+    public int Desired(int minInstances, int maxInstances, int maxBatchSize, int current, DateTimeOffset now)
+    {
+        var target = Target(minInstances, maxInstances, maxBatchSize, now);
+        if (target >= current || current > maxInstances)
+        {
+            _lowSince = null;
+            return target;
+        }
+
+        _lowSince ??= now;
+        return now - _lowSince >= options.ScaleDownCooldown ? target : Math.Max(current, minInstances);
+    }
 
     /// <summary>Sum of the fresh reports of all gateways.</summary>
     public (int InFlight, int Waiting, long Refused) Totals(DateTimeOffset now)
