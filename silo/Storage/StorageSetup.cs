@@ -1,10 +1,15 @@
+using Microsoft.AspNetCore.DataProtection;
 using Orleans.Configuration;
 
 namespace DeepDeploy.Silo.Storage;
 
-/// <summary>Registers DeepDeploy's default grain storage: Orleans ADO.NET persistence on a SQLite file.</summary>
+/// <summary>Registers DeepDeploy's storage: embedded (Orleans ADO.NET persistence on a SQLite file) or production
+/// (Orleans ADO.NET persistence, clustering and reminders on PostgreSQL).</summary>
 public static class StorageSetup
 {
+    /// <summary>ADO.NET invariant Orleans maps to Npgsql's <c>NpgsqlFactory</c>.</summary>
+    public const string PostgresInvariant = "Npgsql";
+
     /// <summary>
     /// ADO.NET invariant Orleans maps to <c>Microsoft.Data.Sqlite</c>'s <c>SqliteFactory</c>.
     /// </summary>
@@ -30,5 +35,72 @@ public static class StorageSetup
             options.Invariant = SqliteInvariant;
             options.ConnectionString = connectionString;
         });
+    }
+
+    /// <summary>
+    /// Registers a named ADO.NET grain storage provider on PostgreSQL. The schema must exist
+    /// (<see cref="PostgresSchema.EnsureCreatedAsync"/> or the <c>migrate</c> command).
+    /// </summary>
+    /// <param name="builder">The silo builder.</param>
+    /// <param name="name">Storage provider name, e.g. "deepdeploy".</param>
+    /// <param name="connectionString">An Npgsql connection string, e.g. "Host=db;Username=deepdeploy;Password=...;Database=deepdeploy".</param>
+    public static ISiloBuilder AddDeepDeployPostgresStorage(this ISiloBuilder builder, string name, string connectionString)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+
+        return builder.AddAdoNetGrainStorage(name, (AdoNetGrainStorageOptions options) =>
+        {
+            options.Invariant = PostgresInvariant;
+            options.ConnectionString = connectionString;
+        });
+    }
+
+    /// <summary>
+    /// Production mode for a silo: grain state (provider <paramref name="storageName"/>), cluster membership
+    /// and reminders in PostgreSQL. The schema must exist (see <see cref="PostgresSchema"/>).
+    /// </summary>
+    public static ISiloBuilder UseDeepDeployPostgres(this ISiloBuilder builder, string storageName, string connectionString)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+
+        builder.AddDeepDeployPostgresStorage(storageName, connectionString);
+        builder.UseAdoNetClustering((AdoNetClusteringSiloOptions options) =>
+        {
+            options.Invariant = PostgresInvariant;
+            options.ConnectionString = connectionString;
+        });
+        builder.UseAdoNetReminderService((AdoNetReminderTableOptions options) =>
+        {
+            options.Invariant = PostgresInvariant;
+            options.ConnectionString = connectionString;
+        });
+        return builder;
+    }
+
+    /// <summary>Production mode for an Orleans client (a gateway): finds the silos through the PostgreSQL membership table.</summary>
+    public static IClientBuilder UseDeepDeployPostgresClustering(this IClientBuilder builder, string connectionString)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+
+        return builder.UseAdoNetClustering((AdoNetClusteringClientOptions options) =>
+        {
+            options.Invariant = PostgresInvariant;
+            options.ConnectionString = connectionString;
+        });
+    }
+
+    /// <summary>Keeps the Data Protection key ring in PostgreSQL, shared by every process of the cluster.</summary>
+    public static IDataProtectionBuilder PersistKeysToPostgres(this IDataProtectionBuilder builder, string connectionString)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+
+        builder.Services.Configure<Microsoft.AspNetCore.DataProtection.KeyManagement.KeyManagementOptions>(
+            options => options.XmlRepository = new PostgresXmlRepository(connectionString));
+        return builder;
     }
 }
