@@ -1,0 +1,307 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using DeepDeploy.Silo.ModelHub;
+using DeepDeploy.Silo.Storage;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
+using Xunit.Abstractions;
+
+namespace DeepDeploy.Tests.Production;
+
+/// <summary>
+/// DeepDeploy in production mode on this machine: a fresh PostgreSQL database, a test-hosted Hugging Face hub
+/// stand-in (HF_ENDPOINT), and real OS processes started with <c>--role</c>: control silos, one GPU-node silo
+/// (simulated GPUs, real worker processes) and a gateway that is an Orleans client. The test process also
+/// joins as an Orleans client to see where grains live.
+/// </summary>
+public sealed class ProductionCluster : IAsyncDisposable
+{
+    public const string AdminToken = "prod-test-admin-token";
+    public const string NodeName = "gpu-host-1";
+    public const string TinyRepo = LocalHubSeeder.TinyRepo;
+
+    readonly ITestOutputHelper _log;
+    readonly WebApplication _hub;
+    readonly string _root;
+    readonly string _clusterId = "prod-" + Guid.NewGuid().ToString("N")[..8];
+    IHost? _client;
+
+    ProductionCluster(ITestOutputHelper log, TestDatabase database, WebApplication hub, string hubEndpoint, string root)
+    {
+        _log = log;
+        Database = database;
+        _hub = hub;
+        HubEndpoint = hubEndpoint;
+        _root = root;
+    }
+
+    public TestDatabase Database { get; }
+
+    public string HubEndpoint { get; }
+
+    public List<ClusterProcess> Processes { get; } = [];
+
+    public ClusterProcess Gateway => Processes.Single(p => p.Role == "gateway");
+
+    public ClusterProcess Node => Processes.Single(p => p.Role == "node");
+
+    public IEnumerable<ClusterProcess> ControlSilos => Processes.Where(p => p.Role == "silo");
+
+    /// <summary>Database, hub, and the processes (not started yet): control silos, a GPU node, a gateway.</summary>
+    public static async Task<ProductionCluster> CreateAsync(ITestOutputHelper log, int controlSilos = 2)
+    {
+        var database = await TestDatabase.CreateAsync();
+        var root = Directory.CreateTempSubdirectory("deepdeploy-prod-").FullName;
+
+        var hubDirectory = Path.Combine(root, "hub");
+        LocalHubSeeder.EnsureSeeded(hubDirectory);
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        var hub = builder.Build();
+        hub.Urls.Add("http://127.0.0.1:0");
+        hub.MapLocalHub("/hub", hubDirectory);
+        await hub.StartAsync();
+        var hubAddress = hub.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single().TrimEnd('/');
+
+        var cluster = new ProductionCluster(log, database, hub, hubAddress + "/hub", root);
+        for (var i = 1; i <= controlSilos; i++)
+        {
+            cluster.Add($"silo-{i}", "silo");
+        }
+
+        cluster.Add("node-1", "node", new() { ["DeepDeploy__Node__Name"] = NodeName, ["DeepDeploy__Node__SimulatedGpus"] = "2xA100-80GB,2xH100-80GB" });
+        cluster.Add("gateway-1", "gateway");
+        return cluster;
+    }
+
+    ClusterProcess Add(string name, string role, Dictionary<string, string>? extra = null)
+    {
+        var environment = new Dictionary<string, string>
+        {
+            ["DEEPDEPLOY_DATABASE"] = Database.ConnectionString,
+            ["DEEPDEPLOY_ADMIN_TOKEN"] = AdminToken,
+            ["HF_ENDPOINT"] = HubEndpoint,
+            ["DeepDeploy__ClusterId"] = _clusterId,
+            ["DeepDeploy__ServiceId"] = _clusterId,
+        };
+        foreach (var (key, value) in extra ?? [])
+        {
+            environment[key] = value;
+        }
+
+        var process = new ClusterProcess(name, role, Path.Combine(_root, name), environment);
+        Processes.Add(process);
+        return process;
+    }
+
+    /// <summary>Starts every process that is not running, all at once, and waits until each serves /health.</summary>
+    public async Task StartAllAsync()
+    {
+        var clock = Stopwatch.StartNew();
+        var starting = Processes.Where(p => !p.IsRunning).ToList();
+        foreach (var process in starting)
+        {
+            process.Start();
+        }
+
+        await Task.WhenAll(starting.Select(p => p.WaitHealthyAsync(TimeSpan.FromSeconds(120))));
+        _log.WriteLine($"{clock.Elapsed.TotalSeconds:0.0} s: started {string.Join(", ", starting.Select(p => p.Name))}");
+    }
+
+    /// <summary>SIGTERM to every process (gateway first, GPU node last), as a rolling-less full restart would.</summary>
+    public async Task StopAllAsync()
+    {
+        await DisposeClientAsync();
+        var clock = Stopwatch.StartNew();
+        foreach (var process in Processes.OrderBy(p => p.Role switch { "gateway" => 0, "silo" => 1, _ => 2 }))
+        {
+            await process.StopAsync(TimeSpan.FromSeconds(60));
+        }
+
+        _log.WriteLine($"{clock.Elapsed.TotalSeconds:0.0} s: stopped every process");
+    }
+
+    public HttpClient Client(string? token)
+    {
+        var client = new HttpClient { BaseAddress = Gateway.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        if (token is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        return client;
+    }
+
+    public async Task<string> CreateUserAsync(string name)
+    {
+        using var admin = Client(AdminToken);
+        var response = await admin.PostAsJsonAsync("/admin/users", new { name });
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString()!;
+    }
+
+    /// <summary>Deploys the tiny model; with a Hugging Face token (sealed by the gateway's Data Protection, opened
+    /// by the silo that resolves the weights and by the GPU node that downloads them: one shared key ring).</summary>
+    public static async Task<string> DeployTinyAsync(HttpClient client, string modelName, int minInstances = 1, string gpu = "A100-80GB", string hfToken = "hf_test_token")
+    {
+        var response = await client.PostAsJsonAsync("/deploy/llm", new
+        {
+            model_name = modelName,
+            gpu,
+            max_batch_size = 2,
+            hf = new { repo = TinyRepo, token = hfToken },
+            settings = new { min_instances = minInstances, max_instances = 1 },
+        });
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("deploy_id").GetString()!;
+    }
+
+    public static async Task<JsonElement> WaitForAsync(HttpClient client, string deployId, Func<JsonElement, bool> done, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        string last = "";
+        while (clock.Elapsed < timeout)
+        {
+            try
+            {
+                var response = await client.GetAsync($"/deploy/{deployId}");
+                last = $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}";
+                if (response.IsSuccessStatusCode)
+                {
+                    var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+                    if (done(body))
+                    {
+                        return body;
+                    }
+                }
+            }
+            catch (HttpRequestException e)
+            {
+                last = e.Message;
+            }
+
+            await Task.Delay(200);
+        }
+
+        throw new TimeoutException($"deployment {deployId} did not get there in {timeout}: {last}");
+    }
+
+    public static bool IsRunningWithOneInstance(JsonElement d) =>
+        d.GetProperty("status").GetString() == "running" && d.GetProperty("instances").GetProperty("running").GetInt32() == 1;
+
+    /// <summary>A completion through the gateway; the status code and body.</summary>
+    public static async Task<(HttpStatusCode Status, string Body)> CompleteAsync(HttpClient client, string model)
+    {
+        try
+        {
+            var response = await client.PostAsJsonAsync("/v1/openai/completions", new { model, prompt = "hello", max_tokens = 3, temperature = 0 });
+            return (response.StatusCode, await response.Content.ReadAsStringAsync());
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            return (0, e.Message);
+        }
+    }
+
+    /// <summary>Process ids of the GPU node's engine processes (its pid files).</summary>
+    public int[] WorkerPids()
+    {
+        var run = Path.Combine(Node.DataDir, "nodes", NodeName, "run");
+        return Directory.Exists(run)
+            ? Directory.GetFiles(run, "*.pid").Select(f => int.Parse(File.ReadAllText(f).Trim())).Order().ToArray()
+            : [];
+    }
+
+    /// <summary>An Orleans client of the cluster in the test process (ADO.NET clustering on the same database).</summary>
+    public async Task<IClusterClient> OrleansClientAsync()
+    {
+        if (_client is null)
+        {
+            var builder = Host.CreateApplicationBuilder();
+            builder.Logging.ClearProviders();
+            builder.UseOrleansClient(client =>
+            {
+                client.UseDeepDeployPostgresClustering(Database.ConnectionString);
+                client.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (_clusterId, _clusterId));
+            });
+            _client = builder.Build();
+            await _client.StartAsync();
+        }
+
+        return _client.Services.GetRequiredService<IClusterClient>();
+    }
+
+    /// <summary>Which process hosts each activation of the given grain types (by Orleans silo port).</summary>
+    public async Task<List<(GrainId Grain, ClusterProcess Host)>> ActivationsAsync(params string[] grainClassNames)
+    {
+        var client = await OrleansClientAsync();
+        var stats = await client.GetGrain<IManagementGrain>(0).GetDetailedGrainStatistics();
+        return stats
+            .Where(s => grainClassNames.Any(n => s.GrainType.Contains(n, StringComparison.Ordinal)))
+            .Select(s => (s.GrainId, Processes.Single(p => p.SiloPort == s.SiloAddress.Endpoint.Port)))
+            .ToList();
+    }
+
+    public void DumpLogs()
+    {
+        foreach (var process in Processes)
+        {
+            _log.WriteLine(process.Output(40));
+        }
+    }
+
+    async Task DisposeClientAsync()
+    {
+        if (_client is not null)
+        {
+            try
+            {
+                await _client.StopAsync(new CancellationTokenSource(TimeSpan.FromSeconds(5)).Token);
+            }
+            catch (Exception e)
+            {
+                _log.WriteLine($"orleans client stop: {e.Message}");
+            }
+
+            _client.Dispose();
+            _client = null;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await DisposeClientAsync();
+        var orphans = WorkerPids();
+        foreach (var process in Processes)
+        {
+            process.Dispose();
+        }
+
+        foreach (var pid in orphans)
+        {
+            try
+            {
+                using var worker = Process.GetProcessById(pid);
+                worker.Kill();
+            }
+            catch (ArgumentException)
+            {
+            }
+            catch (InvalidOperationException)
+            {
+            }
+        }
+
+        await _hub.DisposeAsync();
+        await Database.DisposeAsync();
+        try { Directory.Delete(_root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}

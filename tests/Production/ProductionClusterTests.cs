@@ -1,0 +1,191 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using DeepDeploy.Tests.EndToEnd;
+using Xunit.Abstractions;
+
+namespace DeepDeploy.Tests.Production;
+
+/// <summary>Acceptance of production mode against real PostgreSQL: separate silo, GPU-node and gateway processes.</summary>
+[Collection(SystemCollection.Name)]
+public sealed class ProductionClusterTests(ITestOutputHelper log)
+{
+    static readonly string[] ControlGrains = ["DeploymentGrain", "UserQuotaGrain", "UserDirectoryGrain", "NodeRegistryGrain"];
+
+    [PostgresFact]
+    public async Task A_SIGKILLed_silo_s_grains_come_back_on_another_silo_with_their_state_and_inference_continues()
+    {
+        await using var cluster = await ProductionCluster.CreateAsync(log);
+        try
+        {
+            await cluster.StartAllAsync();
+            var token = await cluster.CreateUserAsync("erin");
+            using var client = cluster.Client(token);
+
+            // Deploy until the deployment's grain lives on a control silo (placement is the cluster's choice;
+            // a deployment that landed on the GPU node's silo is deleted and made again under another name).
+            string deployId = "", model = "";
+            ClusterProcess? victim = null;
+            for (var attempt = 1; attempt <= 5 && victim is null; attempt++)
+            {
+                model = $"survivor{attempt}";
+                deployId = await ProductionCluster.DeployTinyAsync(client, model);
+                await ProductionCluster.WaitForAsync(client, deployId, ProductionCluster.IsRunningWithOneInstance, TimeSpan.FromSeconds(90));
+                var host = (await cluster.ActivationsAsync("DeploymentGrain")).Single(a => a.Grain.Key.ToString() == deployId).Host;
+                log.WriteLine($"attempt {attempt}: deployment {deployId} lives on {host.Name}");
+                if (host.Role == "silo")
+                {
+                    victim = host;
+                }
+                else
+                {
+                    Assert.Equal(HttpStatusCode.OK, (await client.DeleteAsync($"/deploy/{deployId}")).StatusCode);
+                }
+            }
+
+            var activations = await cluster.ActivationsAsync(ControlGrains);
+            // Fallback (the same control grains, minus the deployment): the control silo hosting the most of them.
+            victim ??= activations.Where(a => a.Host.Role == "silo").GroupBy(a => a.Host).OrderByDescending(g => g.Count()).First().Key;
+            var lost = activations.Where(a => a.Host == victim).Select(a => a.Grain).ToList();
+            log.WriteLine($"killing {victim.Name}, host of {string.Join(", ", lost)}");
+            Assert.NotEmpty(lost);
+
+            var (status, body) = await ProductionCluster.CompleteAsync(client, $"erin/{model}");
+            Assert.True(status == HttpStatusCode.OK, $"inference before the crash: {status} {body}");
+            var workerBefore = Assert.Single(cluster.WorkerPids());
+
+            victim.Kill();
+            var clock = Stopwatch.StartNew();
+
+            // Inference and the deploy API through the gateway come back (Orleans declares the silo dead, the
+            // grains activate again elsewhere from PostgreSQL).
+            while (true)
+            {
+                (status, body) = await ProductionCluster.CompleteAsync(client, $"erin/{model}");
+                var get = await client.GetAsync($"/deploy/{deployId}");
+                if (status == HttpStatusCode.OK && get.StatusCode == HttpStatusCode.OK)
+                {
+                    break;
+                }
+
+                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(90), $"no recovery in 90 s: inference {status} {body}; get {get.StatusCode}");
+                await Task.Delay(250);
+            }
+
+            log.WriteLine($"{clock.Elapsed.TotalSeconds:0.0} s after SIGKILL: inference and deploy API answer again");
+
+            // The grains are back on survivors, with their state: the same deployment, running the same worker
+            // (nothing was restarted), the user's token and reservation intact.
+            var back = await ProductionCluster.WaitForAsync(client, deployId, ProductionCluster.IsRunningWithOneInstance, TimeSpan.FromSeconds(30));
+            Assert.Equal($"erin/{model}", back.GetProperty("model_name").GetString());
+            Assert.Equal(workerBefore, Assert.Single(cluster.WorkerPids()));
+            var me = await client.GetFromJsonAsync<JsonElement>("/v1/me");
+            Assert.Equal(1, me.GetProperty("gpus_reserved").GetInt32());
+
+            // The control plane still works: a new user goes into the user directory; deleting stops the worker
+            // through the GPU node and frees its GPUs in the node registry.
+            await cluster.CreateUserAsync("erin2");
+            var recovered = await cluster.ActivationsAsync(ControlGrains);
+            Assert.Equal(HttpStatusCode.OK, (await client.DeleteAsync($"/deploy/{deployId}")).StatusCode);
+            var deadline = Stopwatch.StartNew();
+            while (cluster.WorkerPids().Length > 0)
+            {
+                Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30), "the worker did not stop after delete");
+                await Task.Delay(200);
+            }
+
+            recovered.AddRange(await cluster.ActivationsAsync(ControlGrains));
+
+            // Every grain the dead silo hosted was called again since, so it came back on a survivor.
+            foreach (var grain in lost)
+            {
+                var hosts = recovered.Where(a => a.Grain == grain).Select(a => a.Host).Distinct().ToList();
+                Assert.True(hosts.Count > 0 && hosts.All(h => h != victim), $"{grain} did not come back on a surviving silo");
+            }
+        }
+        catch
+        {
+            cluster.DumpLogs();
+            throw;
+        }
+    }
+
+    [PostgresFact]
+    public async Task Restarting_every_process_loses_no_deployment_user_or_quota()
+    {
+        await using var cluster = await ProductionCluster.CreateAsync(log);
+        try
+        {
+            await cluster.StartAllAsync();
+            var frankToken = await cluster.CreateUserAsync("frank");
+            var gretaToken = await cluster.CreateUserAsync("greta");
+            using var frank = cluster.Client(frankToken);
+            using var greta = cluster.Client(gretaToken);
+            var served = await ProductionCluster.DeployTinyAsync(frank, "keeper", gpu: "H100-80GB");
+            var idle = await ProductionCluster.DeployTinyAsync(greta, "sleeper", minInstances: 0);
+            await ProductionCluster.WaitForAsync(frank, served, ProductionCluster.IsRunningWithOneInstance, TimeSpan.FromSeconds(90));
+            await ProductionCluster.WaitForAsync(greta, idle, d => d.GetProperty("status").GetString() == "running", TimeSpan.FromSeconds(30));
+            var (status, body) = await ProductionCluster.CompleteAsync(frank, "frank/keeper");
+            Assert.True(status == HttpStatusCode.OK, $"inference before the restart: {status} {body}");
+
+            var before = await SnapshotAsync(cluster, frank, greta);
+            await cluster.StopAllAsync();
+            Assert.Empty(cluster.WorkerPids()); // the node stopped its engine with itself
+
+            await cluster.StartAllAsync();
+
+            // The served deployment comes back by itself (its worker is placed again) and answers.
+            await ProductionCluster.WaitForAsync(frank, served, ProductionCluster.IsRunningWithOneInstance, TimeSpan.FromSeconds(90));
+            var after = await SnapshotAsync(cluster, frank, greta);
+            Assert.Equal(before.Users, after.Users);
+            Assert.Equal(before.Deployments, after.Deployments);
+            Assert.Equal(before.Quotas, after.Quotas);
+            var clock = Stopwatch.StartNew();
+            do
+            {
+                (status, body) = await ProductionCluster.CompleteAsync(frank, "frank/keeper");
+            }
+            while (status != HttpStatusCode.OK && clock.Elapsed < TimeSpan.FromSeconds(30) && await Delay());
+            Assert.True(status == HttpStatusCode.OK, $"inference after the restart: {status} {body}");
+
+            // Names and quota are still enforced from the restored state.
+            using var taken = await frank.PostAsJsonAsync("/deploy/llm", new { model_name = "keeper", gpu = "A100-80GB", hf = new { repo = ProductionCluster.TinyRepo } });
+            Assert.Equal(HttpStatusCode.Conflict, taken.StatusCode);
+        }
+        catch
+        {
+            cluster.DumpLogs();
+            throw;
+        }
+    }
+
+    static async Task<bool> Delay()
+    {
+        await Task.Delay(250);
+        return true;
+    }
+
+    sealed record Snapshot(string Users, string Deployments, string Quotas);
+
+    /// <summary>What must survive: users (the operator's view of every deployment, and each user's token still
+    /// working), deployments (id, name, status, config) and quotas (limit, reserved GPUs).</summary>
+    static async Task<Snapshot> SnapshotAsync(ProductionCluster cluster, params HttpClient[] users)
+    {
+        using var admin = cluster.Client(ProductionCluster.AdminToken);
+        var all = await admin.GetFromJsonAsync<JsonElement>("/deploy/list");
+        var deployments = string.Join("\n", all.EnumerateArray()
+            .Select(d => $"{d.GetProperty("deploy_id")} {d.GetProperty("model_name")} {d.GetProperty("status")} {d.GetProperty("config")} {d.GetProperty("settings")}")
+            .Order(StringComparer.Ordinal));
+        var names = new List<string>();
+        var quotas = new List<string>();
+        foreach (var user in users)
+        {
+            var me = await user.GetFromJsonAsync<JsonElement>("/v1/me");
+            names.Add(me.GetProperty("name").GetString()!);
+            quotas.Add($"{me.GetProperty("name")} limit={me.GetProperty("gpu_limit")} reserved={me.GetProperty("gpus_reserved")}");
+        }
+
+        return new Snapshot(string.Join(",", names), deployments, string.Join("\n", quotas));
+    }
+}
