@@ -1,0 +1,161 @@
+using System.Collections.Concurrent;
+using DeepDeploy.Silo.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Configuration;
+using Orleans.Hosting;
+using Orleans.TestingHost;
+
+namespace DeepDeploy.Tests.Production;
+
+public interface IReminderProbeGrain : IGrainWithStringKey
+{
+    Task StartAsync(TimeSpan due, TimeSpan period);
+
+    Task StopAsync();
+}
+
+/// <summary>Counts its reminder's ticks in a static table, so that ticks after a cluster restart are seen too.</summary>
+public sealed class ReminderProbeGrain : Grain, IReminderProbeGrain, IRemindable
+{
+    public const string ReminderName = "probe";
+
+    public static ConcurrentDictionary<string, int> Ticks { get; } = new();
+
+    public async Task StartAsync(TimeSpan due, TimeSpan period) => await this.RegisterOrUpdateReminder(ReminderName, due, period);
+
+    public async Task StopAsync()
+    {
+        if (await this.GetReminder(ReminderName) is { } reminder)
+        {
+            await this.UnregisterReminder(reminder);
+        }
+    }
+
+    public Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        Ticks.AddOrUpdate(this.GetPrimaryKeyString(), 1, (_, n) => n + 1);
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>Orleans' ADO.NET reminders provider on our PostgreSQL scripts: the table contract, and a reminder that
+/// keeps firing after the whole cluster restarted.</summary>
+public sealed class PostgresRemindersTests
+{
+    readonly string _serviceId = "rem-" + Guid.NewGuid().ToString("N");
+
+    async Task<InProcessTestCluster> StartClusterAsync(TestDatabase database)
+    {
+        await PostgresSchema.EnsureCreatedAsync(database.ConnectionString);
+        var builder = new InProcessTestClusterBuilder(1);
+        builder.Options.ConfigureFileLogging = false;
+        builder.Options.ServiceId = _serviceId;
+        builder.ConfigureSilo((_, silo) =>
+        {
+            silo.UseAdoNetReminderService((AdoNetReminderTableOptions o) =>
+            {
+                o.Invariant = StorageSetup.PostgresInvariant;
+                o.ConnectionString = database.ConnectionString;
+            });
+            silo.Configure<ReminderOptions>(o =>
+            {
+                o.MinimumReminderPeriod = TimeSpan.FromSeconds(1);
+                o.RefreshReminderListPeriod = TimeSpan.FromSeconds(1);
+            });
+        });
+        var cluster = builder.Build();
+        await cluster.DeployAsync();
+        return cluster;
+    }
+
+    static async Task StopAsync(InProcessTestCluster cluster)
+    {
+        await cluster.StopAllSilosAsync();
+        await cluster.DisposeAsync();
+    }
+
+    [PostgresFact]
+    public async Task Reminder_table_reads_writes_ranges_and_etags()
+    {
+        await using var database = await TestDatabase.CreateAsync();
+        var cluster = await StartClusterAsync(database);
+        try
+        {
+            var table = cluster.GetSiloServiceProvider(cluster.Silos[0].SiloAddress).GetRequiredService<IReminderTable>();
+            var start = new DateTime(2025, 1, 2, 3, 4, 5, 678, DateTimeKind.Utc);
+            var grains = Enumerable.Range(0, 6).Select(i => GrainId.Create("probe", $"g{i}")).ToArray();
+
+            var etag = await table.UpsertRow(new ReminderEntry { GrainId = grains[0], ReminderName = "a", StartAt = start, Period = TimeSpan.FromMinutes(1) });
+            var etag2 = await table.UpsertRow(new ReminderEntry { GrainId = grains[0], ReminderName = "a", StartAt = start, Period = TimeSpan.FromDays(40) });
+            Assert.NotEqual(etag, etag2);
+            var row = (await table.ReadRow(grains[0], "a"))!;
+            Assert.Equal(start, row.StartAt.ToUniversalTime());
+            Assert.Equal(TimeSpan.FromDays(40), row.Period); // more milliseconds than an int holds
+            Assert.Equal(etag2, row.ETag);
+
+            foreach (var grain in grains)
+            {
+                await table.UpsertRow(new ReminderEntry { GrainId = grain, ReminderName = "b", StartAt = start, Period = TimeSpan.FromMinutes(2) });
+            }
+
+            Assert.Equal(2, (await table.ReadRows(grains[0])).Reminders.Count);
+
+            // The ring, as the provider sees it: signed 32-bit hashes, owned ranges (begin, end]. begin < end is a
+            // plain range (ReadRangeRows1Key), otherwise it wraps around (ReadRangeRows2Key); begin == end is all.
+            var hashes = grains.Select(g => (int)g.GetUniformHashCode()).Order().ToArray();
+            var begin = hashes[0] - 1;
+            var middle = hashes[2];
+            var all = (await table.ReadRows((uint)middle, (uint)middle)).Reminders;
+            Assert.Equal(grains.Length + 1, all.Count);
+            var lower = (await table.ReadRows((uint)begin, (uint)middle)).Reminders;
+            var upper = (await table.ReadRows((uint)middle, (uint)begin)).Reminders;
+            Assert.Equal(all.Count, lower.Count + upper.Count);
+            Assert.True(lower.Count >= 3);
+            Assert.All(lower, r => Assert.InRange((int)r.GrainId.GetUniformHashCode(), begin + 1, middle));
+            Assert.All(upper, r => Assert.False((int)r.GrainId.GetUniformHashCode() is var h && h > begin && h <= middle));
+
+            Assert.False(await table.RemoveRow(grains[0], "a", etag!)); // stale etag
+            Assert.True(await table.RemoveRow(grains[0], "a", etag2!));
+            Assert.Null(await table.ReadRow(grains[0], "a"));
+        }
+        finally
+        {
+            await StopAsync(cluster);
+        }
+    }
+
+    [PostgresFact]
+    public async Task A_reminder_fires_and_fires_again_after_the_cluster_restarted()
+    {
+        await using var database = await TestDatabase.CreateAsync();
+        var key = "probe-" + Guid.NewGuid().ToString("N");
+        var cluster = await StartClusterAsync(database);
+        await cluster.Client.GetGrain<IReminderProbeGrain>(key).StartAsync(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        await WaitForTicksAsync(key, 1);
+        await StopAsync(cluster);
+
+        var before = ReminderProbeGrain.Ticks[key];
+        cluster = await StartClusterAsync(database);
+        try
+        {
+            // Nobody calls the grain: the reminder service loads it from PostgreSQL and activates the grain.
+            await WaitForTicksAsync(key, before + 1);
+            await cluster.Client.GetGrain<IReminderProbeGrain>(key).StopAsync();
+            Assert.Equal(0L, await database.ScalarAsync<long>($"SELECT count(*) FROM OrleansRemindersTable WHERE ServiceId = '{_serviceId}';"));
+        }
+        finally
+        {
+            await StopAsync(cluster);
+        }
+    }
+
+    static async Task WaitForTicksAsync(string key, int atLeast)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (ReminderProbeGrain.Ticks.GetValueOrDefault(key) < atLeast)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"reminder of {key} did not tick {atLeast} times in 30 s");
+            await Task.Delay(100);
+        }
+    }
+}
