@@ -225,7 +225,7 @@ public sealed class NodeAgent(
         };
         foreach (var arg in new[]
                  {
-                     WorkerPath(), "--model", modelPath, "--host", "127.0.0.1", "--port", "0",
+                     WorkerPath(), "--model", modelPath, "--host", Options.WorkerHost, "--port", "0",
                      "--max-batch-size", launch.MaxBatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
                      "--threads", Options.WorkerThreads.ToString(System.Globalization.CultureInfo.InvariantCulture),
                      "--served-model-name", launch.ModelName, "--instance-id", launch.InstanceId,

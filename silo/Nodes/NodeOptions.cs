@@ -13,6 +13,11 @@ public sealed class NodeOptions
     /// <summary>Path of DeepDeploy.GpuWorker.dll; default: beside the silo's own assemblies.</summary>
     public string? WorkerPath { get; set; }
 
+    /// <summary>The IP address engine processes listen on, and so the endpoint gateways forward to. The default,
+    /// loopback, suits a gateway on the same host (all-in-one); with separate gateways it must be an address
+    /// they reach, e.g. the pod's IP (POD_IP) in Kubernetes.</summary>
+    public string WorkerHost { get; set; } = "127.0.0.1";
+
     /// <summary>CPU threads per simulated instance's engine.</summary>
     public int WorkerThreads { get; set; } = 1;
 
