@@ -149,6 +149,12 @@ public sealed class ProductionClusterTests(ITestOutputHelper log)
             while (status != HttpStatusCode.OK && clock.Elapsed < TimeSpan.FromSeconds(30) && await Delay());
             Assert.True(status == HttpStatusCode.OK, $"inference after the restart: {status} {body}");
 
+            // The operator's dashboard is served by the gateway (an Orleans client) from the silos' data.
+            using (var admin = cluster.Client(ProductionCluster.AdminToken))
+            {
+                Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("/dashboard/")).StatusCode);
+            }
+
             // Names and quota are still enforced from the restored state.
             using var taken = await frank.PostAsJsonAsync("/deploy/llm", new { model_name = "keeper", gpu = "A100-80GB", hf = new { repo = ProductionCluster.TinyRepo } });
             Assert.Equal(HttpStatusCode.Conflict, taken.StatusCode);
