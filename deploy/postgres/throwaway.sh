@@ -55,10 +55,11 @@ start)
   [ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
   chmod 700 "$dir"
 
-  # A free loopback port: a connect that fails means nobody listens there.
+  # A free loopback port below the ephemeral range (32768+, where outgoing connections take theirs) and below
+  # the range the tests pick listener ports from (20000-32000): a connect that fails means nobody listens there.
   port=
   for _ in $(seq 1 200); do
-    candidate=$((20000 + RANDOM % 30000))
+    candidate=$((15000 + RANDOM % 5000))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
       port=$candidate
       break
