@@ -20,8 +20,16 @@ public static class GatewayExtensions
         services.Configure(configure);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<UserTokenCache>();
+        services.AddOptions<InferenceOptions>().BindConfiguration(InferenceOptions.Section);
+        services.AddMetrics();
+        services.AddSingleton<GatewayIdentity>();
         services.AddSingleton<RouteTable>();
-        services.AddSingleton<InstanceLoad>();
+        services.AddSingleton<InferenceMetrics>();
+        services.AddSingleton<InferenceForwarder>();
+        services.AddSingleton<RouteSubscriber>();
+        services.AddHostedService(sp => sp.GetRequiredService<RouteSubscriber>());
+        services.AddSingleton<LoadReporter>();
+        services.AddHostedService(sp => sp.GetRequiredService<LoadReporter>());
         services.AddHttpForwarder();
         services.AddAuthentication(BearerTokenHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, BearerTokenHandler>(BearerTokenHandler.SchemeName, null);

@@ -1,5 +1,5 @@
-using System.Net;
 using System.Security.Claims;
+using System.Text.Json;
 using DeepDeploy.Contracts.Deployments;
 using DeepDeploy.Contracts.Users;
 using DeepDeploy.Gateway.Auth;
@@ -7,83 +7,129 @@ using DeepDeploy.Gateway.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Yarp.ReverseProxy.Forwarder;
 
 namespace DeepDeploy.Gateway.Inference;
 
-/// <summary>The OpenAI-compatible API under /v1/openai: resolve "user/model", pick the least-loaded running
-/// instance, forward with YARP (streaming passes through unbuffered).</summary>
+/// <summary>
+/// The inference API: OpenAI-compatible under /v1/openai (chat/completions, completions, models) and DeepInfra's
+/// native <c>POST /v1/inference/{user}/{model}</c>. A request resolves its model in the in-memory
+/// <see cref="RouteTable"/> (no grain call) and is forwarded by <see cref="InferenceForwarder"/>.
+/// </summary>
 public static class InferenceEndpoints
 {
     public const int MaxBodyBytes = 4 * 1024 * 1024;
 
-    static readonly EnginePathTransformer Chat = new("/v1/chat/completions");
-    static readonly EnginePathTransformer Completions = new("/v1/completions");
-
-    static readonly HttpMessageInvoker Engines = new(new SocketsHttpHandler
-    {
-        UseProxy = false,
-        AllowAutoRedirect = false,
-        AutomaticDecompression = DecompressionMethods.None,
-        UseCookies = false,
-        ConnectTimeout = TimeSpan.FromSeconds(5),
-    });
+    /// <summary>How long a request that arrives before the gateway's first routing snapshot waits for it.</summary>
+    static readonly TimeSpan FirstSnapshotWait = TimeSpan.FromSeconds(10);
 
     public static void MapInferenceEndpoints(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/v1/openai").RequireAuthorization().WithTags("Inference (OpenAI-compatible)");
-        group.MapPost("/chat/completions", (HttpContext http, IHttpForwarder forwarder, RouteTable routes, InstanceLoad load) =>
-            Forward(http, forwarder, routes, load, Chat));
-        group.MapPost("/completions", (HttpContext http, IHttpForwarder forwarder, RouteTable routes, InstanceLoad load) =>
-            Forward(http, forwarder, routes, load, Completions));
+        group.MapPost("/chat/completions", (HttpContext http, RouteTable routes, InferenceForwarder forwarder) =>
+            OpenAiAsync(http, routes, forwarder, EngineTransformer.Chat));
+        group.MapPost("/completions", (HttpContext http, RouteTable routes, InferenceForwarder forwarder) =>
+            OpenAiAsync(http, routes, forwarder, EngineTransformer.Completions));
         group.MapGet("/models", Models);
+        app.MapPost("/v1/inference/{user}/{model}", NativeAsync).RequireAuthorization();
     }
 
-    static async Task Forward(HttpContext http, IHttpForwarder forwarder, RouteTable routes, InstanceLoad load, HttpTransformer transformer)
+    static async Task OpenAiAsync(HttpContext http, RouteTable routes, InferenceForwarder forwarder, EngineTransformer transformer)
     {
-        http.Request.EnableBuffering(bufferThreshold: 64 * 1024, bufferLimit: MaxBodyBytes);
-        var body = await JsonBody.ReadObjectAsync(http.Request, http.RequestAborted, MaxBodyBytes);
-        http.Request.Body.Position = 0;
+        var body = await ReadBodyAsync(http.Request, http.RequestAborted);
+        var model = ModelOf(body) ?? throw new BadRequestException("model", "'model' is required: \"<user>/<model_name>\".", "missing_field");
+        var lane = await ResolveAsync(http, routes, model);
+        if (lane is not null)
+        {
+            await forwarder.ForwardAsync(http, lane, body, transformer, native: false);
+        }
+    }
 
-        var model = JsonBody.String(body, "model") ?? throw new BadRequestException("model", "'model' is required: \"<user>/<model_name>\".", "missing_field");
+    static async Task NativeAsync(HttpContext http, string user, string model, RouteTable routes, InferenceForwarder forwarder)
+    {
+        var json = await JsonBody.ReadObjectAsync(http.Request, http.RequestAborted, MaxBodyBytes);
+        var fullName = user + "/" + model;
+        var (body, _) = NativeRequest.ToCompletions(json, fullName);
+        var lane = await ResolveAsync(http, routes, fullName);
+        if (lane is not null)
+        {
+            await forwarder.ForwardAsync(http, lane, body, EngineTransformer.Completions, native: true);
+        }
+    }
+
+    /// <summary>The caller's deployment of that name, or null after writing a 404.</summary>
+    static async Task<DeploymentLane?> ResolveAsync(HttpContext http, RouteTable routes, string model)
+    {
+        if (!routes.Ready.IsCompleted)
+        {
+            await routes.Ready.WaitAsync(FirstSnapshotWait, http.RequestAborted);
+        }
+
         var slash = model.IndexOf('/');
-        var (owner, name) = slash > 0 ? (model[..slash], model[(slash + 1)..]) : ("", model);
-        var route = CanUse(http.User, owner) ? await routes.ResolveAsync(owner, name) : null;
-        if (route is null || route.Status == DeploymentStatus.Deleted)
+        var owner = slash > 0 ? model[..slash] : "";
+        var lane = CanUse(http.User, owner) ? routes.Find(model) : null;
+        if (lane is null)
         {
             await ApiErrors.Write(http, StatusCodes.Status404NotFound, "model_not_found",
                 $"No deployment named '{model}'. Use the full name '<user>/<model_name>'.", "model");
-            return;
         }
 
-        if (route.Endpoints.Count == 0)
+        return lane;
+    }
+
+    /// <summary>The raw body, forwarded as it is (the engine validates it).</summary>
+    static async Task<byte[]> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > MaxBodyBytes)
         {
-            http.Response.Headers.RetryAfter = "5";
-            await ApiErrors.Write(http, StatusCodes.Status503ServiceUnavailable, "no_instance",
-                $"Deployment '{model}' has no running instance (status: {route.Status.ToString().ToLowerInvariant()}).", "model");
-            return;
+            throw new BadRequestException("body", $"The body is larger than {MaxBodyBytes} bytes.", "body_too_large");
         }
 
-        var endpoint = load.Pick(route.Endpoints);
-        load.Enter(endpoint);
-        ForwarderError error;
+        using var buffer = new MemoryStream(request.ContentLength is { } length ? (int)length : 1024);
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > MaxBodyBytes)
+            {
+                throw new BadRequestException("body", $"The body is larger than {MaxBodyBytes} bytes.", "body_too_large");
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        return buffer.ToArray();
+    }
+
+    /// <summary>The top-level "model" string, read without building a document.</summary>
+    static string? ModelOf(byte[] body)
+    {
         try
         {
-            error = await forwarder.SendAsync(http, endpoint, Engines, ForwarderRequestConfig.Empty, transformer);
-        }
-        finally
-        {
-            load.Exit(endpoint);
-        }
-
-        if (error != ForwarderError.None)
-        {
-            routes.Invalidate(owner, name);
-            if (!http.Response.HasStarted)
+            var reader = new Utf8JsonReader(body, new JsonReaderOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
             {
-                await ApiErrors.Write(http, StatusCodes.Status502BadGateway, "engine_unreachable",
-                    $"The instance of '{model}' did not answer ({error}). Retry the request.", null);
+                throw new BadRequestException("body", "The body must be a JSON object.", "invalid_json");
             }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isModel = reader.ValueTextEquals("model"u8);
+                reader.Read();
+                if (isModel)
+                {
+                    return reader.TokenType == JsonTokenType.String ? reader.GetString()
+                        : reader.TokenType == JsonTokenType.Null ? null
+                        : throw new BadRequestException("model", "'model' must be a string.", "invalid_type");
+                }
+
+                reader.Skip();
+            }
+
+            return null;
+        }
+        catch (JsonException e)
+        {
+            throw new BadRequestException("body", $"The body is not valid JSON: {e.Message}", "invalid_json");
         }
     }
 

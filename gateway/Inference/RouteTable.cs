@@ -1,31 +1,189 @@
-using System.Collections.Concurrent;
 using DeepDeploy.Contracts.Deployments;
-using DeepDeploy.Contracts.Users;
+using DeepDeploy.Contracts.Routing;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace DeepDeploy.Gateway.Inference;
 
-/// <summary>Model name → running endpoints, cached for a second so that a burst of requests costs one
-/// grain call, and dropped at once when forwarding to an endpoint fails.</summary>
-public sealed class RouteTable(IGrainFactory grains, TimeProvider time)
+/// <summary>
+/// The gateway's in-memory routing table: model name → <see cref="DeploymentLane"/>. It is filled only by the
+/// route directory (snapshots at subscribe/renewal and pushed changes, see <see cref="RouteSubscriber"/>), so that
+/// resolving a model on the hot path is a dictionary read. Updates are ordered by the directory's sequence
+/// numbers: a push newer than a snapshot survives the snapshot, and a removal is not undone by an older snapshot.
+/// </summary>
+public sealed class RouteTable(
+    IOptions<InferenceOptions> options,
+    TimeProvider time,
+    GatewayIdentity identity,
+    IGrainFactory grains,
+    ILogger<RouteTable> log)
 {
-    static readonly TimeSpan Ttl = TimeSpan.FromSeconds(1);
+    readonly object _lock = new();
+    readonly Dictionary<string, DeploymentLane> _lanes = new(StringComparer.Ordinal);
+    readonly Dictionary<string, long> _removedAt = new(StringComparer.Ordinal);
+    readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    volatile Dictionary<string, DeploymentLane> _byModel = new(StringComparer.Ordinal);
+    IReadOnlyList<string> _gateways = [];
+    Guid _epoch;
 
-    readonly ConcurrentDictionary<string, (RouteInfo? Route, DateTimeOffset Expires)> _routes = new();
+    /// <summary>Completes once the first snapshot is in.</summary>
+    public Task Ready => _ready.Task;
 
-    public async ValueTask<RouteInfo?> ResolveAsync(string owner, string modelName)
+    public IReadOnlyCollection<DeploymentLane> Lanes
     {
-        var key = owner + "/" + modelName;
-        var now = time.GetUtcNow();
-        if (_routes.TryGetValue(key, out var cached) && cached.Expires > now)
+        get
         {
-            return cached.Route;
+            lock (_lock)
+            {
+                return _lanes.Values.ToArray();
+            }
         }
-
-        var deployId = await grains.GetGrain<IUserQuotaGrain>(owner).FindDeployment(modelName);
-        var route = deployId is null ? null : await grains.GetGrain<IDeploymentGrain>(deployId).GetRoute();
-        _routes[key] = (route, now + Ttl);
-        return route;
     }
 
-    public void Invalidate(string owner, string modelName) => _routes.TryRemove(owner + "/" + modelName, out _);
+    /// <summary>The live gateways, as the directory last said.</summary>
+    public IReadOnlyList<string> Gateways => _gateways;
+
+    /// <summary>The lane of a model ("user/model_name"), or null. Lock-free.</summary>
+    public DeploymentLane? Find(string model) => _byModel.GetValueOrDefault(model);
+
+    /// <summary>Applies a snapshot or a pushed change. False when the update comes from another directory epoch
+    /// than the one this table follows (the caller should re-subscribe to get a snapshot).</summary>
+    public bool Apply(RouteTableUpdate update)
+    {
+        lock (_lock)
+        {
+            if (update.Epoch != _epoch)
+            {
+                if (!update.IsSnapshot)
+                {
+                    return false;
+                }
+
+                if (_epoch != Guid.Empty)
+                {
+                    log.LogWarning("Route directory epoch changed ({Old} → {New}); replacing the routing table", _epoch, update.Epoch);
+                }
+
+                _epoch = update.Epoch;
+                _removedAt.Clear();
+                foreach (var lane in _lanes.Values)
+                {
+                    // Versions of another epoch mean nothing: let the snapshot win.
+                    lane.Update(lane.Route with { Version = long.MinValue }, Rank(), Count());
+                }
+            }
+
+            if (update.Gateways is not null)
+            {
+                _gateways = update.Gateways;
+            }
+
+            foreach (var route in update.Routes)
+            {
+                if (_removedAt.TryGetValue(route.DeployId, out var removed) && removed > route.Version)
+                {
+                    continue;
+                }
+
+                if (_lanes.TryGetValue(route.DeployId, out var lane))
+                {
+                    if (route.Version > lane.Route.Version)
+                    {
+                        lane.Update(route, Rank(), Count());
+                    }
+                }
+                else
+                {
+                    lane = new DeploymentLane(route, options.Value, time, Wake);
+                    lane.Update(route, Rank(), Count());
+                    _lanes[route.DeployId] = lane;
+                }
+            }
+
+            foreach (var deployId in update.Removed)
+            {
+                Remove(deployId, update.Seq);
+            }
+
+            if (update.IsSnapshot)
+            {
+                var present = update.Routes.Select(r => r.DeployId).ToHashSet(StringComparer.Ordinal);
+                foreach (var lane in _lanes.Values.Where(l => !present.Contains(l.DeployId) && l.Route.Version <= update.Seq).ToList())
+                {
+                    Remove(lane.DeployId, update.Seq);
+                }
+
+                foreach (var old in _removedAt.Where(r => r.Value <= update.Seq).Select(r => r.Key).ToList())
+                {
+                    _removedAt.Remove(old);
+                }
+            }
+
+            if (update.Gateways is not null)
+            {
+                foreach (var lane in _lanes.Values)
+                {
+                    lane.Update(lane.Route, Rank(), Count());
+                }
+            }
+
+            _byModel = _lanes.Values
+                .GroupBy(l => l.Model, StringComparer.Ordinal)
+                .ToDictionary(g => g.Key, g => g
+                    .OrderBy(l => l.Route.Status is DeploymentStatus.Failed or DeploymentStatus.Stopped ? 1 : 0)
+                    .ThenByDescending(l => l.Route.Version)
+                    .First(), StringComparer.Ordinal);
+        }
+
+        if (update.IsSnapshot)
+        {
+            _ready.TrySetResult();
+        }
+
+        return true;
+    }
+
+    void Remove(string deployId, long seq)
+    {
+        _removedAt[deployId] = seq;
+        if (_lanes.Remove(deployId, out var lane))
+        {
+            // Fails whatever still waits there.
+            lane.Update(lane.Route with { Status = DeploymentStatus.Deleted, Instances = [] }, Rank(), Count());
+        }
+    }
+
+    int Rank()
+    {
+        var rank = IndexOf(_gateways, identity.Id);
+        return rank >= 0 ? rank : _gateways.Count;
+    }
+
+    int Count() => IndexOf(_gateways, identity.Id) >= 0 ? _gateways.Count : _gateways.Count + 1;
+
+    static int IndexOf(IReadOnlyList<string> list, string value)
+    {
+        for (var i = 0; i < list.Count; i++)
+        {
+            if (list[i] == value)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>Cold start: ask the deployment for an instance (a grain call, only while requests are held).</summary>
+    void Wake(DeploymentLane lane) => _ = Task.Run(async () =>
+    {
+        try
+        {
+            await grains.GetGrain<IDeploymentGrain>(lane.DeployId).RequestInstance();
+        }
+        catch (Exception e)
+        {
+            log.LogWarning(e, "Could not wake deployment {DeployId}", lane.DeployId);
+        }
+    });
 }

@@ -234,6 +234,11 @@ public sealed class NodeAgent(
             start.ArgumentList.Add(arg);
         }
 
+        foreach (var arg in (Options.WorkerArgs ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            start.ArgumentList.Add(arg);
+        }
+
         start.Environment["CUDA_VISIBLE_DEVICES"] = string.Join(',', instance.GpuIndices);
         var listening = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };

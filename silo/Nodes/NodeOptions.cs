@@ -18,6 +18,10 @@ public sealed class NodeOptions
     /// they reach, e.g. the pod's IP (POD_IP) in Kubernetes.</summary>
     public string WorkerHost { get; set; } = "127.0.0.1";
 
+    /// <summary>Extra arguments for every worker this node starts, separated by spaces; e.g.
+    /// "--engine fake --fake-token-rate 200" runs the worker's test-double engine (benchmarks, simulations).</summary>
+    public string? WorkerArgs { get; set; }
+
     /// <summary>CPU threads per simulated instance's engine.</summary>
     public int WorkerThreads { get; set; } = 1;
 

@@ -34,6 +34,9 @@ public sealed class RunningSystem : IAsyncDisposable
 
     public NodeAgent Agent => _app.Services.GetRequiredService<NodeAgent>();
 
+    public IServiceProvider Services => _app.Services;
+
+    /// <param name="settings">Extra configuration (e.g. DeepDeploy:Node:WorkerArgs, DeepDeploy:Inference:*).</param>
     public static async Task<RunningSystem> StartAsync(string? dataDir = null, IReadOnlyDictionary<string, string>? settings = null)
     {
         dataDir ??= Directory.CreateTempSubdirectory("deepdeploy-e2e-").FullName;

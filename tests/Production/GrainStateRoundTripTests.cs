@@ -1,7 +1,10 @@
 using System.Text.Json;
+using System.Net;
+using DeepDeploy.Contracts.Billing;
 using DeepDeploy.Contracts.Deployments;
 using DeepDeploy.Contracts.Nodes;
 using DeepDeploy.Grains;
+using DeepDeploy.Grains.Billing;
 using DeepDeploy.Grains.Deployments;
 using DeepDeploy.Grains.Nodes;
 using DeepDeploy.Grains.Users;
@@ -50,6 +53,8 @@ public sealed class GrainStateRoundTripTests
     /// <summary>One state: its grain, state name and two successive values.</summary>
     sealed record Case(string Name, Func<IGrainStorage, Task> Write, Func<IGrainStorage, Task> Verify);
 
+    static readonly SiloAddress Silo = SiloAddress.New(new IPEndPoint(IPAddress.Parse("10.0.0.7"), 11111), 42);
+
     static Case Make<T>(string grainType, string key, string stateName, T first, T second) where T : class, new()
     {
         var id = GrainId.Create(grainType, key);
@@ -95,10 +100,13 @@ public sealed class GrainStateRoundTripTests
                 NextInstance = 4,
                 Instances = new()
                 {
-                    ["0123456789abcdef0123-3"] = new InstanceRecord { Id = "0123456789abcdef0123-3", Node = "gpu-a", Phase = InstancePhase.Running, Endpoint = "http://10.0.0.7:41234", Message = "ok" },
-                    ["0123456789abcdef0123-4"] = new InstanceRecord { Id = "0123456789abcdef0123-4", Node = "gpu-b", Phase = InstancePhase.Downloading, Stopping = true },
+                    ["0123456789abcdef0123-3"] = new InstanceRecord { Id = "0123456789abcdef0123-3", Node = "gpu-a", Phase = InstancePhase.Running, Endpoint = "http://10.0.0.7:41234", Message = "ok", Seq = 3, Silo = Silo, RunningSince = t0, Metered = true },
+                    ["0123456789abcdef0123-4"] = new InstanceRecord { Id = "0123456789abcdef0123-4", Node = "gpu-b", Phase = InstancePhase.Downloading, Stopping = true, Seq = 4, DrainUntil = t0, StopSentAt = t0 },
                 },
                 ConsecutiveFailures = 3,
+                Suspended = true,
+                TroubledNodes = new() { ["gpu-c"] = t0 },
+                RecentNodes = ["gpu-c", "gpu-a"],
             });
 
         var gpus = new GpuDevice[] { new(0, "A100-80GB", 81920), new(1, "A100-80GB", 81920), new(2, "H100-80GB", 81559) };
@@ -107,17 +115,17 @@ public sealed class GrainStateRoundTripTests
             new GpuNodeState
             {
                 Info = new NodeInfo("gpu-a", false, gpus),
-                Allocations = new() { ["d-1"] = new NodeAllocation("d-1", "dep", new[] { 0, 1 }), ["d-2"] = new NodeAllocation("d-2", "dep2", new[] { 2 }) },
+                Allocations = new() { ["d-1"] = new NodeAllocation("d-1", "dep", new[] { 0, 1 }, Silo), ["d-2"] = new NodeAllocation("d-2", "dep2", new[] { 2 }, null) },
             });
 
         yield return Make("noderegistry", "cluster", "registry",
-            new NodeRegistryState { Nodes = new() { ["gpu-a"] = new NodeCapacity("gpu-a", true, new Dictionary<string, int> { ["A100-80GB"] = 1 }, new Dictionary<string, int> { ["A100-80GB"] = 1 }) } },
+            new NodeRegistryState { Nodes = new() { ["gpu-a"] = new NodeCapacity("gpu-a", true, new Dictionary<string, int> { ["A100-80GB"] = 1 }, new Dictionary<string, int> { ["A100-80GB"] = 1 }, null) } },
             new NodeRegistryState
             {
                 Nodes = new()
                 {
-                    ["gpu-a"] = new NodeCapacity("gpu-a", false, new Dictionary<string, int> { ["A100-80GB"] = 2, ["H100-80GB"] = 1 }, new Dictionary<string, int> { ["A100-80GB"] = 0, ["H100-80GB"] = 1 }),
-                    ["gpu-b"] = new NodeCapacity("gpu-b", true, new Dictionary<string, int> { ["L4-24GB"] = 8 }, new Dictionary<string, int> { ["L4-24GB"] = 5 }),
+                    ["gpu-a"] = new NodeCapacity("gpu-a", false, new Dictionary<string, int> { ["A100-80GB"] = 2, ["H100-80GB"] = 1 }, new Dictionary<string, int> { ["A100-80GB"] = 0, ["H100-80GB"] = 1 }, Silo),
+                    ["gpu-b"] = new NodeCapacity("gpu-b", true, new Dictionary<string, int> { ["L4-24GB"] = 8 }, new Dictionary<string, int> { ["L4-24GB"] = 5 }, null),
                 },
             });
 
@@ -136,13 +144,29 @@ public sealed class GrainStateRoundTripTests
         yield return Make("userdirectory", "users", "users",
             new UserDirectoryState { TokenHashes = new() { ["ivy"] = new string('a', 64) } },
             new UserDirectoryState { TokenHashes = new() { ["ivy"] = new string('a', 64), ["jack"] = new string('b', 64), ["ümlaut-user"] = new string('c', 64) } });
+
+        var start = new MeterStart("0123456789abcdef0123-3", "0123456789abcdef0123", "ivy/model", "A100-80GB", 2, 2.00m, t0);
+        yield return Make("billingledger", "ivy", "ledger",
+            new BillingLedgerState { Meters = new() { [start.InstanceId] = new Meter { Start = start, OpenSince = t0, LastRenewed = t0 } } },
+            new BillingLedgerState
+            {
+                Meters = new()
+                {
+                    [start.InstanceId] = new Meter { Start = start, Segments = [new MeterSegment(t0, t0.AddHours(1))], LastRenewed = t0.AddHours(1), Stopped = true },
+                    ["x-1"] = new Meter { Start = start with { InstanceId = "x-1", UsdPerGpuHour = 3.1234567m }, OpenSince = t0.AddHours(2), LastRenewed = t0.AddHours(3) },
+                },
+                LimitUsd = 123.45m,
+                Events = [new BillingEvent(t0, "warning", "Spent 99 USD: 80% of the 123.45 USD monthly limit.")],
+                WarnedPeriod = t0,
+                ReachedPeriod = null,
+            });
     }
 
     static async Task RoundTripAsync(Action<ISiloBuilder> addStorage)
     {
         var serviceId = "roundtrip-" + Guid.NewGuid().ToString("N");
         var cases = Cases().ToList();
-        Assert.Equal(5, cases.Count);
+        Assert.Equal(6, cases.Count);
 
         await using (var cluster = await StartAsync(serviceId, addStorage))
         {

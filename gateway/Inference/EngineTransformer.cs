@@ -1,0 +1,53 @@
+using System.Net;
+using Microsoft.AspNetCore.Http;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace DeepDeploy.Gateway.Inference;
+
+/// <summary>
+/// Maps a gateway path to the engine's (/v1/chat/completions, /v1/completions), keeps the caller's token away
+/// from the engine, and looks at the engine's answer before anything reaches the client: a refusal (the engine
+/// did no work) is swallowed so that the request can be sent elsewhere, and a native-API answer is handed to the
+/// translating stream.
+/// </summary>
+public sealed class EngineTransformer(string enginePath) : HttpTransformer
+{
+    /// <summary>Header the worker puts on answers that did no work (see gpu-worker's WorkerEndpoints).</summary>
+    public const string RefusedHeader = "X-DeepDeploy-Refused";
+
+    public static readonly EngineTransformer Chat = new("/v1/chat/completions");
+
+    public static readonly EngineTransformer Completions = new("/v1/completions");
+
+    public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest,
+        string destinationPrefix, CancellationToken cancellationToken)
+    {
+        await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
+        proxyRequest.RequestUri = new Uri(destinationPrefix + enginePath);
+        proxyRequest.Headers.Authorization = null;
+    }
+
+    public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse,
+        CancellationToken cancellationToken)
+    {
+        var attempt = httpContext.Features.Get<ForwardAttempt>();
+        if (attempt is not null && proxyResponse is not null
+            && proxyResponse.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable
+            && proxyResponse.Headers.TryGetValues(RefusedHeader, out var refused))
+        {
+            // Not copied: the client sees nothing of this attempt.
+            attempt.Refused = refused.FirstOrDefault() ?? "refused";
+            httpContext.Response.StatusCode = StatusCodes.Status200OK;
+            return false;
+        }
+
+        var copyBody = await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
+        if (attempt?.Native is { } native && proxyResponse?.StatusCode == HttpStatusCode.OK)
+        {
+            httpContext.Response.Headers.ContentLength = null;
+            native.Translate(proxyResponse.Content.Headers.ContentType?.MediaType == "text/event-stream");
+        }
+
+        return copyBody;
+    }
+}

@@ -1,0 +1,12 @@
+namespace DeepDeploy.Gateway.Inference;
+
+/// <summary>What the transformer learned about one forwarding attempt (an HttpContext feature).</summary>
+public sealed class ForwardAttempt
+{
+    /// <summary>The engine answered that it did no work (header X-DeepDeploy-Refused: busy, loading, draining,
+    /// failed): the request may go to another instance. Nothing was sent to the client.</summary>
+    public string? Refused { get; set; }
+
+    /// <summary>Set for DeepInfra's native API: translates the engine's answer.</summary>
+    public NativeResponseStream? Native { get; init; }
+}

@@ -1,0 +1,192 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using DeepDeploy.Gateway.Http;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace DeepDeploy.Gateway.Inference;
+
+/// <summary>
+/// Sends one inference request to an instance of its deployment with YARP's <see cref="IHttpForwarder"/>:
+/// admission (<see cref="DeploymentLane"/>) gives it a slot, the answer streams back unbuffered, the slot is freed
+/// when the answer is complete. An instance that refuses the connection or fails before the first byte reached
+/// the client is taken out of rotation for a while and the request goes to another one; so does an instance that
+/// answers that it did no work (refused, loading, draining). Once a byte reached the client nothing is retried.
+/// A client that goes away cancels the upstream request (YARP links it to <see cref="HttpContext.RequestAborted"/>).
+/// </summary>
+public sealed class InferenceForwarder(IHttpForwarder forwarder, IOptions<InferenceOptions> options, InferenceMetrics metrics)
+{
+    /// <summary>An instance that refused work because it was full is skipped this long.</summary>
+    static readonly TimeSpan BusyBackoff = TimeSpan.FromMilliseconds(20);
+
+    const int MaxRefusals = 20;
+
+    static readonly HttpMessageInvoker Engines = new(new SocketsHttpHandler
+    {
+        UseProxy = false,
+        AllowAutoRedirect = false,
+        AutomaticDecompression = DecompressionMethods.None,
+        UseCookies = false,
+        ConnectTimeout = TimeSpan.FromSeconds(3),
+        PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
+        ActivityHeadersPropagator = null,
+    });
+
+    InferenceOptions Options => options.Value;
+
+    public async Task ForwardAsync(HttpContext http, DeploymentLane lane, byte[] body, EngineTransformer transformer, bool native)
+    {
+        var cancellationToken = http.RequestAborted;
+        var arrived = Stopwatch.GetTimestamp();
+        var config = new ForwarderRequestConfig
+        {
+            ActivityTimeout = Options.ActivityTimeout,
+            Version = HttpVersion.Version11,
+            VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+        };
+        var originalBody = http.Response.Body;
+        var retry = false;
+        var failures = 0;
+        var refusals = 0;
+        while (true)
+        {
+            var admission = await lane.AcquireAsync(retry, cancellationToken);
+            if (admission.Outcome != AdmissionOutcome.Granted)
+            {
+                await RefuseAsync(http, lane, admission.Outcome);
+                return;
+            }
+
+            if (!retry)
+            {
+                metrics.QueueWait(lane.Model, Stopwatch.GetElapsedTime(arrived));
+            }
+
+            var lease = admission.Lease!;
+            var attempt = new ForwardAttempt { Native = native ? new NativeResponseStream(originalBody, "req-" + Guid.NewGuid().ToString("N"), arrived) : null };
+            http.Features.Set(attempt);
+            http.Request.Body = new MemoryStream(body, writable: false);
+            http.Request.ContentLength = body.Length;
+            http.Response.Body = (Stream?)attempt.Native ?? originalBody;
+            ForwarderError error;
+            try
+            {
+                error = await forwarder.SendAsync(http, lease.Endpoint, Engines, config, transformer);
+                if (error == ForwarderError.None && attempt.Refused is null && attempt.Native is { } translated)
+                {
+                    await translated.CompleteAsync(cancellationToken);
+                }
+            }
+            finally
+            {
+                http.Response.Body = originalBody;
+                lease.Release();
+            }
+
+            if (attempt.Refused is { } reason)
+            {
+                // The instance did no work and nothing reached the client.
+                lane.Exclude(lease.Slot, reason == "busy" ? BusyBackoff : Options.UnhealthyCooldown);
+                metrics.Failover(lane.Model, reason);
+                if (++refusals >= MaxRefusals)
+                {
+                    await ErrorAsync(http, lane, StatusCodes.Status503ServiceUnavailable, "engine_busy",
+                        $"The instances of '{lane.Model}' refused the request {refusals} times. Retry shortly.");
+                    return;
+                }
+
+                ResetResponse(http);
+                retry = true;
+                continue;
+            }
+
+            if (error == ForwarderError.None)
+            {
+                metrics.Request(lane.Model, "ok");
+                return;
+            }
+
+            if (cancellationToken.IsCancellationRequested
+                || error is ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled or ForwarderError.ResponseBodyCanceled
+                    or ForwarderError.RequestBodyClient or ForwarderError.ResponseBodyClient)
+            {
+                metrics.Request(lane.Model, "cancelled");
+                return;
+            }
+
+            if (!http.Response.HasStarted && error is ForwarderError.Request or ForwarderError.RequestBodyDestination or ForwarderError.ResponseBodyDestination or ForwarderError.ResponseHeaders)
+            {
+                // Refused connection, or the engine died before a byte reached the client: another instance.
+                lane.Exclude(lease.Slot, Options.UnhealthyCooldown);
+                metrics.Failover(lane.Model, error.ToString());
+                if (++failures < Options.MaxAttempts)
+                {
+                    ResetResponse(http);
+                    retry = true;
+                    continue;
+                }
+            }
+
+            metrics.Request(lane.Model, "engine_error");
+            if (!http.Response.HasStarted)
+            {
+                ResetResponse(http);
+                await ApiErrors.Write(http, StatusCodes.Status502BadGateway, "engine_unreachable",
+                    $"The instances of '{lane.Model}' did not answer ({error}, {failures} attempts). Retry the request.", null);
+            }
+
+            return;
+        }
+    }
+
+    async Task RefuseAsync(HttpContext http, DeploymentLane lane, AdmissionOutcome outcome)
+    {
+        var model = lane.Model;
+        switch (outcome)
+        {
+            case AdmissionOutcome.RateLimited:
+                await ErrorAsync(http, lane, StatusCodes.Status429TooManyRequests, "rate_limited",
+                    $"Rate limited: '{model}' already has {Options.MaxConcurrentRequests} requests in flight or waiting. Retry after a short delay.");
+                break;
+            case AdmissionOutcome.QueueFull:
+                await ErrorAsync(http, lane, StatusCodes.Status429TooManyRequests, "queue_full",
+                    $"Rate limited: every instance slot of '{model}' is busy and its queue is full ({Options.QueueCapacity} waiting). Retry after a short delay.");
+                break;
+            case AdmissionOutcome.QueueTimeout:
+                await ErrorAsync(http, lane, StatusCodes.Status503ServiceUnavailable, "queue_timeout",
+                    $"The request waited {Options.QueueTimeout.TotalSeconds:0.#} s for a free slot on '{model}' and was dropped. Retry, or raise settings.max_instances.");
+                break;
+            case AdmissionOutcome.ColdStartTimeout:
+                await ErrorAsync(http, lane, StatusCodes.Status503ServiceUnavailable, "cold_start_timeout",
+                    $"No instance of '{model}' became ready within {Options.ColdStartTimeout.TotalSeconds:0.#} s (status: {Status(lane)}). Retry later.");
+                break;
+            case AdmissionOutcome.Unavailable:
+                await ErrorAsync(http, lane, StatusCodes.Status503ServiceUnavailable, "deployment_unavailable",
+                    $"Deployment '{model}' does not serve (status: {Status(lane)}).");
+                break;
+            case AdmissionOutcome.Cancelled:
+                metrics.Request(model, "cancelled");
+                break;
+        }
+    }
+
+    async Task ErrorAsync(HttpContext http, DeploymentLane lane, int status, string code, string message)
+    {
+        metrics.Request(lane.Model, code);
+        http.Response.Headers.RetryAfter = Options.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+        await ApiErrors.Write(http, status, code, message, null);
+    }
+
+    static string Status(DeploymentLane lane) => lane.Route.Status.ToString().ToLowerInvariant();
+
+    static void ResetResponse(HttpContext http)
+    {
+        http.Response.StatusCode = StatusCodes.Status200OK;
+        http.Response.Headers.Clear();
+        http.Features.Set<IForwarderErrorFeature>(null);
+        http.Features.Get<IHttpResponseFeature>()!.ReasonPhrase = null;
+    }
+}

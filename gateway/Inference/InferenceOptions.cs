@@ -1,0 +1,40 @@
+namespace DeepDeploy.Gateway.Inference;
+
+/// <summary>Admission, cold start and forwarding settings of the inference gateway (configuration section
+/// <c>DeepDeploy:Inference</c>, e.g. <c>DeepDeploy__Inference__QueueCapacity=500</c>).</summary>
+public sealed class InferenceOptions
+{
+    public const string Section = "DeepDeploy:Inference";
+
+    /// <summary>Requests one deployment may have in this gateway at once, in flight plus waiting; beyond it 429
+    /// "Rate limited" (DeepInfra's default is 200).</summary>
+    public int MaxConcurrentRequests { get; set; } = 200;
+
+    /// <summary>Requests that may wait per deployment when every instance slot is taken; beyond it 429.</summary>
+    public int QueueCapacity { get; set; } = 200;
+
+    /// <summary>How long a request may wait for a slot before it gets 503 queue_timeout.</summary>
+    public TimeSpan QueueTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a request is held while a deployment without a serving instance starts one.</summary>
+    public TimeSpan ColdStartTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Retry-After (seconds) on 429 and 503 answers.</summary>
+    public int RetryAfterSeconds { get; set; } = 1;
+
+    /// <summary>Attempts per request on instances that refuse the connection or fail before the first byte.</summary>
+    public int MaxAttempts { get; set; } = 3;
+
+    /// <summary>An instance that failed a connection is not picked again for this long (unless the control plane
+    /// replaces it sooner).</summary>
+    public TimeSpan UnhealthyCooldown { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Longest silence from an engine (no byte) before the request is abandoned.</summary>
+    public TimeSpan ActivityTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How often the gateway renews its route subscription (a full snapshot: the safety net for a lost push).</summary>
+    public TimeSpan RouteRefreshInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often the gateway reports per-deployment load to the deployment grains.</summary>
+    public TimeSpan LoadReportInterval { get; set; } = TimeSpan.FromSeconds(5);
+}

@@ -1,0 +1,18 @@
+namespace DeepDeploy.Gateway.Inference;
+
+/// <summary>One instance as a lane sees it. Mutated only under the lane's lock.</summary>
+public sealed class InstanceSlot(string instanceId, string endpoint)
+{
+    public string InstanceId { get; } = instanceId;
+
+    public string Endpoint { get; } = endpoint;
+
+    /// <summary>Slots of this instance that this gateway may use (its share of max_batch_size).</summary>
+    public int Capacity { get; set; }
+
+    /// <summary>Requests this gateway has in flight on the instance.</summary>
+    public int InFlight { get; set; }
+
+    /// <summary>Not picked before this time (ticks of the lane's clock): unhealthy or refused work.</summary>
+    public long ExcludedUntil { get; set; }
+}
