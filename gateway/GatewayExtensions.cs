@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace DeepDeploy.Gateway;
 
@@ -31,6 +32,9 @@ public static class GatewayExtensions
         services.AddSingleton<LoadReporter>();
         services.AddHostedService(sp => sp.GetRequiredService<LoadReporter>());
         services.AddHttpForwarder();
+
+        // YARP logs every forwarded request at Information: too costly on the inference hot path.
+        services.AddLogging(logging => logging.AddFilter("Yarp", LogLevel.Warning));
         services.AddAuthentication(BearerTokenHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, BearerTokenHandler>(BearerTokenHandler.SchemeName, null);
         services.AddAuthorization();

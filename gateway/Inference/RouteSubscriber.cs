@@ -17,6 +17,7 @@ public sealed class RouteSubscriber(
     RouteTable table,
     GatewayIdentity identity,
     IOptions<InferenceOptions> options,
+    IHostApplicationLifetime lifetime,
     ILogger<RouteSubscriber> log) : BackgroundService, IRouteObserver
 {
     IRouteObserver? _reference;
@@ -36,6 +37,14 @@ public sealed class RouteSubscriber(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // The silo (or cluster client) is a hosted service too: subscribe once every one of them has started.
+        var started = new TaskCompletionSource();
+        await using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
+        await using (stoppingToken.Register(() => started.TrySetResult()))
+        {
+            await started.Task;
+        }
+
         var failures = 0;
         while (!stoppingToken.IsCancellationRequested)
         {
