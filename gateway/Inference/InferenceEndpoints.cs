@@ -84,7 +84,22 @@ public static class InferenceEndpoints
             throw new BadRequestException("body", $"The body is larger than {MaxBodyBytes} bytes.", "body_too_large");
         }
 
-        using var buffer = new MemoryStream(request.ContentLength is { } length ? (int)length : 1024);
+        if (request.ContentLength is { } length)
+        {
+            // The usual case: one exact buffer, no copies.
+            var exact = new byte[length];
+            var filled = 0;
+            int n;
+            while (filled < exact.Length && (n = await request.Body.ReadAsync(exact.AsMemory(filled), cancellationToken)) > 0)
+            {
+                filled += n;
+            }
+
+            return filled == exact.Length ? exact
+                : throw new BadRequestException("body", "The body is shorter than its Content-Length.", "invalid_json");
+        }
+
+        using var buffer = new MemoryStream();
         var chunk = new byte[16 * 1024];
         int read;
         while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)

@@ -35,18 +35,19 @@ public sealed class InferenceForwarder(IHttpForwarder forwarder, IOptions<Infere
         ActivityHeadersPropagator = null,
     });
 
+    readonly ForwarderRequestConfig _config = new()
+    {
+        ActivityTimeout = options.Value.ActivityTimeout,
+        Version = HttpVersion.Version11,
+        VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+    };
+
     InferenceOptions Options => options.Value;
 
     public async Task ForwardAsync(HttpContext http, DeploymentLane lane, byte[] body, EngineTransformer transformer, bool native)
     {
         var cancellationToken = http.RequestAborted;
         var arrived = Stopwatch.GetTimestamp();
-        var config = new ForwarderRequestConfig
-        {
-            ActivityTimeout = Options.ActivityTimeout,
-            Version = HttpVersion.Version11,
-            VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
-        };
         var originalBody = http.Response.Body;
         var retry = false;
         var failures = 0;
@@ -74,7 +75,7 @@ public sealed class InferenceForwarder(IHttpForwarder forwarder, IOptions<Infere
             ForwarderError error;
             try
             {
-                error = await forwarder.SendAsync(http, lease.Endpoint, Engines, config, transformer);
+                error = await forwarder.SendAsync(http, lease.Endpoint, Engines, _config, transformer);
                 if (error == ForwarderError.None && attempt.Refused is null && attempt.Native is { } translated)
                 {
                     await translated.CompleteAsync(cancellationToken);

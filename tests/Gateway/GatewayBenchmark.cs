@@ -1,0 +1,288 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text;
+using DeepDeploy.Tests.EndToEnd;
+using DeepDeploy.Tests.Worker;
+using Xunit.Abstractions;
+
+namespace DeepDeploy.Tests.Gateway;
+
+/// <summary>
+/// The gateway against the same workers reached directly and through nginx round-robin. Workers run the fake
+/// engine (a test double, no model compute) so that the proxies dominate. Not a test: runs only with
+/// DEEPDEPLOY_BENCH=1 (see the README); prints the figures and writes bench-results/gateway.txt.
+/// <list type="number">
+/// <item>Proxy overhead: closed loop, non-streaming chat completions of 16 tokens generated at once, at 1 and 64
+/// concurrent requests, to 2 workers; req/s and latency p50/p99 for direct (client-side round-robin), nginx and
+/// the gateway (auth, routing table, admission, YARP).</item>
+/// <item>Skewed load: open loop (Poisson arrivals) at about 80% of capacity, 80% short (4 tokens) and 20% long
+/// (100 tokens) generations at 100 tokens/s per sequence, 2 instances × max_batch_size 4; p50/p99 of the gateway
+/// (least loaded + queue) and of nginx round-robin to workers that queue beyond their batch.</item>
+/// </list>
+/// </summary>
+[Trait("Category", "Benchmark")]
+[Collection(SystemCollection.Name)]
+public sealed class GatewayBenchmark(ITestOutputHelper output)
+{
+    static readonly TimeSpan Warmup = TimeSpan.FromSeconds(2);
+    static readonly TimeSpan Measure = TimeSpan.FromSeconds(8);
+    static readonly TimeSpan SkewDuration = TimeSpan.FromSeconds(30);
+
+    readonly StringBuilder _report = new();
+
+    [BenchmarkFact]
+    public async Task Gateway_against_direct_and_nginx()
+    {
+        Line($"DeepDeploy gateway benchmark {DateTime.UtcNow:yyyy-MM-dd HH:mm:ss}Z, {Environment.ProcessorCount} cores, load generator, gateway and workers on this machine");
+        if (NginxProcess.Binary is null)
+        {
+            Line("nginx: not installed (apt-get install nginx); nginx columns skipped");
+        }
+
+        await ProxyOverheadAsync();
+        await SkewedLoadAsync();
+
+        var dir = Path.Combine(RepoRoot(), "bench-results");
+        Directory.CreateDirectory(dir);
+        await File.WriteAllTextAsync(Path.Combine(dir, "gateway.txt"), _report.ToString());
+    }
+
+    async Task ProxyOverheadAsync()
+    {
+        await using var system = await GatewaySystem.StartAsync(tokenRate: 0, workerArgs: "--max-queue 4096");
+        var token = await system.CreateUserAsync("bench");
+        using (var client = system.Client(token))
+        {
+            var deployId = await GatewaySystem.DeployAsync(client, "fast", maxBatchSize: 256, minInstances: 2, maxInstances: 2, running: 2);
+            await GatewaySystem.LaneAsync(system, "bench/fast", 2);
+            var workers = GatewaySystem.Instances(system, deployId).Select(i => i.Endpoint!).ToArray();
+            await using var nginx = NginxProcess.Binary is null ? null : await NginxProcess.StartAsync(workers);
+
+            var body = """{"model":"bench/fast","messages":[{"role":"user","content":"Hello there, how are you?"}],"max_tokens":16}""";
+            var targets = new List<(string Name, Func<int, Uri> Url, string? Token)>
+            {
+                ("direct", i => new Uri(workers[i % workers.Length] + "/v1/chat/completions"), null),
+                ("gateway", _ => new Uri(system.BaseAddress, "/v1/openai/chat/completions"), token),
+            };
+            if (nginx is not null)
+            {
+                targets.Insert(1, ("nginx", _ => new Uri(nginx.BaseAddress, "/v1/chat/completions"), null));
+            }
+
+            // Warm every path (JIT, connection pools) before any measurement, so that order does not matter.
+            foreach (var (_, url, bearer) in targets)
+            {
+                await ClosedLoopAsync(url, bearer, body, 16);
+            }
+
+            Line("");
+            Line("1. Proxy overhead: fake engine at no delay, 16 tokens, 2 workers, closed loop, 8 s per run after 2 s warm-up");
+            foreach (var concurrency in new[] { 1, 64 })
+            {
+                var results = new Dictionary<string, Result>();
+                foreach (var (name, url, bearer) in targets)
+                {
+                    results[name] = await ClosedLoopAsync(url, bearer, body, concurrency);
+                    Line($"  c={concurrency,-3} {name,-8} {results[name]}");
+                }
+
+                var direct = results["direct"];
+                var gateway = results["gateway"];
+                Line($"  c={concurrency,-3} gateway/direct throughput {gateway.Rps / direct.Rps:F2}; p50 added {gateway.P50 - direct.P50:F2} ms, p99 added {gateway.P99 - direct.P99:F2} ms");
+                if (results.TryGetValue("nginx", out var n))
+                {
+                    Line($"  c={concurrency,-3} gateway/nginx throughput {gateway.Rps / n.Rps:F2}; nginx/direct {n.Rps / direct.Rps:F2}; nginx p99 added {n.P99 - direct.P99:F2} ms");
+                }
+            }
+        }
+    }
+
+    async Task SkewedLoadAsync()
+    {
+        const double rate = 100; // tokens/s per sequence
+        const int shortTokens = 4, longTokens = 100;
+        const double longShare = 0.2;
+        var meanService = ((1 - longShare) * shortTokens + longShare * longTokens) / rate;
+        var capacity = 2 * 4 / meanService;
+        var arrivals = 0.8 * capacity;
+
+        await using var system = await GatewaySystem.StartAsync(tokenRate: rate, workerArgs: "--max-queue 4096");
+        var token = await system.CreateUserAsync("bench");
+        using var client = system.Client(token);
+        var deployId = await GatewaySystem.DeployAsync(client, "skew", maxBatchSize: 4, minInstances: 2, maxInstances: 2, running: 2);
+        await GatewaySystem.LaneAsync(system, "bench/skew", 2);
+        var workers = GatewaySystem.Instances(system, deployId).Select(i => i.Endpoint!).ToArray();
+
+        Line("");
+        Line($"2. Skewed load: {(1 - longShare) * 100:0}% {shortTokens}-token / {longShare * 100:0}% {longTokens}-token generations at {rate} tokens/s per sequence, 2 instances x max_batch_size 4");
+        Line($"   capacity ~{capacity:F1} req/s; Poisson arrivals at {arrivals:F1} req/s (80%) for {SkewDuration.TotalSeconds:0} s, same seed for each target");
+        var gateway = await OpenLoopAsync(_ => new Uri(system.BaseAddress, "/v1/openai/chat/completions"), token, "bench/skew", arrivals, shortTokens, longTokens, longShare);
+        Line($"  gateway (least loaded + admission queue) {gateway}");
+        if (NginxProcess.Binary is not null)
+        {
+            await using var nginx = await NginxProcess.StartAsync(workers);
+            var roundRobin = await OpenLoopAsync(_ => new Uri(nginx.BaseAddress, "/v1/chat/completions"), null, "bench/skew", arrivals, shortTokens, longTokens, longShare);
+            Line($"  nginx round-robin (workers queue)        {roundRobin}");
+            Line($"  p99 gateway/round-robin: all {gateway.All.P99 / roundRobin.All.P99:F2}, short {gateway.Short.P99 / roundRobin.Short.P99:F2}");
+        }
+    }
+
+    static async Task<Result> ClosedLoopAsync(Func<int, Uri> url, string? bearer, string body, int concurrency)
+    {
+        using var http = Client(bearer);
+        var content = Encoding.UTF8.GetBytes(body);
+        var stop = DateTime.UtcNow + Warmup + Measure;
+        var measureFrom = Stopwatch.GetTimestamp() + (long)(Warmup.TotalSeconds * Stopwatch.Frequency);
+        var latencies = new List<double>[concurrency];
+        var errors = 0;
+        var counter = 0;
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async worker =>
+        {
+            var mine = latencies[worker] = [];
+            while (DateTime.UtcNow < stop)
+            {
+                var started = Stopwatch.GetTimestamp();
+                var ok = await SendAsync(http, url(Interlocked.Increment(ref counter)), content);
+                if (started < measureFrom)
+                {
+                    continue;
+                }
+
+                if (ok)
+                {
+                    mine.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                }
+                else
+                {
+                    Interlocked.Increment(ref errors);
+                }
+            }
+        }));
+
+        var all = latencies.SelectMany(l => l).ToArray();
+        return new Result(all.Length / Measure.TotalSeconds, Percentile(all, 0.5), Percentile(all, 0.99), errors);
+    }
+
+    static async Task<SkewResult> OpenLoopAsync(Func<int, Uri> url, string? bearer, string model, double perSecond,
+        int shortTokens, int longTokens, double longShare)
+    {
+        using var http = Client(bearer);
+        var random = new Random(42);
+        var shorts = new List<double>();
+        var longs = new List<double>();
+        var errors = 0;
+        var pending = new List<Task>();
+        var clock = Stopwatch.StartNew();
+        var next = 0.0;
+        var n = 0;
+        while (next < SkewDuration.TotalSeconds)
+        {
+            var wait = next - clock.Elapsed.TotalSeconds;
+            if (wait > 0)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(wait));
+            }
+
+            var isLong = random.NextDouble() < longShare;
+            var body = Encoding.UTF8.GetBytes($$"""{"model":"{{model}}","messages":[{"role":"user","content":"request {{n}}"}],"max_tokens":{{(isLong ? longTokens : shortTokens)}}}""");
+            var target = url(n++);
+            pending.Add(Task.Run(async () =>
+            {
+                var started = Stopwatch.GetTimestamp();
+                var ok = await SendAsync(http, target, body);
+                var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                lock (shorts)
+                {
+                    if (!ok)
+                    {
+                        errors++;
+                    }
+                    else
+                    {
+                        (isLong ? longs : shorts).Add(ms);
+                    }
+                }
+            }));
+            next += -Math.Log(1 - random.NextDouble()) / perSecond;
+        }
+
+        await Task.WhenAll(pending);
+        var all = shorts.Concat(longs).ToArray();
+        return new SkewResult(
+            new Result(all.Length / clock.Elapsed.TotalSeconds, Percentile(all, 0.5), Percentile(all, 0.99), errors),
+            new Result(shorts.Count / clock.Elapsed.TotalSeconds, Percentile(shorts.ToArray(), 0.5), Percentile(shorts.ToArray(), 0.99), 0));
+    }
+
+    static async Task<bool> SendAsync(HttpClient http, Uri url, byte[] body)
+    {
+        try
+        {
+            using var content = new ByteArrayContent(body);
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            using var response = await http.PostAsync(url, content);
+            await response.Content.LoadIntoBufferAsync();
+            return response.IsSuccessStatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            return false;
+        }
+    }
+
+    static HttpClient Client(string? bearer)
+    {
+        var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue, UseProxy = false, PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5) })
+        {
+            Timeout = TimeSpan.FromMinutes(2),
+        };
+        if (bearer is not null)
+        {
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
+        }
+
+        return http;
+    }
+
+    static double Percentile(double[] values, double p)
+    {
+        if (values.Length == 0)
+        {
+            return double.NaN;
+        }
+
+        Array.Sort(values);
+        return values[Math.Min(values.Length - 1, (int)Math.Ceiling(p * values.Length) - 1)];
+    }
+
+    void Line(string line)
+    {
+        output.WriteLine(line);
+        _report.AppendLine(line);
+    }
+
+    static string RepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Orleans.DeepDeploy.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        return Directory.GetCurrentDirectory();
+    }
+
+    sealed record Result(double Rps, double P50, double P99, int Errors)
+    {
+        public override string ToString() =>
+            string.Create(CultureInfo.InvariantCulture, $"{Rps,8:F0} req/s   p50 {P50,7:F2} ms   p99 {P99,7:F2} ms   errors {Errors}");
+    }
+
+    sealed record SkewResult(Result All, Result Short)
+    {
+        public override string ToString() =>
+            string.Create(CultureInfo.InvariantCulture, $"all: p50 {All.P50,7:F1} ms  p99 {All.P99,7:F1} ms ({All.Rps:F1} req/s, errors {All.Errors}); short: p50 {Short.P50,7:F1} ms  p99 {Short.P99,7:F1} ms");
+    }
+}
