@@ -25,7 +25,7 @@ public static class GatewaySystem
             config[key] = value;
         }
 
-        return RunningSystem.StartAsync(configure: config);
+        return RunningSystem.StartAsync(settings: config);
     }
 
     public static object Deployment(string name, int maxBatchSize, int minInstances, int maxInstances) => new
