@@ -98,7 +98,11 @@ public sealed class NodeAgent(
             var modelPath = await weights.GetAsync(launch, instance.StopToken);
             for (var restarts = 0; ; restarts++)
             {
-                await ReportAsync(launch, InstancePhase.Starting, null, restarts == 0 ? null : $"restart {restarts} after: {message}");
+                if (restarts == 0)
+                {
+                    await ReportAsync(launch, InstancePhase.Starting, null, null);
+                }
+
                 var endpoint = instance.Endpoint = await StartProcessAsync(instance, modelPath);
                 await WaitHealthyAsync(instance, endpoint);
                 await ReportAsync(launch, InstancePhase.Running, endpoint, null);
@@ -124,6 +128,8 @@ public sealed class NodeAgent(
 
                 var backoff = TimeSpan.FromTicks(Math.Min(Options.RestartBackoff.Ticks << restarts, Options.MaxRestartBackoff.Ticks));
                 log.LogWarning("Instance {InstanceId}: {Message}; restarting in {Backoff}", launch.InstanceId, message, backoff);
+                // Out of the routes at once, not after the backoff.
+                await ReportAsync(launch, InstancePhase.Starting, null, $"restart {restarts + 1} in {backoff.TotalSeconds:0.#} s after: {message}");
                 await KillAsync(instance);
                 await Task.Delay(backoff, instance.StopToken);
             }

@@ -46,10 +46,24 @@ public sealed class SpendingLimitTests(ITestOutputHelper output)
         Assert.Contains("spending limit", stopped.GetProperty("fail_reason").GetString());
         Assert.Contains(state.GetProperty("events").EnumerateArray(), e => e.GetProperty("kind").GetString() == "limit_reached");
 
-        // Billing stopped with the instance: the spend stays put.
-        var spentAtStop = (await client.GetFromJsonAsync<JsonElement>("/billing/usage")).GetProperty("total_usd").GetDecimal();
+        // Billing ends when the stopped instance's end is reported; from then on the spend stays put.
+        async Task<decimal> SpentAsync() => (await client.GetFromJsonAsync<JsonElement>("/billing/usage")).GetProperty("total_usd").GetDecimal();
+        var spentAtStop = await SpentAsync();
+        var settleDeadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            await Task.Delay(300);
+            var now = await SpentAsync();
+            if (now == spentAtStop || DateTime.UtcNow > settleDeadline)
+            {
+                break;
+            }
+
+            spentAtStop = now;
+        }
+
         await Task.Delay(1500);
-        Assert.Equal(spentAtStop, (await client.GetFromJsonAsync<JsonElement>("/billing/usage")).GetProperty("total_usd").GetDecimal());
+        Assert.Equal(spentAtStop, await SpentAsync());
 
         var refused = await AssertErrorAsync(await client.PostAsJsonAsync("/deploy/llm", Tiny("another")), HttpStatusCode.PaymentRequired, null);
         Assert.Equal("spending_limit_reached", refused.GetProperty("code").GetString());
