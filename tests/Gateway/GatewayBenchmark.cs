@@ -27,7 +27,7 @@ public sealed class GatewayBenchmark(ITestOutputHelper output)
 {
     static readonly TimeSpan Warmup = TimeSpan.FromSeconds(2);
     static readonly TimeSpan Measure = TimeSpan.FromSeconds(8);
-    static readonly TimeSpan SkewDuration = TimeSpan.FromSeconds(30);
+    static readonly TimeSpan SkewDuration = TimeSpan.FromSeconds(45);
 
     readonly StringBuilder _report = new();
 
@@ -60,30 +60,36 @@ public sealed class GatewayBenchmark(ITestOutputHelper output)
             await using var nginx = NginxProcess.Binary is null ? null : await NginxProcess.StartAsync(workers);
 
             var body = """{"model":"bench/fast","messages":[{"role":"user","content":"Hello there, how are you?"}],"max_tokens":16}""";
-            var targets = new List<(string Name, Func<int, Uri> Url, string? Token)>
+            var workerUrls = workers.Select(w => new Uri(w + "/v1/chat/completions")).ToArray();
+            var targets = new List<(string Name, Uri[] Urls, string? Token)>
             {
-                ("direct", i => new Uri(workers[i % workers.Length] + "/v1/chat/completions"), null),
-                ("gateway", _ => new Uri(system.BaseAddress, "/v1/openai/chat/completions"), token),
+                ("direct", workerUrls, null),
+                ("gateway", [new Uri(system.BaseAddress, "/v1/openai/chat/completions")], token),
             };
             if (nginx is not null)
             {
-                targets.Insert(1, ("nginx", _ => new Uri(nginx.BaseAddress, "/v1/chat/completions"), null));
+                targets.Insert(1, ("nginx", [new Uri(nginx.BaseAddress, "/v1/chat/completions")], null));
             }
 
+            var generator = WrkLoad.Binary is null
+                ? "in-process .NET client (install the Debian package wrk for a cheaper load generator)"
+                : "wrk, 1 thread per target URL (direct: one wrk per worker, c/2 each)";
+
             // Warm every path (JIT, connection pools) before any measurement, so that order does not matter.
-            foreach (var (_, url, bearer) in targets)
+            foreach (var (_, urls, bearer) in targets)
             {
-                await ClosedLoopAsync(url, bearer, body, 16);
+                await ClosedLoopAsync(urls, bearer, body, 16);
             }
 
             Line("");
             Line("1. Proxy overhead: fake engine at no delay, 16 tokens, 2 workers, closed loop, 8 s per run after 2 s warm-up");
+            Line($"   load generator: {generator}");
             foreach (var concurrency in new[] { 1, 64 })
             {
                 var results = new Dictionary<string, Result>();
-                foreach (var (name, url, bearer) in targets)
+                foreach (var (name, urls, bearer) in targets)
                 {
-                    results[name] = await ClosedLoopAsync(url, bearer, body, concurrency);
+                    results[name] = await ClosedLoopAsync(urls, bearer, body, concurrency);
                     Line($"  c={concurrency,-3} {name,-8} {results[name]}");
                 }
 
@@ -128,8 +134,19 @@ public sealed class GatewayBenchmark(ITestOutputHelper output)
         }
     }
 
-    static async Task<Result> ClosedLoopAsync(Func<int, Uri> url, string? bearer, string body, int concurrency)
+    static async Task<Result> ClosedLoopAsync(Uri[] urls, string? bearer, string body, int concurrency)
     {
+        if (WrkLoad.Binary is not null)
+        {
+            // Several URLs (direct): one wrk per URL at the same time; throughput adds up, p50 is the mean, p99 the worst.
+            urls = urls[..Math.Min(urls.Length, concurrency)];
+            var per = concurrency / urls.Length;
+            await Task.WhenAll(urls.Select(u => WrkLoad.RunAsync(u, body, per, Warmup, bearer)));
+            var runs = await Task.WhenAll(urls.Select(u => WrkLoad.RunAsync(u, body, per, Measure, bearer)));
+            return new Result(runs.Sum(r => r.Rps), runs.Average(r => r.P50), runs.Max(r => r.P99), (int)runs.Sum(r => r.Errors));
+        }
+
+        Func<int, Uri> url = i => urls[i % urls.Length];
         using var http = Client(bearer);
         var content = Encoding.UTF8.GetBytes(body);
         var stop = DateTime.UtcNow + Warmup + Measure;
