@@ -159,6 +159,20 @@ public sealed class DeploymentLane
         _ = DispatchLaterAsync(duration);
     }
 
+    /// <summary>The instance refused work because it was full: until <paramref name="duration"/> passes, use no more
+    /// of its slots than this gateway still has in flight there, so that the next attempt waits for one of them to
+    /// end instead of knocking again. Call it while the refused request still holds its slot.</summary>
+    public void Saturated(InstanceSlot slot, TimeSpan duration)
+    {
+        lock (_lock)
+        {
+            slot.Ceiling = Math.Max(0, slot.InFlight - 1);
+            slot.CeilingUntil = _time.GetTimestamp() + (long)(duration.TotalSeconds * _time.TimestampFrequency);
+        }
+
+        _ = DispatchLaterAsync(duration);
+    }
+
     async Task DispatchLaterAsync(TimeSpan delay)
     {
         await Task.Delay(delay + TimeSpan.FromMilliseconds(1), _time);
@@ -178,7 +192,8 @@ public sealed class DeploymentLane
         var ties = 0;
         foreach (var slot in _instances)
         {
-            if (slot.InFlight >= slot.Capacity || slot.ExcludedUntil > now)
+            var capacity = slot.CeilingUntil > now ? Math.Min(slot.Capacity, slot.Ceiling) : slot.Capacity;
+            if (slot.InFlight >= capacity || slot.ExcludedUntil > now)
             {
                 continue;
             }

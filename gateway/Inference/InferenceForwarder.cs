@@ -19,8 +19,9 @@ namespace DeepDeploy.Gateway.Inference;
 /// </summary>
 public sealed class InferenceForwarder(IHttpForwarder forwarder, IOptions<InferenceOptions> options, InferenceMetrics metrics)
 {
-    /// <summary>An instance that refused work because it was full is skipped this long.</summary>
-    static readonly TimeSpan BusyBackoff = TimeSpan.FromMilliseconds(20);
+    /// <summary>After an instance refused work because it was full, this gateway uses no more of its slots than it
+    /// still holds there for this long.</summary>
+    static readonly TimeSpan BusyBackoff = TimeSpan.FromMilliseconds(250);
 
     const int MaxRefusals = 20;
 
@@ -84,13 +85,23 @@ public sealed class InferenceForwarder(IHttpForwarder forwarder, IOptions<Infere
             finally
             {
                 http.Response.Body = originalBody;
+                if (attempt.Refused == "busy")
+                {
+                    // Before the slot is freed, so that it does not go straight to the next request.
+                    lane.Saturated(lease.Slot, BusyBackoff);
+                }
+                else if (attempt.Refused is not null)
+                {
+                    lane.Exclude(lease.Slot, Options.UnhealthyCooldown);
+                }
+
                 lease.Release();
             }
 
             if (attempt.Refused is { } reason)
             {
-                // The instance did no work and nothing reached the client.
-                lane.Exclude(lease.Slot, reason == "busy" ? BusyBackoff : Options.UnhealthyCooldown);
+                // The instance did no work and nothing reached the client: the request goes back to the head of
+                // the queue.
                 metrics.Failover(lane.Model, reason);
                 if (++refusals >= MaxRefusals)
                 {

@@ -13,6 +13,12 @@ public sealed class InstanceSlot(string instanceId, string endpoint)
     /// <summary>Requests this gateway has in flight on the instance.</summary>
     public int InFlight { get; set; }
 
-    /// <summary>Not picked before this time (ticks of the lane's clock): unhealthy or refused work.</summary>
+    /// <summary>Not picked before this time (ticks of the lane's clock): unhealthy.</summary>
     public long ExcludedUntil { get; set; }
+
+    /// <summary>Learned from a refusal (the instance was full, e.g. of another gateway's requests): use at most
+    /// this many slots until <see cref="CeilingUntil"/>.</summary>
+    public int Ceiling { get; set; }
+
+    public long CeilingUntil { get; set; }
 }

@@ -204,6 +204,31 @@ public sealed class GatewayAcceptanceTests(ITestOutputHelper output)
         Assert.True(await GatewaySystem.MetricAsync(endpoint, "deepdeploy_worker_generated_tokens_total") < 500);
     }
 
+    [Fact]
+    public async Task Work_a_worker_refuses_goes_back_to_the_queue_and_the_client_never_sees_the_refusal()
+    {
+        // The workers are told max_batch_size 2 (WorkerArgs come last and win) while the deployment says 4: as if
+        // another gateway held the other slots. The worker is the last guard; the gateway retries the refused ones.
+        await using var system = await GatewaySystem.StartAsync(tokenRate: 100, workerArgs: "--max-batch-size 2");
+        var token = await system.CreateUserAsync("alice");
+        using var client = system.Client(token);
+        var deployId = await GatewaySystem.DeployAsync(client, "tight", maxBatchSize: 4, minInstances: 1, maxInstances: 1, running: 1);
+        await GatewaySystem.LaneAsync(system, "alice/tight", instances: 1);
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 20).Select(async _ =>
+        {
+            using var response = await client.PostAsJsonAsync("/v1/openai/chat/completions", GatewaySystem.Chat("alice/tight", 10));
+            return (response.StatusCode, Body: await response.Content.ReadAsStringAsync());
+        }));
+        Assert.All(responses, r => Assert.True(r.StatusCode == HttpStatusCode.OK, r.Body));
+
+        var endpoint = Assert.Single(GatewaySystem.Instances(system, deployId)).Endpoint!;
+        var refused = await GatewaySystem.MetricAsync(endpoint, "deepdeploy_worker_requests_refused_total");
+        output.WriteLine($"worker refused {refused} attempts; every client got 200");
+        Assert.True(refused > 0, "expected the worker to refuse work beyond its own limit");
+        Assert.Equal(2, await GatewaySystem.MetricAsync(endpoint, "deepdeploy_worker_requests_in_flight_peak"));
+    }
+
     static Task WaitAsync(Func<bool> condition) => WaitAsync(condition, TimeSpan.FromSeconds(10));
 
     static async Task WaitAsync(Func<bool> condition, TimeSpan timeout)
