@@ -61,7 +61,17 @@ public static class InferenceEndpoints
     {
         if (!routes.Ready.IsCompleted)
         {
-            await routes.Ready.WaitAsync(FirstSnapshotWait, http.RequestAborted);
+            try
+            {
+                await routes.Ready.WaitAsync(FirstSnapshotWait, http.RequestAborted);
+            }
+            catch (TimeoutException)
+            {
+                http.Response.Headers.RetryAfter = "5";
+                await ApiErrors.Write(http, StatusCodes.Status503ServiceUnavailable, "routes_unavailable",
+                    "The gateway has not received its routing table from the cluster yet. Retry shortly.", null);
+                return null;
+            }
         }
 
         var slash = model.IndexOf('/');
