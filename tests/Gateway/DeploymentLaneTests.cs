@@ -69,7 +69,7 @@ public sealed class DeploymentLaneTests
     [Fact]
     public async Task The_queue_is_FIFO_bounded_and_has_a_deadline()
     {
-        var options = new InferenceOptions { QueueCapacity = 2, QueueTimeout = TimeSpan.FromMilliseconds(300) };
+        var options = new InferenceOptions { QueueCapacity = 2, QueueTimeout = TimeSpan.FromSeconds(1) };
         var (lane, _) = Lane(Route(maxBatchSize: 1, instances: 1), options);
         var held = await Granted(lane.AcquireAsync(false, default));
         var first = lane.AcquireAsync(false, default);
@@ -154,7 +154,7 @@ public sealed class DeploymentLaneTests
         var lease = await Granted(lane.AcquireAsync(false, default));
         var bad = lease.Slot;
         lease.Release();
-        lane.Exclude(bad, TimeSpan.FromMilliseconds(300));
+        lane.Exclude(bad, TimeSpan.FromSeconds(2));
         for (var i = 0; i < 4; i++)
         {
             Assert.NotSame(bad, (await Granted(lane.AcquireAsync(false, default))).Slot);

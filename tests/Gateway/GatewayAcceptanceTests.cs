@@ -61,7 +61,7 @@ public sealed class GatewayAcceptanceTests(ITestOutputHelper output)
         {
             ["DeepDeploy:Inference:QueueCapacity"] = "2",
             ["DeepDeploy:Inference:MaxConcurrentRequests"] = "5",
-            ["DeepDeploy:Inference:QueueTimeout"] = "00:00:01",
+            ["DeepDeploy:Inference:QueueTimeout"] = "00:00:02",
         });
         var token = await system.CreateUserAsync("alice");
         using var client = system.Client(token);
@@ -70,8 +70,8 @@ public sealed class GatewayAcceptanceTests(ITestOutputHelper output)
         var one = await GatewaySystem.LaneAsync(system, "alice/one", 1);
         var four = await GatewaySystem.LaneAsync(system, "alice/four", 1);
 
-        // "one": a 3 s request holds the only slot, two wait (the queue's capacity), the next is refused at once.
-        var holder = client.PostAsJsonAsync("/v1/openai/completions", new { model = "alice/one", prompt = "x", max_tokens = 60 });
+        // "one": a 4 s request holds the only slot, two wait (the queue's capacity), the next is refused at once.
+        var holder = client.PostAsJsonAsync("/v1/openai/completions", new { model = "alice/one", prompt = "x", max_tokens = 80 });
         await WaitAsync(() => one.InFlight == 1);
         var waiting = Enumerable.Range(0, 2)
             .Select(_ => client.PostAsJsonAsync("/v1/openai/completions", new { model = "alice/one", prompt = "y", max_tokens = 1 }))
@@ -86,13 +86,13 @@ public sealed class GatewayAcceptanceTests(ITestOutputHelper output)
             Assert.StartsWith("Rate limited", error.GetProperty("message").GetString());
         }
 
-        // The waiters' deadline (1 s) passes long before the holder ends: a clear 503 each.
+        // The waiters' deadline (2 s) passes long before the holder ends: a clear 503 each.
         foreach (var response in await Task.WhenAll(waiting))
         {
             Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
             var error = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error");
             Assert.Equal("queue_timeout", error.GetProperty("code").GetString());
-            Assert.Contains("waited 1 s", error.GetProperty("message").GetString());
+            Assert.Contains("waited 2 s", error.GetProperty("message").GetString());
             Assert.NotNull(response.Headers.RetryAfter);
         }
 
@@ -100,7 +100,7 @@ public sealed class GatewayAcceptanceTests(ITestOutputHelper output)
 
         // "four": 4 in flight + 1 waiting reach the ceiling of 5: the next one is "Rate limited".
         var busy = Enumerable.Range(0, 5)
-            .Select(_ => client.PostAsJsonAsync("/v1/openai/completions", new { model = "alice/four", prompt = "x", max_tokens = 10 }))
+            .Select(_ => client.PostAsJsonAsync("/v1/openai/completions", new { model = "alice/four", prompt = "x", max_tokens = 20 }))
             .ToList();
         await WaitAsync(() => four.InFlight == 4 && four.Waiting == 1);
         using (var limited = await client.PostAsJsonAsync("/v1/openai/completions", new { model = "alice/four", prompt = "x", max_tokens = 1 }))
