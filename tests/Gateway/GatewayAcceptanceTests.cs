@@ -182,12 +182,24 @@ public sealed class GatewayAcceptanceTests(ITestOutputHelper output)
         var endpoint = GatewaySystem.Instances(system, deployId)[0].Endpoint!;
 
         using var cts = new CancellationTokenSource();
+        var clock = Stopwatch.StartNew();
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/openai/chat/completions") { Content = JsonContent.Create(GatewaySystem.Chat("alice/talker", 1000, stream: true)) };
         using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cts.Token);
         var stream = await response.Content.ReadAsStreamAsync(cts.Token);
         var reader = new StreamReader(stream);
         var first = await reader.ReadLineAsync(cts.Token);
         Assert.StartsWith("data: ", first);
+
+        // Chunk by chunk: the first token arrives long before the 20 s the whole answer takes, then one every 20 ms.
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"first chunk after {clock.Elapsed}");
+        var chunks = 0;
+        var window = Stopwatch.StartNew();
+        while (window.Elapsed < TimeSpan.FromMilliseconds(500) && await reader.ReadLineAsync(cts.Token) is { } line)
+        {
+            chunks += line.StartsWith("data: ", StringComparison.Ordinal) ? 1 : 0;
+        }
+
+        Assert.InRange(chunks, 5, 40);
         Assert.Equal(1, await GatewaySystem.MetricAsync(endpoint, "deepdeploy_worker_requests_running"));
 
         await cts.CancelAsync();
