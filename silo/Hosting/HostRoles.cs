@@ -18,8 +18,11 @@ public enum HostRoles
     /// <summary>The HTTP API (deploy API, OpenAI-compatible API, dashboard). Alone, an Orleans client of the cluster.</summary>
     Gateway = 4,
 
+    /// <summary>The local Hugging Face hub stand-in under /hub; not a role of its own, part of <see cref="All"/> only.</summary>
+    LocalHub = 8,
+
     /// <summary>Everything in one process, plus the local model hub: <c>dotnet run --project silo</c>.</summary>
-    All = Silo | Node | Gateway | 8,
+    All = Silo | Node | Gateway | LocalHub,
 }
 
 public static class HostRolesParser
