@@ -20,8 +20,6 @@ public interface IDeploymentGrain : IGrainWithStringKey
     /// <summary>Runs a stopped or failed deployment again (failed ones resolve their weights again).</summary>
     Task<DeploymentView?> Start();
 
-    Task<RouteInfo?> GetRoute();
-
     /// <summary>Recent output of its instances, live and lately ended, from their nodes.</summary>
     Task<IReadOnlyList<InstanceLog>> GetLogs(int lines);
 

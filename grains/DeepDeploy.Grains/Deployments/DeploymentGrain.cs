@@ -159,20 +159,6 @@ public sealed class DeploymentGrain(
         return View();
     }
 
-    public Task<RouteInfo?> GetRoute()
-    {
-        if (S.Spec is null)
-        {
-            return Task.FromResult<RouteInfo?>(null);
-        }
-
-        var endpoints = S.Instances.Values
-            .Where(i => i.Phase == InstancePhase.Running && !i.Stopping && i.Endpoint is not null)
-            .Select(i => i.Endpoint!)
-            .ToArray();
-        return Task.FromResult<RouteInfo?>(new RouteInfo(DeployId, S.Status, S.Spec.MaxBatchSize, endpoints));
-    }
-
     public async Task OnInstanceUpdate(InstanceUpdate update)
     {
         if (!S.Instances.TryGetValue(update.InstanceId, out var instance))
