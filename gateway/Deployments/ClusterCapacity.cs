@@ -17,18 +17,12 @@ public sealed record ClusterCapacity(IReadOnlyList<NodeCapacity> Nodes)
     /// <summary>True when some node has <paramref name="numGpus"/> free GPUs of the type right now.</summary>
     public bool FitsNow(string gpu, int numGpus) => Nodes.Any(n => n.Free.GetValueOrDefault(gpu) >= numGpus);
 
-    /// <summary>Refuses an instance size no node of the cluster could ever hold.</summary>
+    /// <summary>Refuses an instance larger than every node of its GPU type. A type no node offers yet is
+    /// accepted: its instances stay pending until a node with such GPUs joins.</summary>
     public void EnsureCanHold(string gpu, int numGpus)
     {
         var largest = LargestNode(gpu);
-        if (largest == 0)
-        {
-            var offered = Nodes.SelectMany(n => n.Total.Keys).Distinct().Order(StringComparer.Ordinal).ToList();
-            throw new BadRequestException("gpu",
-                $"No node offers gpu '{gpu}'. Offered now: {(offered.Count == 0 ? "none" : string.Join(", ", offered))}.", "gpu_unavailable");
-        }
-
-        if (numGpus > largest)
+        if (largest > 0 && numGpus > largest)
         {
             throw new BadRequestException("num_gpus",
                 $"No node holds {numGpus} GPUs of type '{gpu}': all GPUs of an instance sit on one node, and the largest has {largest}.");

@@ -108,9 +108,14 @@ public sealed class DeployApiTests
         Assert.Equal(HttpStatusCode.OK, (await client.DeleteAsync($"/deploy/{Id(full)}")).StatusCode);
         await CreateAsync(client, Tiny("full-name", min: 0));
 
-        // Sizes: no node holds 5 of a kind (the simulated node has 4 × A100 and 4 × H100); no node has L4s.
+        // Sizes: no node holds 5 of a kind (the simulated node has 4 × A100 and 4 × H100).
         await AssertErrorAsync(await client.PostAsJsonAsync("/deploy/llm", Tiny("big", numGpus: 5, min: 0)), HttpStatusCode.BadRequest, "num_gpus");
-        await AssertErrorAsync(await client.PostAsJsonAsync("/deploy/llm", Tiny("l4", gpu: "L4-24GB", min: 0)), HttpStatusCode.BadRequest, "gpu");
+        // A catalogue type no node offers yet is accepted and waits for such a node.
+        var l4 = Id(await CreateAsync(client, Tiny("l4", gpu: "L4-24GB")));
+        await Task.Delay(TimeSpan.FromSeconds(2.5));
+        var waiting = await client.GetFromJsonAsync<JsonElement>($"/deploy/{l4}");
+        Assert.Equal("deploying", Status(waiting));
+        Assert.Equal(1, Pending(waiting));
         foreach (var (json, field) in new[]
                  {
                      ("""{"model_name":"m","gpu":"A100-80GB","max_batch_size":0,"hf":{"repo":"a/b"}}""", "max_batch_size"),

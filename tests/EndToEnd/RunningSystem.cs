@@ -44,8 +44,8 @@ public sealed class RunningSystem : IAsyncDisposable
         {
             builder.Configuration["DEEPDEPLOY_DATA_DIR"] = dataDir;
             builder.Configuration["DEEPDEPLOY_ADMIN_TOKEN"] = AdminToken;
-            builder.Configuration["DeepDeploy:SiloPort"] = FreePort().ToString();
-            builder.Configuration["DeepDeploy:GatewayPort"] = FreePort().ToString();
+            builder.Configuration["DeepDeploy:SiloPort"] = Ports.Free().ToString();
+            builder.Configuration["DeepDeploy:GatewayPort"] = Ports.Free().ToString();
             builder.Configuration["DeepDeploy:Node:Name"] = "test-node";
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
             foreach (var (key, value) in settings ?? new Dictionary<string, string>())
@@ -104,12 +104,5 @@ public sealed class RunningSystem : IAsyncDisposable
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
-    }
-
-    static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -20,7 +20,7 @@ public sealed class SiloProcess : IDisposable
 
     public static async Task<SiloProcess> StartAsync(string dataDir)
     {
-        var port = FreePort();
+        var port = Ports.Free();
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
             RedirectStandardOutput = true,
@@ -34,8 +34,8 @@ public sealed class SiloProcess : IDisposable
 
         start.Environment["DEEPDEPLOY_DATA_DIR"] = dataDir;
         start.Environment["DEEPDEPLOY_ADMIN_TOKEN"] = RunningSystem.AdminToken;
-        start.Environment["DeepDeploy__SiloPort"] = FreePort().ToString();
-        start.Environment["DeepDeploy__GatewayPort"] = FreePort().ToString();
+        start.Environment["DeepDeploy__SiloPort"] = Ports.Free().ToString();
+        start.Environment["DeepDeploy__GatewayPort"] = Ports.Free().ToString();
         start.Environment["DeepDeploy__Node__Name"] = "crash-node";
         var process = Process.Start(start)!;
         process.OutputDataReceived += (_, _) => { };
@@ -81,12 +81,5 @@ public sealed class SiloProcess : IDisposable
         }
 
         _process.Dispose();
-    }
-
-    static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -23,7 +23,7 @@ public sealed class MultiGatewayTests(ITestOutputHelper output)
     [Fact]
     public async Task Two_gateways_split_each_instances_slots_and_together_never_exceed_max_batch_size()
     {
-        var clusterGateway = FreePort();
+        var clusterGateway = Ports.Free();
         await using var system = await GatewaySystem.StartAsync(tokenRate: 100, new Dictionary<string, string>
         {
             ["DeepDeploy:GatewayPort"] = clusterGateway.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -83,13 +83,6 @@ public sealed class MultiGatewayTests(ITestOutputHelper output)
             Assert.True(DateTime.UtcNow < deadline, "condition not met within 10 s");
             await Task.Delay(20);
         }
-    }
-
-    static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     sealed class ClientGateway(WebApplication app, Uri address) : IAsyncDisposable

@@ -26,7 +26,7 @@ public sealed class NginxProcess : IAsyncDisposable
     {
         var binary = Binary ?? throw new InvalidOperationException("nginx is not installed (apt-get install nginx)");
         var dir = Directory.CreateTempSubdirectory("deepdeploy-nginx-").FullName;
-        var port = FreePort();
+        var port = Ports.Free();
         var servers = string.Join("\n", upstreams.Select(u => $"    server {new Uri(u).Authority};"));
         var user = Environment.UserName == "root" ? "user root;" : "";
         await File.WriteAllTextAsync(Path.Combine(dir, "nginx.conf"), $$"""
@@ -110,12 +110,5 @@ public sealed class NginxProcess : IAsyncDisposable
         catch (IOException)
         {
         }
-    }
-
-    static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -1,9 +1,10 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace DeepDeploy.Tests.Production;
+namespace DeepDeploy.Tests;
 
-static class Ports
+/// <summary>Loopback ports for the processes tests start.</summary>
+public static class Ports
 {
     // Below Linux's ephemeral range (32768-60999): a port the OS picks for bind(0) is also what it hands out for
     // outgoing connections, and a cluster of processes makes many, so such a port may be taken again before the
