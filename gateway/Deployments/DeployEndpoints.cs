@@ -76,7 +76,8 @@ public static class DeployEndpoints
 
         var token = request.HfToken is null ? null : protection.CreateProtector(SecretPurposes.HfToken).Protect(request.HfToken);
         var spec = new DeploymentSpec(user, request.ModelName, request.Gpu, request.NumGpus, request.MaxBatchSize,
-            request.HfRepo, request.HfRevision, token, request.MinInstances, request.MaxInstances, request.ExtraArgs);
+            request.HfRepo, request.HfRevision, token, request.MinInstances, request.MaxInstances, request.ExtraArgs,
+            request.Quantization);
         try
         {
             var view = await grains.GetGrain<IDeploymentGrain>(deployId).Create(spec);

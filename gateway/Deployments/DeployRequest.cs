@@ -17,13 +17,14 @@ public sealed partial record DeployRequest(
     string? HfToken,
     int MinInstances,
     int MaxInstances,
-    IReadOnlyList<string> ExtraArgs)
+    IReadOnlyList<string> ExtraArgs,
+    string? Quantization = null)
 {
     public const int DefaultMaxBatchSize = 96;
 
     public static DeployRequest Parse(JsonElement body, string user)
     {
-        JsonBody.RejectUnknown(body, "", "model_name", "gpu", "num_gpus", "max_batch_size", "hf", "settings", "extra_args");
+        JsonBody.RejectUnknown(body, "", "model_name", "gpu", "num_gpus", "max_batch_size", "hf", "settings", "extra_args", "quantization");
 
         var modelName = JsonBody.String(body, "model_name")
             ?? throw new BadRequestException("model_name", "'model_name' is required.", "missing_field");
@@ -79,11 +80,18 @@ public sealed partial record DeployRequest(
             throw new BadRequestException("extra_args", "'extra_args' holds at most 64 strings of at most 1024 characters.");
         }
 
-        return new DeployRequest(modelName, gpu, numGpus, maxBatch, repo, revision, token, min, max, extraArgs);
+        var quantization = JsonBody.String(body, "quantization");
+        if (quantization is not null && !QuantizationPattern().IsMatch(quantization))
+        {
+            throw new BadRequestException("quantization",
+                "'quantization' must be a quantization name (e.g. Q4_K_M, awq) or a file name in the repo: 1-200 of letters, digits, '.', '_', '-', '/'.");
+        }
+
+        return new DeployRequest(modelName, gpu, numGpus, maxBatch, repo, revision, token, min, max, extraArgs, quantization);
     }
 
     /// <summary>Fields fixed at creation; a PUT naming one is refused with a 400 that says so.</summary>
-    public static readonly IReadOnlyList<string> ImmutableFields = ["model_name", "gpu", "num_gpus", "max_batch_size", "hf", "extra_args"];
+    public static readonly IReadOnlyList<string> ImmutableFields = ["model_name", "gpu", "num_gpus", "max_batch_size", "hf", "extra_args", "quantization"];
 
     /// <summary>Parses a PUT body: only <c>settings</c> may change; absent values keep their current value.</summary>
     public static (int Min, int Max) ParseSettingsUpdate(JsonElement body, int currentMin, int currentMax)
@@ -155,4 +163,7 @@ public sealed partial record DeployRequest(
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$")]
     private static partial Regex RevisionPattern();
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")]
+    private static partial Regex QuantizationPattern();
 }

@@ -1,7 +1,8 @@
 namespace DeepDeploy.Contracts.Deployments;
 
 /// <summary>What a user asked for. <see cref="HfTokenProtected"/> is the Hugging Face token sealed with
-/// Data Protection: grains never hold it in clear text and it is never returned.</summary>
+/// Data Protection: grains never hold it in clear text and it is never returned. <see cref="Quantization"/> picks
+/// the GGUF file (a quantization name such as Q4_K_M, or a file name) or is passed to an external engine.</summary>
 [GenerateSerializer, Immutable]
 public sealed record DeploymentSpec(
     [property: Id(0)] string Owner,
@@ -14,4 +15,5 @@ public sealed record DeploymentSpec(
     [property: Id(7)] string? HfTokenProtected,
     [property: Id(8)] int MinInstances,
     [property: Id(9)] int MaxInstances,
-    [property: Id(10)] IReadOnlyList<string> ExtraArgs);
+    [property: Id(10)] IReadOnlyList<string> ExtraArgs,
+    [property: Id(11)] string? Quantization = null);

@@ -18,4 +18,7 @@ public sealed record DeploymentView(
     [property: Id(12)] string HfRepo,
     [property: Id(13)] string? HfRevision,
     [property: Id(14)] int MinInstances,
-    [property: Id(15)] int MaxInstances);
+    [property: Id(15)] int MaxInstances,
+    [property: Id(16)] string? Quantization = null,
+    [property: Id(17)] string? WeightsFile = null,
+    [property: Id(18)] DownloadProgress? Download = null);

@@ -13,4 +13,16 @@ public sealed record InstanceLaunch(
     [property: Id(7)] string Commit,
     [property: Id(8)] string WeightsFile,
     [property: Id(9)] string? HfTokenProtected,
-    [property: Id(10)] IReadOnlyList<string> ExtraArgs);
+    [property: Id(10)] IReadOnlyList<string> ExtraArgs,
+    [property: Id(11)] string? Quantization = null,
+    [property: Id(12)] string WeightsFormat = WeightsFormats.Gguf);
+
+/// <summary>Weights formats a node's engines may take.</summary>
+public static class WeightsFormats
+{
+    /// <summary>One GGUF file (<see cref="InstanceLaunch.WeightsFile"/>): the built-in worker, llama-server.</summary>
+    public const string Gguf = "gguf";
+
+    /// <summary>A whole repository snapshot with *.safetensors weights: vLLM, SGLang (an engine profile).</summary>
+    public const string Safetensors = "safetensors";
+}

@@ -172,7 +172,15 @@ public sealed class DeploymentGrain(
             return;
         }
 
+        if (update.Phase == InstancePhase.Downloading && instance.Phase == InstancePhase.Downloading && update.Download is not null)
+        {
+            // Progress only: shown by the deploy object, not worth a state write.
+            instance.Download = update.Download;
+            return;
+        }
+
         log.LogInformation("Deployment {DeployId} instance {InstanceId}: {Phase} {Message}", DeployId, update.InstanceId, update.Phase, update.Message);
+        instance.Download = update.Phase == InstancePhase.Downloading ? update.Download : null;
         switch (update.Phase)
         {
             case InstancePhase.Exited or InstancePhase.Failed:
@@ -305,7 +313,8 @@ public sealed class DeploymentGrain(
 
         if (S.Commit is null)
         {
-            var resolved = await weights.ResolveAsync(spec.HfRepo, spec.HfRevision, spec.HfTokenProtected, cancellationToken);
+            var resolved = await weights.ResolveAsync(
+                new WeightsRequest(spec.HfRepo, spec.HfRevision, spec.HfTokenProtected, spec.Quantization, spec.Gpu, spec.NumGpus), cancellationToken);
             if (resolved.Error is not null)
             {
                 SetStatus(DeploymentStatus.Failed, resolved.Error);
@@ -315,6 +324,7 @@ public sealed class DeploymentGrain(
 
             S.Commit = resolved.Commit;
             S.WeightsFile = resolved.File;
+            S.WeightsFormat = resolved.Format;
             await state.WriteStateAsync();
         }
 
@@ -425,7 +435,8 @@ public sealed class DeploymentGrain(
         var nodes = await grains.GetGrain<INodeRegistryGrain>(INodeRegistryGrain.Key)
             .FindNodes(spec.Gpu, spec.NumGpus, replicas, S.TroubledNodes.Keys.ToArray());
         var launch = new InstanceLaunch(instanceId, DeployId, $"{spec.Owner}/{spec.ModelName}", spec.Gpu, spec.NumGpus, spec.MaxBatchSize,
-            spec.HfRepo, S.Commit!, S.WeightsFile!, spec.HfTokenProtected, spec.ExtraArgs);
+            spec.HfRepo, S.Commit!, S.WeightsFile!, spec.HfTokenProtected, spec.ExtraArgs, spec.Quantization,
+            S.WeightsFormat ?? WeightsFormats.Gguf);
         foreach (var node in nodes)
         {
             // Record the intent first: a crash between here and the node's answer leaves a record the
@@ -567,6 +578,14 @@ public sealed class DeploymentGrain(
         var pending = IsFinished() ? 0 : Math.Max(0, Demand.Target(spec.MinInstances, spec.MaxInstances, spec.MaxBatchSize, time.GetUtcNow()) - running);
         return new DeploymentView(DeployId, spec.ModelName, spec.Owner, S.Status, S.FailReason, S.CreatedAt, S.UpdatedAt,
             running, pending, spec.Gpu, spec.NumGpus, spec.MaxBatchSize, spec.HfRepo, spec.HfRevision,
-            spec.MinInstances, spec.MaxInstances);
+            spec.MinInstances, spec.MaxInstances, spec.Quantization, S.WeightsFile,
+            S.Status == DeploymentStatus.Downloading ? SlowestDownload() : null);
     }
+
+    /// <summary>The download of the instance furthest from done (instances on one node share theirs).</summary>
+    DownloadProgress? SlowestDownload() => S.Instances.Values
+        .Where(i => !i.Stopping && i.Phase == InstancePhase.Downloading && i.Download is { BytesTotal: > 0 })
+        .Select(i => i.Download!)
+        .OrderBy(d => (double)d.BytesDone / d.BytesTotal)
+        .FirstOrDefault();
 }

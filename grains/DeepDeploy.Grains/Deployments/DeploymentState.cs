@@ -24,4 +24,7 @@ public sealed class DeploymentState
 
     /// <summary>Nodes that ran this deployment's instances lately, newest last: where its logs are.</summary>
     [Id(12)] public List<string> RecentNodes { get; set; } = [];
+
+    /// <summary>The format of the resolved weights (gguf: one file; safetensors: the whole snapshot).</summary>
+    [Id(13)] public string? WeightsFormat { get; set; }
 }

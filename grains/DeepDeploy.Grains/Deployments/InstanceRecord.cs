@@ -28,4 +28,7 @@ public sealed class InstanceRecord
     [Id(10)] public DateTimeOffset DrainUntil { get; set; }
 
     [Id(11)] public DateTimeOffset? StopSentAt { get; set; }
+
+    /// <summary>The weights download's progress on its node, while downloading.</summary>
+    [Id(12)] public DownloadProgress? Download { get; set; }
 }

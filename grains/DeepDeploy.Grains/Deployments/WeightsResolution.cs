@@ -1,9 +1,14 @@
+using DeepDeploy.Contracts.Nodes;
+
 namespace DeepDeploy.Grains.Deployments;
 
-/// <summary>Either a commit and file to run, or an error a user can act on.</summary>
-public sealed record WeightsResolution(string? Commit, string? File, string? Error)
+/// <summary>Either a commit and file to run (and its format), or an error a user can act on. A safetensors
+/// resolution has no single file (<see cref="File"/> is empty): the engine takes the whole snapshot.</summary>
+public sealed record WeightsResolution(string? Commit, string? File, string? Error, string Format = WeightsFormats.Gguf)
 {
     public static WeightsResolution Resolved(string commit, string file) => new(commit, file, null);
+
+    public static WeightsResolution Snapshot(string commit) => new(commit, "", null, WeightsFormats.Safetensors);
 
     public static WeightsResolution Failed(string error) => new(null, null, error);
 }
