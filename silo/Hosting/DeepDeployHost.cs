@@ -86,7 +86,10 @@ public static class DeepDeployHost
         if (roles.HasSilo())
         {
             var node = builder.Configuration.GetSection("DeepDeploy:Node").Get<NodeOptions>() ?? new NodeOptions();
-            builder.Services.AddSingleton(new HfEndpoint(options.HfEndpoint));
+            builder.Services.AddSingleton(new HfEndpoint(options.HfEndpoint)
+            {
+                DefaultToken = string.IsNullOrWhiteSpace(builder.Configuration["HF_TOKEN"]) ? null : builder.Configuration["HF_TOKEN"]!.Trim(),
+            });
             builder.Services.AddSingleton<IWeightsResolver, HubWeightsResolver>();
             builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, DeploymentWaker>();
             if (roles.HasNode())

@@ -16,8 +16,11 @@ internal sealed record LocalHubSnapshot(string RepoId, string Directory, string 
 {
     public LocalHubFile? Find(string path) => Files.FirstOrDefault(f => string.Equals(f.Path, path, StringComparison.Ordinal));
 
-    public bool IsRevision(string revision) =>
-        revision == "main" || string.Equals(revision, Commit, StringComparison.OrdinalIgnoreCase);
+    /// <summary>Tokens accepted for a private repo (<c>.deepdeploy-private</c>, one per line); null: public.</summary>
+    public IReadOnlyList<string>? AcceptedTokens { get; init; }
+
+    /// <summary>From <c>.deepdeploy-cut</c>: GETs of its files send this many bytes, then the connection drops.</summary>
+    public long? CutAfterBytes { get; init; }
 }
 
 /// <summary>
@@ -30,14 +33,90 @@ internal sealed class LocalHubStore(string rootDirectory)
         [".gguf", ".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".onnx", ".h5", ".msgpack", ".model", ".tflite", ".npz", ".zip", ".tar", ".gz"];
     private const long LfsThreshold = 10 * 1024 * 1024;
 
+    /// <summary>Control files of the stand-in in a repo folder; never listed nor served.</summary>
+    public const string ControlPrefix = ".deepdeploy-";
+    public const string PrivateFile = ".deepdeploy-private";
+    public const string CutFile = ".deepdeploy-cut";
+
+    private readonly ConcurrentDictionary<string, int> _cutsServed = new();
+
+    /// <summary>
+    /// The snapshot of <paramref name="revision"/>: <c>main</c> is <c>&lt;owner&gt;/&lt;name&gt;/</c>, another branch or tag
+    /// <c>R</c> is the folder <c>&lt;owner&gt;/&lt;name&gt;@R/</c>, and a 40-hex commit id names whichever of these has that
+    /// commit. Null repo: no such repository; null snapshot: no such revision.
+    /// </summary>
+    public (LocalHubSnapshot? Repo, LocalHubSnapshot? Revision) Find(string owner, string name, string revision)
+    {
+        var main = TryGetSnapshot(owner, name);
+        if (main is null)
+        {
+            return (null, null);
+        }
+
+        if (revision == "main" || string.Equals(revision, main.Commit, StringComparison.OrdinalIgnoreCase))
+        {
+            return (main, main);
+        }
+
+        if (LocalHubPaths.IsValidName(revision) && TryGetSnapshot(owner, name + "@" + revision, $"{owner}/{name}") is { } named)
+        {
+            return (main, named with { AcceptedTokens = main.AcceptedTokens, CutAfterBytes = main.CutAfterBytes });
+        }
+
+        if (revision.Length == 40 && revision.All(char.IsAsciiHexDigit))
+        {
+            foreach (var directory in System.IO.Directory.EnumerateDirectories(Path.Combine(RootDirectory, owner), name + "@*"))
+            {
+                var other = TryGetSnapshot(owner, Path.GetFileName(directory), $"{owner}/{name}");
+                if (other is not null && string.Equals(other.Commit, revision, StringComparison.OrdinalIgnoreCase))
+                {
+                    return (main, other with { AcceptedTokens = main.AcceptedTokens, CutAfterBytes = main.CutAfterBytes });
+                }
+            }
+        }
+
+        return (main, null);
+    }
+
+    /// <summary>True when this GET should be cut: always, or the first N times as <c>.deepdeploy-cut</c>'s second number says.</summary>
+    public bool ShouldCut(LocalHubSnapshot snapshot, string path)
+    {
+        var cutFile = Path.Combine(RootDirectory, snapshot.RepoId.Split('/')[0], snapshot.RepoId.Split('/')[1], CutFile);
+        var parts = ReadControl(cutFile);
+        if (parts.Count < 2 || !int.TryParse(parts[1], out var times))
+        {
+            return true;
+        }
+
+        var key = $"{cutFile}|{File.GetLastWriteTimeUtc(cutFile).Ticks}|{path}";
+        return _cutsServed.AddOrUpdate(key, 1, (_, n) => n + 1) <= times;
+    }
+
+    private static List<string> ReadControl(string path)
+    {
+        try
+        {
+            return File.Exists(path)
+                ? File.ReadAllLines(path).Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#'))
+                    .SelectMany(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToList()
+                : [];
+        }
+        catch (IOException)
+        {
+            return [];
+        }
+    }
+
     private readonly ConcurrentDictionary<(string Path, long Size, DateTime Mtime), (string Sha256, string GitSha1)> _hashes = new();
 
     public string RootDirectory { get; } = Path.GetFullPath(rootDirectory);
 
     /// <summary>The snapshot of a repository, or null when the names are invalid or the directory is missing.</summary>
-    public LocalHubSnapshot? TryGetSnapshot(string owner, string name)
+    public LocalHubSnapshot? TryGetSnapshot(string owner, string name) => TryGetSnapshot(owner, name, null);
+
+    private LocalHubSnapshot? TryGetSnapshot(string owner, string name, string? repoId)
     {
-        if (!LocalHubPaths.IsValidName(owner) || !LocalHubPaths.IsValidName(name))
+        if (!LocalHubPaths.IsValidName(owner) || (repoId is null ? !LocalHubPaths.IsValidName(name) : name.Contains('/')))
         {
             return null;
         }
@@ -53,6 +132,7 @@ internal sealed class LocalHubStore(string rootDirectory)
         {
             var relative = Path.GetRelativePath(directory, fullPath).Replace(Path.DirectorySeparatorChar, '/');
             if (relative.EndsWith(".incomplete", StringComparison.Ordinal)
+                || relative.StartsWith(ControlPrefix, StringComparison.Ordinal)
                 || !LocalHubPaths.TryGetFilePath(directory, relative, out _)
                 || !LocalHubPaths.IsServableFile(directory, fullPath))
             {
@@ -66,7 +146,13 @@ internal sealed class LocalHubStore(string rootDirectory)
         }
 
         files.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
-        return new LocalHubSnapshot($"{owner}/{name}", directory, ComputeCommit(files), files);
+        var tokens = ReadControl(Path.Combine(directory, PrivateFile));
+        var cut = ReadControl(Path.Combine(directory, CutFile));
+        return new LocalHubSnapshot(repoId ?? $"{owner}/{name}", directory, ComputeCommit(files), files)
+        {
+            AcceptedTokens = File.Exists(Path.Combine(directory, PrivateFile)) ? tokens : null,
+            CutAfterBytes = cut.Count > 0 && long.TryParse(cut[0], out var bytes) ? bytes : null,
+        };
     }
 
     /// <summary>40-hex commit id: SHA-1 over the sorted "path NUL sha256 LF" lines. Same files, same id.</summary>

@@ -47,6 +47,48 @@ public sealed class HuggingFaceClient
     /// <summary>The hub base URL, without a trailing slash.</summary>
     public string Endpoint { get; }
 
+    /// <summary>Environment variable holding the default token (huggingface_hub's convention).</summary>
+    public const string TokenEnvironmentVariable = "HF_TOKEN";
+
+    /// <summary>The token sent when a call names none (e.g. <c>HF_TOKEN</c>); a call's own token wins.</summary>
+    public string? DefaultToken { get; init; }
+
+    /// <summary>Attempts of a call that fails with <see cref="HubErrorKind.Network"/> (connection errors, timeouts,
+    /// 5xx/429, interrupted or corrupt downloads) before it fails for good. 401/403/404 are never retried.</summary>
+    public int MaxAttempts { get; init; } = 5;
+
+    /// <summary>Delay before the first retry; doubled at each retry up to <see cref="MaxRetryDelay"/>.</summary>
+    public TimeSpan RetryDelay { get; init; } = TimeSpan.FromSeconds(1);
+
+    public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Called before each retry with the attempt that failed (1-based) and its error (for logs).</summary>
+    public Action<int, HubException>? OnRetry { get; init; }
+
+    /// <summary>Runs <paramref name="call"/>, retrying network failures with exponential backoff; the last failure's
+    /// message says how many attempts were made.</summary>
+    private async Task<T> RetryAsync<T>(Func<Task<T>> call, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await call().ConfigureAwait(false);
+            }
+            catch (HubException e) when (e.Kind == HubErrorKind.Network && !ct.IsCancellationRequested)
+            {
+                if (attempt >= Math.Max(1, MaxAttempts))
+                {
+                    throw attempt == 1 ? e : new HubException(e.Kind, e.Repo, e.Endpoint, $"{e.Message} (gave up after {attempt} attempts)", e.StatusCode, e);
+                }
+
+                OnRetry?.Invoke(attempt, e);
+                var delay = TimeSpan.FromTicks(Math.Min(RetryDelay.Ticks << Math.Min(attempt - 1, 20), MaxRetryDelay.Ticks));
+                await Task.Delay(delay, ct).ConfigureAwait(false);
+            }
+        }
+    }
+
     /// <summary><c>HF_ENDPOINT</c> when set and not blank, else <see cref="DefaultEndpoint"/>.</summary>
     public static string EndpointFromEnvironment()
     {
@@ -60,7 +102,13 @@ public sealed class HuggingFaceClient
     /// </summary>
     /// <exception cref="ArgumentException">The repo id is not <c>owner/name</c>.</exception>
     /// <exception cref="HubException">Any hub or transport failure.</exception>
-    public async Task<RepoSnapshot> ResolveAsync(string repo, string? revision, string? token, CancellationToken ct)
+    public Task<RepoSnapshot> ResolveAsync(string repo, string? revision, string? token, CancellationToken ct)
+    {
+        SplitRepo(repo);
+        return RetryAsync(() => ResolveOnceAsync(repo, revision, token, ct), ct);
+    }
+
+    private async Task<RepoSnapshot> ResolveOnceAsync(string repo, string? revision, string? token, CancellationToken ct)
     {
         var (owner, name) = SplitRepo(repo);
         var rev = string.IsNullOrWhiteSpace(revision) ? "main" : revision.Trim();
@@ -150,7 +198,15 @@ public sealed class HuggingFaceClient
     /// </summary>
     /// <param name="progress">Receives the number of bytes of the file on disk so far (resumed bytes included).</param>
     /// <exception cref="HubException">Any hub or transport failure, or a size/hash mismatch.</exception>
-    public async Task DownloadFileAsync(string repo, string commit, string file, string? token, string destinationPath,
+    public Task DownloadFileAsync(string repo, string commit, string file, string? token, string destinationPath,
+        IProgress<long>? progress, CancellationToken ct) =>
+        RetryAsync(async () =>
+        {
+            await DownloadFileOnceAsync(repo, commit, file, token, destinationPath, progress, ct).ConfigureAwait(false);
+            return true;
+        }, ct);
+
+    private async Task DownloadFileOnceAsync(string repo, string commit, string file, string? token, string destinationPath,
         IProgress<long>? progress, CancellationToken ct)
     {
         SplitRepo(repo);
@@ -265,6 +321,10 @@ public sealed class HuggingFaceClient
         }
     }
 
+    /// <summary>The size and ETag the hub reports for one file (a HEAD on its resolve URL, retried like any call).</summary>
+    public Task<(long Size, string? ETag)> GetFileInfoAsync(string repo, string commit, string file, string? token, CancellationToken ct) =>
+        RetryAsync(() => HeadAsync(repo, commit, file, token, ct), ct);
+
     /// <summary>HEAD on the resolve URL: the file's size and normalised ETag (X-Linked-* preferred, as huggingface_hub does).</summary>
     private async Task<(long Size, string? ETag)> HeadAsync(string repo, string commit, string file, string? token, CancellationToken ct)
     {
@@ -334,6 +394,7 @@ public sealed class HuggingFaceClient
     private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, string? token, string repo,
         HttpCompletionOption completion, CancellationToken ct)
     {
+        token = string.IsNullOrWhiteSpace(token) ? DefaultToken : token;
         if (!string.IsNullOrWhiteSpace(token))
         {
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.Trim());
