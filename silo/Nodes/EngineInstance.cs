@@ -16,6 +16,14 @@ public sealed class EngineInstance(InstanceLaunch launch, IReadOnlyList<int> gpu
 
     public Process? Process { get; set; }
 
+    /// <summary>The external engine profile that runs it, or null for the built-in worker.</summary>
+    public EngineProfile? Profile { get; set; }
+
+    /// <summary>Name of <see cref="Profile"/> (for logs), "builtin" for the built-in worker.</summary>
+    public string EngineName { get; set; } = "builtin";
+
+    public string HealthPath => Profile?.HealthPath ?? "/health";
+
     /// <summary>The engine's base URL once it listens.</summary>
     public string? Endpoint { get; set; }
 

@@ -92,10 +92,15 @@ public sealed class NodeAgent(
         var launch = instance.Launch;
         var phase = InstancePhase.Failed;
         string? message = null;
+        WeightsCache.WeightsLease? lease = null;
         try
         {
+            // Before any download: a node without an engine for the format says so at once.
+            (instance.EngineName, instance.Profile) = SelectEngine(launch);
             await ReportAsync(launch, InstancePhase.Downloading, null, null);
-            var modelPath = await weights.GetAsync(launch, instance.StopToken);
+            lease = await weights.AcquireAsync(launch,
+                progress => ReportAsync(launch, InstancePhase.Downloading, null, null, progress), instance.StopToken);
+            var modelPath = lease.Path;
             for (var restarts = 0; ; restarts++)
             {
                 if (restarts == 0)
@@ -146,6 +151,7 @@ public sealed class NodeAgent(
         finally
         {
             await KillAsync(instance);
+            lease?.Dispose();
             _pids.Delete(launch.InstanceId);
             _instances.TryRemove(launch.InstanceId, out _);
             RememberEnded(instance);
@@ -177,7 +183,7 @@ public sealed class NodeAgent(
 
             try
             {
-                using var response = await client.GetAsync(endpoint + "/health");
+                using var response = await client.GetAsync(endpoint + instance.HealthPath);
                 failures = response.IsSuccessStatusCode ? 0 : failures + 1;
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
@@ -220,10 +226,115 @@ public sealed class NodeAgent(
         }
     }
 
-    async Task<string> StartProcessAsync(EngineInstance instance, string modelPath)
+    /// <summary>The engine for the launch's weights format: GGUF runs on the built-in worker (or the
+    /// <see cref="NodeOptions.GgufEngine"/> profile), safetensors on the first profile that takes it.</summary>
+    (string Name, EngineProfile? Profile) SelectEngine(InstanceLaunch launch)
+    {
+        if (launch.WeightsFormat == WeightsFormats.Gguf && Options.GgufEngine is null)
+        {
+            return ("builtin", null);
+        }
+
+        if (launch.WeightsFormat == WeightsFormats.Gguf)
+        {
+            return Options.Engines.TryGetValue(Options.GgufEngine!, out var gguf)
+                ? (Options.GgufEngine!, gguf)
+                : throw new InvalidOperationException($"node {NodeName}: GgufEngine '{Options.GgufEngine}' names no engine profile (DeepDeploy:Node:Engines)");
+        }
+
+        var profile = Options.Engines.OrderBy(e => e.Key, StringComparer.Ordinal).FirstOrDefault(e => e.Value.Takes(launch.WeightsFormat));
+        return profile.Value is not null
+            ? (profile.Key, profile.Value)
+            : throw new InvalidOperationException(
+                $"no engine on node {NodeName} takes {launch.WeightsFormat} weights; configure an engine profile (DeepDeploy:Node:Engines:<name>, e.g. vLLM)");
+    }
+
+    static string DotnetPath() => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
+
+    /// <summary>Load of a running instance read from its engine's own metrics (the profile's LoadMetrics; the built-in
+    /// worker's requests in flight); null when unknown.</summary>
+    public async Task<double?> ReadEngineLoadAsync(string instanceId, CancellationToken cancellationToken)
+    {
+        if (!_instances.TryGetValue(instanceId, out var instance) || instance.Endpoint is not { } endpoint)
+        {
+            return null;
+        }
+
+        using var client = http.CreateClient(nameof(NodeAgent));
+        client.Timeout = Options.HealthTimeout;
+        var text = await client.GetStringAsync(endpoint + (instance.Profile?.MetricsPath ?? "/metrics"), cancellationToken);
+        return EngineCommand.ReadLoad(text, instance.Profile?.LoadMetricNames ?? ["deepdeploy_worker_requests_in_flight"]);
+    }
+
+    /// <summary>Starts an external engine from its profile's template on a port the node picks (it prints no
+    /// LISTENING line); its health endpoint tells when it serves.</summary>
+    Task<string> StartExternalProcessAsync(EngineInstance instance, EngineProfile profile, string modelPath)
     {
         var launch = instance.Launch;
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        int port;
+        using (var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Parse(Options.WorkerHost), 0))
+        {
+            probe.Start();
+            port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        }
+
+        var values = EngineCommand.Values(launch, instance.GpuIndices, Options.WorkerHost, port, modelPath, WorkerPath(), DotnetPath());
+        var start = new ProcessStartInfo(EngineCommand.Fill(profile.Command, values).Text)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in EngineCommand.Arguments(profile.Args, values, launch.ExtraArgs))
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment["CUDA_VISIBLE_DEVICES"] = string.Join(',', instance.GpuIndices);
+        foreach (var (key, value) in profile.Environment)
+        {
+            start.Environment[key] = EngineCommand.Fill(value, values).Text;
+        }
+
+        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                instance.Output.Add(e.Data);
+            }
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                instance.Output.Add(e.Data);
+            }
+        };
+        instance.Output.Add($"[node] {instance.EngineName}: {start.FileName} {string.Join(' ', start.ArgumentList)}");
+        process.Start();
+        instance.Process = process;
+        _pids.Write(launch.InstanceId, process.Id);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        if (instance.Stopping)
+        {
+            throw new OperationCanceledException();
+        }
+
+        var host = Options.WorkerHost.Contains(':') ? $"[{Options.WorkerHost}]" : Options.WorkerHost;
+        return Task.FromResult($"http://{host}:{port}");
+    }
+
+    async Task<string> StartProcessAsync(EngineInstance instance, string modelPath)
+    {
+        if (instance.Profile is { } profile)
+        {
+            return await StartExternalProcessAsync(instance, profile, modelPath);
+        }
+
+        var launch = instance.Launch;
+        var start = new ProcessStartInfo(DotnetPath())
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -298,7 +409,7 @@ public sealed class NodeAgent(
 
             try
             {
-                using var response = await client.GetAsync(endpoint + "/health", instance.StopToken);
+                using var response = await client.GetAsync(endpoint + instance.HealthPath, instance.StopToken);
                 if (response.IsSuccessStatusCode)
                 {
                     return;
@@ -362,7 +473,7 @@ public sealed class NodeAgent(
         }
     }
 
-    async Task ReportAsync(InstanceLaunch launch, InstancePhase phase, string? endpoint, string? message)
+    async Task ReportAsync(InstanceLaunch launch, InstancePhase phase, string? endpoint, string? message, DownloadProgress? download = null)
     {
         if (_shuttingDown)
         {
@@ -371,7 +482,7 @@ public sealed class NodeAgent(
 
         try
         {
-            await grains.GetGrain<IDeploymentGrain>(launch.DeployId).OnInstanceUpdate(new InstanceUpdate(launch.InstanceId, phase, endpoint, message));
+            await grains.GetGrain<IDeploymentGrain>(launch.DeployId).OnInstanceUpdate(new InstanceUpdate(launch.InstanceId, phase, endpoint, message, download));
         }
         catch (Exception e)
         {

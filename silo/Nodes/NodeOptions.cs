@@ -47,5 +47,19 @@ public sealed class NodeOptions
     /// <summary>Failed health checks in a row after which the engine is killed (and restarted).</summary>
     public int HealthFailures { get; set; } = 3;
 
+    /// <summary>Size limit of the node's model cache in bytes (blobs, finished and partial); null: no limit. Before a
+    /// download, revisions no running instance uses are evicted least recently used first until the new bytes fit.</summary>
+    public long? CacheLimitBytes { get; set; }
+
+    /// <summary>How often a downloading instance reports its progress to its deployment.</summary>
+    public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>External engine profiles by name (DeepDeploy:Node:Engines:&lt;name&gt;): OpenAI-compatible servers such as
+    /// vLLM, SGLang or llama-server, started from a command template. See <see cref="EngineProfile"/>.</summary>
+    public Dictionary<string, EngineProfile> Engines { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The profile that runs GGUF weights instead of the built-in worker (e.g. a llama-server profile); null: the built-in worker.</summary>
+    public string? GgufEngine { get; set; }
+
     public const string DefaultSimulatedGpus = "4xA100-80GB,4xH100-80GB";
 }
