@@ -16,6 +16,12 @@ namespace DeepDeploy.Silo.ModelHub;
 /// </summary>
 public static class LocalHubEndpoints
 {
+    /// <summary>In a repo folder: makes the repo private; its lines are the tokens accepted.</summary>
+    public const string PrivateFile = LocalHubStore.PrivateFile;
+
+    /// <summary>In a repo folder: "N [times]" cuts file downloads after N bytes (every time, or the first times per file).</summary>
+    public const string CutFile = LocalHubStore.CutFile;
+
     /// <summary>Response header carrying the resolved commit id (as on huggingface.co).</summary>
     public const string RepoCommitHeader = "X-Repo-Commit";
 
