@@ -48,17 +48,7 @@ public sealed class FakeEngine : IGenerationEngine
         return true;
     }
 
-    public async Task<bool> WaitIdleAsync(TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (_metrics.Running > 0 || _metrics.Waiting > 0)
-        {
-            if (DateTime.UtcNow >= deadline)
-                return false;
-            await Task.Delay(20);
-        }
-        return true;
-    }
+    public Task<bool> WaitIdleAsync(TimeSpan timeout) => _metrics.WaitIdleAsync(timeout);
 
     private async Task RunAsync(CancellationToken stop)
     {

@@ -58,17 +58,7 @@ public sealed class InferenceEngine : IGenerationEngine
     }
 
     /// <summary>Completes when no request is running or waiting, or when the timeout elapses.</summary>
-    public async Task<bool> WaitIdleAsync(TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (_metrics.Running > 0 || _metrics.Waiting > 0)
-        {
-            if (DateTime.UtcNow >= deadline)
-                return false;
-            await Task.Delay(20);
-        }
-        return true;
-    }
+    public Task<bool> WaitIdleAsync(TimeSpan timeout) => _metrics.WaitIdleAsync(timeout);
 
     private async Task RunAsync(CancellationToken stop)
     {

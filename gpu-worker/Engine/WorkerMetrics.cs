@@ -74,4 +74,17 @@ public sealed class WorkerMetrics
         sb.Append("# TYPE ").Append(name).Append(' ').Append(type).Append('\n');
         sb.Append(name).Append(' ').Append(value.ToString(CultureInfo.InvariantCulture)).Append('\n');
     }
+
+    /// <summary>Completes with true when no request is running or waiting, false when the timeout elapses first.</summary>
+    public async Task<bool> WaitIdleAsync(TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (Running > 0 || Waiting > 0)
+        {
+            if (DateTime.UtcNow >= deadline)
+                return false;
+            await Task.Delay(20);
+        }
+        return true;
+    }
 }
