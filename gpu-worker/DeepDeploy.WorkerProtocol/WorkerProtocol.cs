@@ -1,0 +1,70 @@
+using System.Globalization;
+
+namespace DeepDeploy.WorkerProtocol;
+
+/// <summary>
+/// The contract between a gpu-worker process and the programs around it: the command-line arguments a node
+/// agent passes, the line the worker prints once it listens, the headers the gateway reads, and the metric
+/// series the node agent scrapes. Defined once here so that both sides change together.
+/// </summary>
+public static class WorkerProtocol
+{
+    /// <summary>Command-line arguments of <c>DeepDeploy.GpuWorker</c>.</summary>
+    public static class Args
+    {
+        public const string Model = "--model";
+        public const string Engine = "--engine";
+        public const string FakeTokenRate = "--fake-token-rate";
+        public const string MaxQueue = "--max-queue";
+        public const string Port = "--port";
+        public const string Host = "--host";
+        public const string MaxBatchSize = "--max-batch-size";
+        public const string ContextSize = "--context-size";
+        public const string Threads = "--threads";
+        public const string ServedModelName = "--served-model-name";
+        public const string InstanceId = "--instance-id";
+        public const string WriteTinyModel = "--write-tiny-model";
+        public const string Seed = "--seed";
+    }
+
+    /// <summary>Lines the worker prints on stdout (its only stdout output; logs go to stderr).</summary>
+    public static class Readiness
+    {
+        /// <summary>Printed once, when the HTTP listener is bound: the prefix, then the base URL with the port it got.</summary>
+        public const string ListeningPrefix = "DEEPDEPLOY_WORKER_LISTENING ";
+
+        /// <summary>Printed (on stderr) before a start-up failure exit, followed by the reason.</summary>
+        public const string ErrorPrefix = "DEEPDEPLOY_WORKER_ERROR ";
+
+        public static string ListeningLine(string host, int port) =>
+            ListeningPrefix + "http://" + host + ":" + port.ToString(CultureInfo.InvariantCulture);
+
+        /// <summary>The base URL announced by a listening line, or null for any other line.</summary>
+        public static Uri? ParseListening(string? line) =>
+            line is not null && line.StartsWith(ListeningPrefix, StringComparison.Ordinal)
+                && Uri.TryCreate(line[ListeningPrefix.Length..].Trim(), UriKind.Absolute, out var uri)
+                ? uri
+                : null;
+    }
+
+    /// <summary>HTTP headers between the gateway and the worker.</summary>
+    public static class Headers
+    {
+        /// <summary>On answers that did no work, so a gateway may send the request elsewhere: "busy" (429),
+        /// "loading", "draining" or "failed" (503).</summary>
+        public const string Refused = "X-DeepDeploy-Refused";
+    }
+
+    /// <summary>Series the worker exports at <c>/metrics</c> and the node agent reads.</summary>
+    public static class Metrics
+    {
+        public const string RequestsRunning = "deepdeploy_worker_requests_running";
+        public const string RequestsWaiting = "deepdeploy_worker_requests_waiting";
+        public const string RequestsRunningPeak = "deepdeploy_worker_requests_running_peak";
+        public const string RequestsInFlight = "deepdeploy_worker_requests_in_flight";
+        public const string RequestsInFlightPeak = "deepdeploy_worker_requests_in_flight_peak";
+        public const string RequestsRefused = "deepdeploy_worker_requests_refused_total";
+        public const string GeneratedTokens = "deepdeploy_worker_generated_tokens_total";
+        public const string PromptTokens = "deepdeploy_worker_prompt_tokens_total";
+    }
+}
