@@ -2,7 +2,6 @@ using System.Net;
 using DeepDeploy.GpuWorker;
 using DeepDeploy.GpuWorker.Api;
 using DeepDeploy.GpuWorker.Engine;
-using DeepDeploy.GpuWorker.Gguf;
 using DeepDeploy.GpuWorker.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -20,13 +19,6 @@ catch (ArgumentException ex)
     Console.Error.WriteLine($"error: {ex.Message}");
     Console.Error.WriteLine(WorkerOptions.Usage);
     return 2;
-}
-
-if (options.WriteTinyModelPath is { } tinyPath)
-{
-    TinyLlamaGguf.Write(tinyPath, options.Seed);
-    Console.Error.WriteLine($"wrote tiny GGUF (seed {options.Seed}) to {Path.GetFullPath(tinyPath)}");
-    return 0;
 }
 
 if (options.Engine == WorkerEngineKind.Llama && !File.Exists(options.ModelPath))

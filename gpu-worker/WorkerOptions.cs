@@ -8,7 +8,6 @@ public sealed class WorkerOptions
     public const string Usage = """
         usage: DeepDeploy.GpuWorker --model <path.gguf> [options]
                DeepDeploy.GpuWorker --engine fake [options]
-               DeepDeploy.GpuWorker --write-tiny-model <path.gguf> [--seed <n>]
 
           --model <path>              GGUF model to serve (required unless --engine fake)
           --engine <llama|fake>       llama: LLamaSharp (default); fake: TEST DOUBLE that emits canned tokens
@@ -23,8 +22,6 @@ public sealed class WorkerOptions
           --threads <n>               CPU threads for decoding (default 1)
           --served-model-name <name>  model id reported and accepted by the API (default: file name)
           --instance-id <id>          identification only (reported in /health)
-          --write-tiny-model <path>   write the deterministic tiny test GGUF and exit
-          --seed <n>                  seed for --write-tiny-model (default 42)
         """;
 
     /// <summary>Smallest per-sequence token budget; the context is enlarged to give every sequence this much.</summary>
@@ -41,8 +38,6 @@ public sealed class WorkerOptions
     public int Threads { get; private set; } = 1;
     public string? ServedModelName { get; private set; }
     public string? InstanceId { get; private set; }
-    public string? WriteTinyModelPath { get; private set; }
-    public int Seed { get; private set; } = 42;
 
     /// <summary>Name under which the model is served: --served-model-name or the model's file name without extension.</summary>
     public string ModelName => ServedModelName ?? Path.GetFileNameWithoutExtension(ModelPath ?? (Engine == WorkerEngineKind.Fake ? "fake" : "model"));
@@ -95,8 +90,6 @@ public sealed class WorkerOptions
                 case "--threads": o.Threads = IntValue(1); break;
                 case "--served-model-name": o.ServedModelName = Value(); break;
                 case "--instance-id": o.InstanceId = Value(); break;
-                case "--write-tiny-model": o.WriteTinyModelPath = Value(); break;
-                case "--seed": o.Seed = IntValue(int.MinValue); break;
                 case "--max-queue": o.MaxQueue = IntValue(0); break;
                 case "--engine":
                     o.Engine = Value() switch
@@ -118,7 +111,7 @@ public sealed class WorkerOptions
             }
         }
 
-        if (o.WriteTinyModelPath is null && o.Engine == WorkerEngineKind.Llama && string.IsNullOrWhiteSpace(o.ModelPath))
+        if (o.Engine == WorkerEngineKind.Llama && string.IsNullOrWhiteSpace(o.ModelPath))
             throw new ArgumentException("--model is required");
         if (o.MaxBatchSize > 256)
             throw new ArgumentException("--max-batch-size must be <= 256");

@@ -3,18 +3,15 @@ using System.Net.Sockets;
 using DeepDeploy.Contracts.Deployments;
 using DeepDeploy.Gateway;
 using DeepDeploy.Grains;
-using DeepDeploy.Grains.Deployments;
-using DeepDeploy.Grains.Nodes;
-using DeepDeploy.Silo.ModelHub;
-using DeepDeploy.Silo.Nodes;
+using DeepDeploy.LocalHub;
+using DeepDeploy.Node;
+using DeepDeploy.Node.Weights;
 using DeepDeploy.Silo.Storage;
-using DeepDeploy.Silo.Weights;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Orleans.Configuration;
 using Orleans.Dashboard;
-using Orleans.Runtime.MembershipService.SiloMetadata;
 
 namespace DeepDeploy.Silo.Hosting;
 
@@ -69,10 +66,6 @@ public static class DeepDeployHost
             dataProtection.PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(options.DataDir, "keys")));
         }
 
-        builder.Services.AddHttpClient();
-        builder.Services.Configure<GpuPrices>(builder.Configuration.GetSection("DeepDeploy:Prices"));
-        builder.Services.Configure<AutoscalerOptions>(builder.Configuration.GetSection("DeepDeploy:Autoscaler"));
-
         if (roles.HasGateway())
         {
             var adminToken = AdminTokenStore.LoadOrCreate(options.DataDir, options.AdminToken, Console.Out);
@@ -85,77 +78,25 @@ public static class DeepDeployHost
 
         if (roles.HasSilo())
         {
-            var node = builder.Configuration.GetSection("DeepDeploy:Node").Get<NodeOptions>() ?? new NodeOptions();
-            builder.Services.AddSingleton(new HfEndpoint(options.HfEndpoint)
-            {
-                DefaultToken = string.IsNullOrWhiteSpace(builder.Configuration["HF_TOKEN"]) ? null : builder.Configuration["HF_TOKEN"]!.Trim(),
-            });
-            builder.Services.AddSingleton<IWeightsResolver, HubWeightsResolver>();
-            builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, DeploymentWaker>();
-            if (roles.HasNode())
-            {
-                builder.Services.Configure<NodeOptions>(builder.Configuration.GetSection("DeepDeploy:Node"));
-                builder.Services.AddSingleton(new NodePaths(options.DataDir, node.Name));
-                builder.Services.AddSingleton<WeightsCache>();
-                builder.Services.AddSingleton<NodeAgent>();
-                builder.Services.AddSingleton<INodeAgent>(sp => sp.GetRequiredService<NodeAgent>());
-                builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<NodeAgent>());
-            }
-
             builder.UseOrleans(silo =>
             {
-                if (options.IsProduction)
+                UseClustering(silo, options);
+                silo.AddDeepDeployControlPlane(roles.HasNode() ? builder.Configuration.ReadNodeOptions().Name : null);
+                if (roles.HasNode())
                 {
-                    silo.UseDeepDeployPostgres(StorageNames.Default, options.Database!);
-                    silo.Configure<ClusterOptions>(c => (c.ClusterId, c.ServiceId) = (options.ClusterId, options.ServiceId));
-                    if (options.AdvertisedAddress is { } advertised)
-                    {
-                        silo.ConfigureEndpoints(IPAddress.Parse(advertised), options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: true);
-                    }
-                    else
-                    {
-                        silo.ConfigureEndpoints(options.SiloPort, options.GatewayPort, AddressFamily.InterNetwork, listenOnAnyHostAddress: true);
-                    }
-                }
-                else
-                {
-                    silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort, serviceId: options.ServiceId, clusterId: options.ClusterId);
-                    silo.AddDeepDeploySqliteStorage(StorageNames.Default, $"Data Source={options.DatabasePath}");
+                    silo.AddDeepDeployNode(options.DataDir);
                 }
 
-                if (options.SiloName is { } siloName)
-                {
-                    silo.Configure<SiloOptions>(s => s.SiloName = siloName);
-                }
-
-                // Every silo places GpuNode grains (the director reads the metadata), only node silos host them.
-                silo.UseSiloMetadata(roles.HasNode()
-                    ? new Dictionary<string, string> { [NodeHostPlacementStrategy.MetadataKey] = node.Name }
-                    : new Dictionary<string, string>());
-                silo.AddPlacementDirector<NodeHostPlacementStrategy, NodeHostPlacementDirector>();
                 silo.AddDashboard();
             });
         }
         else
         {
+            // The gateway quotes prices; a silo's control plane reads the same section.
+            builder.Services.Configure<GpuPrices>(builder.Configuration.GetSection(ControlPlaneSiloExtensions.PricesSection));
             builder.UseOrleansClient(client =>
             {
-                if (options.IsProduction)
-                {
-                    client.UseDeepDeployPostgresClustering(options.Database!);
-                    client.Configure<ClusterOptions>(c => (c.ClusterId, c.ServiceId) = (options.ClusterId, options.ServiceId));
-                }
-                else
-                {
-                    client.UseLocalhostClustering(options.GatewayPort, options.ServiceId, options.ClusterId);
-                }
-
-                // A gateway may start before any silo: keep trying (the host starts serving once connected).
-                client.UseConnectionRetryFilter(async (_, cancellationToken) =>
-                {
-                    await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
-                    return true;
-                });
+                UseClustering(client, options);
                 client.AddDashboard();
             });
         }
@@ -185,6 +126,54 @@ public static class DeepDeployHost
         }
 
         return app;
+    }
+
+    /// <summary>Membership and grain state: PostgreSQL in production, localhost clustering and SQLite embedded.</summary>
+    static void UseClustering(ISiloBuilder silo, DeepDeployOptions options)
+    {
+        if (options.IsProduction)
+        {
+            silo.UseDeepDeployPostgres(StorageNames.Default, options.Database!);
+            silo.Configure<ClusterOptions>(c => (c.ClusterId, c.ServiceId) = (options.ClusterId, options.ServiceId));
+            if (options.AdvertisedAddress is { } advertised)
+            {
+                silo.ConfigureEndpoints(IPAddress.Parse(advertised), options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: true);
+            }
+            else
+            {
+                silo.ConfigureEndpoints(options.SiloPort, options.GatewayPort, AddressFamily.InterNetwork, listenOnAnyHostAddress: true);
+            }
+        }
+        else
+        {
+            silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort, serviceId: options.ServiceId, clusterId: options.ClusterId);
+            silo.AddDeepDeploySqliteStorage(StorageNames.Default, $"Data Source={options.DatabasePath}");
+        }
+
+        if (options.SiloName is { } siloName)
+        {
+            silo.Configure<SiloOptions>(s => s.SiloName = siloName);
+        }
+    }
+
+    static void UseClustering(IClientBuilder client, DeepDeployOptions options)
+    {
+        if (options.IsProduction)
+        {
+            client.UseDeepDeployPostgresClustering(options.Database!);
+            client.Configure<ClusterOptions>(c => (c.ClusterId, c.ServiceId) = (options.ClusterId, options.ServiceId));
+        }
+        else
+        {
+            client.UseLocalhostClustering(options.GatewayPort, options.ServiceId, options.ClusterId);
+        }
+
+        // A gateway may start before any silo: keep trying (the host starts serving once connected).
+        client.UseConnectionRetryFilter(async (_, cancellationToken) =>
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+            return true;
+        });
     }
 
     /// <summary>Refuses, at start and in plain words, the settings a split deployment cannot work with.</summary>

@@ -7,7 +7,6 @@ using DeepDeploy.Silo.Hosting;
 using DeepDeploy.Silo.Storage;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
-using Orleans.Runtime.MembershipService.SiloMetadata;
 using Orleans.TestingHost;
 
 namespace DeepDeploy.Tests.Cluster;
@@ -37,13 +36,11 @@ public sealed class SimulatedCluster : IAsyncDisposable
         builder.ConfigureSilo((options, silo) =>
         {
             silo.AddDeepDeploySqliteStorage(StorageNames.Default, connection);
-            silo.UseSiloMetadata(new Dictionary<string, string> { [NodeHostPlacementStrategy.MetadataKey] = options.SiloName });
-            silo.AddPlacementDirector<NodeHostPlacementStrategy, NodeHostPlacementDirector>();
+            silo.Services.AddSingleton<IWeightsResolver, FixedWeightsResolver>();
+            silo.AddDeepDeployControlPlane(hostedNode: options.SiloName);
             silo.Services.AddSingleton(sp => new SimulatedNodeAgent(sp.GetRequiredService<IGrainFactory>(), options.SiloName, GpusPerNode, Gpu));
             silo.Services.AddSingleton<INodeAgent>(sp => sp.GetRequiredService<SimulatedNodeAgent>());
             silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<SimulatedNodeAgent>());
-            silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, DeploymentWaker>();
-            silo.Services.AddSingleton<IWeightsResolver, FixedWeightsResolver>();
             silo.Services.Configure<AutoscalerOptions>(o => autoscaler?.Invoke(o));
         });
         sim.Cluster = builder.Build();

@@ -3,7 +3,8 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using DeepDeploy.Gateway.Inference;
-using DeepDeploy.Silo.Nodes;
+using DeepDeploy.Node;
+using DeepDeploy.Node.Engines;
 using DeepDeploy.Tests.EndToEnd;
 using Microsoft.Extensions.DependencyInjection;
 

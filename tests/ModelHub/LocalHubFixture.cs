@@ -1,5 +1,5 @@
 using System.Net.Http.Headers;
-using DeepDeploy.Silo.ModelHub;
+using DeepDeploy.LocalHub;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;

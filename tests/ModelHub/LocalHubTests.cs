@@ -2,8 +2,8 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text.Json;
-using DeepDeploy.Silo.ModelHub;
-using DeepDeploy.Silo.Weights;
+using DeepDeploy.LocalHub;
+using DeepDeploy.Node.Weights;
 using Xunit;
 
 namespace DeepDeploy.Tests.ModelHub;

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using DeepDeploy.Silo.Nodes;
+using DeepDeploy.Node;
+using DeepDeploy.Node.Engines;
 
 namespace DeepDeploy.Tests.Production;
 

@@ -1,6 +1,7 @@
 using System.Reflection;
 using DeepDeploy.Silo.Hosting;
-using DeepDeploy.Silo.Nodes;
+using DeepDeploy.Node;
+using DeepDeploy.Node.Engines;
 using YamlDotNet.RepresentationModel;
 
 namespace DeepDeploy.Tests.Production;

@@ -1,4 +1,5 @@
-using DeepDeploy.Silo.Nodes;
+using DeepDeploy.Node;
+using DeepDeploy.Node.Engines;
 
 namespace DeepDeploy.Tests.Units;
 

@@ -1,6 +1,7 @@
 using DeepDeploy.Contracts.Nodes;
-using DeepDeploy.Silo.Nodes;
-using DeepDeploy.Silo.Weights;
+using DeepDeploy.Node;
+using DeepDeploy.Node.Engines;
+using DeepDeploy.Node.Weights;
 
 namespace DeepDeploy.Tests.Weights;
 

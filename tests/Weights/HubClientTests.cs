@@ -1,5 +1,5 @@
 using System.Security.Cryptography;
-using DeepDeploy.Silo.Weights;
+using DeepDeploy.Node.Weights;
 
 namespace DeepDeploy.Tests.Weights;
 

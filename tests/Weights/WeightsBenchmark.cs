@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using DeepDeploy.Silo.Weights;
+using DeepDeploy.Node.Weights;
 using DeepDeploy.Tests.Worker;
 using Xunit.Abstractions;
 

@@ -1,6 +1,6 @@
 using DeepDeploy.Contracts.Deployments;
 using DeepDeploy.Contracts.Nodes;
-using DeepDeploy.Silo.Weights;
+using DeepDeploy.Node.Weights;
 
 namespace DeepDeploy.Tests.Weights;
 

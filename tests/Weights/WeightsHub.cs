@@ -1,9 +1,9 @@
 using System.Collections.Concurrent;
 using DeepDeploy.Contracts.Nodes;
-using DeepDeploy.GpuWorker.Gguf;
-using DeepDeploy.Silo.ModelHub;
-using DeepDeploy.Silo.Nodes;
-using DeepDeploy.Silo.Weights;
+using DeepDeploy.LocalHub;
+using DeepDeploy.Node;
+using DeepDeploy.Node.Engines;
+using DeepDeploy.Node.Weights;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Hosting.Server;

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
-using DeepDeploy.GpuWorker.Gguf;
+using DeepDeploy.LocalHub;
 using LLama;
 using LLama.Batched;
 using LLama.Common;

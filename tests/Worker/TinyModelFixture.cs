@@ -1,4 +1,4 @@
-using DeepDeploy.GpuWorker.Gguf;
+using DeepDeploy.LocalHub;
 
 namespace DeepDeploy.Tests.Worker;
 

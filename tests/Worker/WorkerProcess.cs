@@ -6,8 +6,8 @@ using System.Text.Json;
 namespace DeepDeploy.Tests.Worker;
 
 /// <summary>
-/// Runs DeepDeploy.GpuWorker as a real OS process: <c>dotnet &lt;test bin&gt;/DeepDeploy.GpuWorker.dll ...</c>
-/// (the worker's dll, runtimeconfig and deps are copied to the test output through silo's project reference).
+/// Runs DeepDeploy.GpuWorker as a real OS process: <c>dotnet &lt;test bin&gt;/worker/DeepDeploy.GpuWorker.dll ...</c>
+/// (the worker's build output is copied to worker/ in the test output through silo's project reference).
 /// Reads the LISTENING line from stdout, keeps stderr for diagnostics, and kills the process tree on dispose.
 /// </summary>
 public sealed class WorkerProcess : IAsyncDisposable
@@ -40,7 +40,7 @@ public sealed class WorkerProcess : IAsyncDisposable
         get { lock (_stdout) return _stdout.ToString(); }
     }
 
-    public static string WorkerDll => Path.Combine(AppContext.BaseDirectory, "DeepDeploy.GpuWorker.dll");
+    public static string WorkerDll => DeepDeploy.Node.NodeOptions.DefaultWorkerPath;
 
     /// <summary>The dotnet host running this test (so the worker uses the same runtime), else "dotnet" from PATH.</summary>
     public static string DotnetHost

@@ -1,0 +1,178 @@
+namespace DeepDeploy.LocalHub;
+
+/// <summary>
+/// Writes a tiny llama-architecture GGUF (v3, F32) with deterministic pseudo-random weights.
+/// It is meant for tests and for seeding a local model hub: ~470 KB, loads in milliseconds,
+/// produces gibberish text but fully exercises tokenization, batching and sampling.
+/// The same seed always gives byte-identical files.
+/// </summary>
+public static class TinyLlamaGguf
+{
+    private const int NEmbd = 64;
+    private const int NLayer = 2;
+    private const int NHead = 4;
+    private const int NFf = 128;
+    private const int ContextLength = 4096;
+    private const float RmsEps = 1e-5f;
+
+    // Residual-stream dimension 0 carries a constant that no layer writes to; output rows of the
+    // control tokens (<unk>, <s>, </s>) read it with a large negative weight. This keeps the model
+    // from emitting end-of-sequence (or other control tokens), so generations run to max_tokens.
+    private const float AnchorValue = 1.0f;
+    private const float ControlTokenPenalty = -20f;
+
+    /// <summary>
+    /// Ordinary SentencePiece pieces after the 256 byte tokens ("▁" is the SentencePiece space).
+    /// </summary>
+    private static readonly string[] OrdinaryPieces = ["▁", "▁the", "▁a", "e", "t", "▁hello", "▁world", "er"];
+
+    public static void Write(string path, int seed = 42)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var fullPath = Path.GetFullPath(path);
+        var dir = Path.GetDirectoryName(fullPath);
+        if (!string.IsNullOrEmpty(dir))
+            Directory.CreateDirectory(dir);
+
+        var writer = Build(seed);
+        var tmp = $"{fullPath}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
+        try
+        {
+            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            {
+                writer.WriteTo(fs);
+                fs.Flush(flushToDisk: true);
+            }
+            File.Move(tmp, fullPath, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(tmp))
+                File.Delete(tmp);
+        }
+    }
+
+    private static GgufWriter Build(int seed)
+    {
+        var (tokens, types, scores) = BuildVocab();
+        var nVocab = tokens.Count;
+
+        var w = new GgufWriter();
+        w.AddString("general.architecture", "llama");
+        w.AddString("general.name", $"deepdeploy-tiny-llama-seed{seed}");
+        w.AddUInt32("general.alignment", 32);
+        w.AddUInt32("general.file_type", 0); // all F32
+        w.AddUInt32("llama.context_length", ContextLength);
+        w.AddUInt32("llama.embedding_length", NEmbd);
+        w.AddUInt32("llama.block_count", NLayer);
+        w.AddUInt32("llama.feed_forward_length", NFf);
+        w.AddUInt32("llama.attention.head_count", NHead);
+        w.AddUInt32("llama.attention.head_count_kv", NHead);
+        w.AddUInt32("llama.rope.dimension_count", NEmbd / NHead);
+        w.AddFloat32("llama.attention.layer_norm_rms_epsilon", RmsEps);
+        w.AddString("tokenizer.ggml.model", "llama");
+        w.AddStringArray("tokenizer.ggml.tokens", tokens);
+        w.AddFloat32Array("tokenizer.ggml.scores", scores);
+        w.AddInt32Array("tokenizer.ggml.token_type", types);
+        w.AddUInt32("tokenizer.ggml.unknown_token_id", 0);
+        w.AddUInt32("tokenizer.ggml.bos_token_id", 1);
+        w.AddUInt32("tokenizer.ggml.eos_token_id", 2);
+        w.AddBool("tokenizer.ggml.add_bos_token", true);
+        w.AddBool("tokenizer.ggml.add_eos_token", false);
+
+        var rng = new SplitMix64((ulong)(uint)seed ^ 0x9E3779B97F4A7C15UL);
+
+        // token_embd: {n_embd, n_vocab} -> one row of n_embd values per token.
+        var embd = Random(rng, NEmbd * nVocab, 0.5f);
+        for (var t = 0; t < nVocab; t++)
+            embd[t * NEmbd] = AnchorValue;
+        w.AddTensorF32("token_embd.weight", [NEmbd, (ulong)nVocab], embd);
+
+        for (var l = 0; l < NLayer; l++)
+        {
+            var p = $"blk.{l}.";
+            w.AddTensorF32(p + "attn_norm.weight", [NEmbd], Ones(NEmbd));
+            w.AddTensorF32(p + "attn_q.weight", [NEmbd, NEmbd], Random(rng, NEmbd * NEmbd, Scale(NEmbd)));
+            w.AddTensorF32(p + "attn_k.weight", [NEmbd, NEmbd], Random(rng, NEmbd * NEmbd, Scale(NEmbd)));
+            w.AddTensorF32(p + "attn_v.weight", [NEmbd, NEmbd], Random(rng, NEmbd * NEmbd, Scale(NEmbd)));
+            var wo = Random(rng, NEmbd * NEmbd, Scale(NEmbd));
+            ZeroRow(wo, 0, NEmbd); // keep the anchor dimension untouched
+            w.AddTensorF32(p + "attn_output.weight", [NEmbd, NEmbd], wo);
+            w.AddTensorF32(p + "ffn_norm.weight", [NEmbd], Ones(NEmbd));
+            w.AddTensorF32(p + "ffn_gate.weight", [NEmbd, NFf], Random(rng, NEmbd * NFf, Scale(NEmbd)));
+            var down = Random(rng, NFf * NEmbd, Scale(NFf));
+            ZeroRow(down, 0, NFf);
+            w.AddTensorF32(p + "ffn_down.weight", [NFf, NEmbd], down);
+            w.AddTensorF32(p + "ffn_up.weight", [NEmbd, NFf], Random(rng, NEmbd * NFf, Scale(NEmbd)));
+        }
+
+        w.AddTensorF32("output_norm.weight", [NEmbd], Ones(NEmbd));
+        var output = Random(rng, NEmbd * nVocab, 1.0f);
+        for (var t = 0; t < nVocab; t++)
+            output[t * NEmbd] = types[t] == TokenTypeControl || types[t] == TokenTypeUnknown ? ControlTokenPenalty : 0f;
+        w.AddTensorF32("output.weight", [NEmbd, (ulong)nVocab], output);
+        return w;
+    }
+
+    private const int TokenTypeNormal = 1;
+    private const int TokenTypeUnknown = 2;
+    private const int TokenTypeControl = 3;
+    private const int TokenTypeByte = 6;
+
+    private static (List<string> Tokens, List<int> Types, List<float> Scores) BuildVocab()
+    {
+        var tokens = new List<string> { "<unk>", "<s>", "</s>" };
+        var types = new List<int> { TokenTypeUnknown, TokenTypeControl, TokenTypeControl };
+        var scores = new List<float> { 0f, 0f, 0f };
+        for (var b = 0; b < 256; b++)
+        {
+            tokens.Add($"<0x{b:X2}>");
+            types.Add(TokenTypeByte);
+            scores.Add(0f);
+        }
+        for (var i = 0; i < OrdinaryPieces.Length; i++)
+        {
+            tokens.Add(OrdinaryPieces[i]);
+            types.Add(TokenTypeNormal);
+            scores.Add(-(i + 1)); // SentencePiece merges prefer higher scores
+        }
+        return (tokens, types, scores);
+    }
+
+    private static float Scale(int fanIn) => 1.0f / MathF.Sqrt(fanIn);
+
+    private static float[] Ones(int n)
+    {
+        var a = new float[n];
+        Array.Fill(a, 1f);
+        return a;
+    }
+
+    private static float[] Random(SplitMix64 rng, int n, float amplitude)
+    {
+        var a = new float[n];
+        for (var i = 0; i < n; i++)
+            a[i] = rng.NextSignedUnit() * amplitude;
+        return a;
+    }
+
+    private static void ZeroRow(float[] matrix, int row, int rowLength) =>
+        Array.Clear(matrix, row * rowLength, rowLength);
+
+    /// <summary>SplitMix64: tiny, fast, platform-independent PRNG (unlike System.Random's unspecified algorithm).</summary>
+    private sealed class SplitMix64(ulong state)
+    {
+        private ulong _state = state;
+
+        public ulong Next()
+        {
+            var z = _state += 0x9E3779B97F4A7C15UL;
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+            return z ^ (z >> 31);
+        }
+
+        /// <summary>Uniform in [-1, 1), built from the top 24 bits so the float conversion is exact.</summary>
+        public float NextSignedUnit() => (int)(Next() >> 40) / (float)(1 << 23) - 1f;
+    }
+}

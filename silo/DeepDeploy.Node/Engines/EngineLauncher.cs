@@ -1,0 +1,136 @@
+using System.Diagnostics;
+using System.Globalization;
+using Protocol = DeepDeploy.WorkerProtocol.WorkerProtocol;
+
+namespace DeepDeploy.Node.Engines;
+
+/// <summary>Starts, stops and kills engine processes, the built-in worker and external engines alike: output into
+/// the instance's tail, a PID file while it runs, and its endpoint once it listens.</summary>
+public sealed class EngineLauncher(PidFiles pids)
+{
+    /// <summary>How long the built-in worker may take to print its listening line.</summary>
+    static readonly TimeSpan ListenTimeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>The PID files of the processes it started.</summary>
+    public PidFiles Pids => pids;
+
+    /// <summary>Starts the process and returns its base URL: the known one, or the one the worker announces.</summary>
+    public async Task<string> StartAsync(EngineInstance instance, EngineStart command)
+    {
+        var start = new ProcessStartInfo(command.FileName)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in command.Arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        foreach (var (key, value) in command.Environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        var listening = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (command.Endpoint is { } known)
+        {
+            listening.SetResult(known);
+        }
+
+        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+            {
+                return;
+            }
+
+            instance.Output.Add(e.Data);
+            if (Protocol.Readiness.ParseListening(e.Data) is { } announced)
+            {
+                listening.TrySetResult(announced.GetLeftPart(UriPartial.Authority));
+            }
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                instance.Output.Add(e.Data);
+            }
+        };
+        process.Exited += (_, _) => listening.TrySetException(new InvalidOperationException(
+            $"engine exited during start with code {SafeExitCode(process)}: {instance.Output.Last(5)}"));
+
+        instance.Output.Add($"[node] {instance.EngineName}: {start.FileName} {string.Join(' ', start.ArgumentList)}");
+        process.Start();
+        instance.Process = process;
+        pids.Write(instance.Launch.InstanceId, process.Id);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        if (instance.Stopping)
+        {
+            throw new OperationCanceledException();
+        }
+
+        return await listening.Task.WaitAsync(ListenTimeout, instance.StopToken);
+    }
+
+    /// <summary>Asks the process to stop (SIGTERM) and kills it after <paramref name="grace"/>.</summary>
+    public async Task StopAsync(EngineInstance instance, TimeSpan grace)
+    {
+        instance.RequestStop();
+        var process = instance.Process;
+        if (process is null || process.HasExited)
+        {
+            return;
+        }
+
+        ProcessSignals.Terminate(process.Id);
+        using var timeout = new CancellationTokenSource(grace);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            await KillAsync(instance);
+        }
+    }
+
+    public static async Task KillAsync(EngineInstance instance)
+    {
+        var process = instance.Process;
+        if (process is null)
+        {
+            return;
+        }
+
+        try
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+
+            await process.WaitForExitAsync();
+        }
+        catch (InvalidOperationException)
+        {
+            // Never started.
+        }
+    }
+
+    static string SafeExitCode(Process process)
+    {
+        try
+        {
+            return process.ExitCode.ToString(CultureInfo.InvariantCulture);
+        }
+        catch (InvalidOperationException)
+        {
+            return "?";
+        }
+    }
+}

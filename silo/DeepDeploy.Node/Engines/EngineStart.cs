@@ -1,0 +1,53 @@
+using System.Globalization;
+using Protocol = DeepDeploy.WorkerProtocol.WorkerProtocol;
+
+namespace DeepDeploy.Node.Engines;
+
+/// <summary>How to start one engine process. <see cref="Endpoint"/> is known up front for an external engine
+/// (the node gave it a port); null for the built-in worker, which binds port 0 and announces the port it got.</summary>
+public sealed record EngineStart(
+    string FileName,
+    IReadOnlyList<string> Arguments,
+    IReadOnlyDictionary<string, string> Environment,
+    string? Endpoint)
+{
+    static string DotnetPath => System.Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
+
+    /// <summary>The built-in gpu-worker, <c>dotnet DeepDeploy.GpuWorker.dll</c>, on the node's CPU threads.</summary>
+    public static EngineStart ForWorker(NodeOptions options, EngineInstance instance, string modelPath)
+    {
+        var launch = instance.Launch;
+        string[] arguments =
+        [
+            options.WorkerPath,
+            Protocol.Args.Model, modelPath,
+            Protocol.Args.Host, options.WorkerHost,
+            Protocol.Args.Port, "0",
+            Protocol.Args.MaxBatchSize, launch.MaxBatchSize.ToString(CultureInfo.InvariantCulture),
+            Protocol.Args.Threads, options.WorkerThreads.ToString(CultureInfo.InvariantCulture),
+            Protocol.Args.ServedModelName, launch.ModelName,
+            Protocol.Args.InstanceId, launch.InstanceId,
+            .. (options.WorkerArgs ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries),
+        ];
+        return new EngineStart(DotnetPath, arguments, GpuEnvironment(instance), Endpoint: null);
+    }
+
+    /// <summary>An external engine from its profile's templates, listening on <paramref name="port"/>.</summary>
+    public static EngineStart ForProfile(NodeOptions options, EngineInstance instance, EngineProfile profile, string modelPath, int port)
+    {
+        var launch = instance.Launch;
+        var values = EngineCommand.Values(launch, instance.GpuIndices, options.WorkerHost, port, modelPath, options.WorkerPath, DotnetPath);
+        var environment = new Dictionary<string, string>(GpuEnvironment(instance));
+        foreach (var (key, value) in profile.Environment)
+        {
+            environment[key] = EngineCommand.Fill(value, values).Text;
+        }
+
+        var host = options.WorkerHost.Contains(':') ? $"[{options.WorkerHost}]" : options.WorkerHost;
+        return new EngineStart(EngineCommand.Fill(profile.Command, values).Text, EngineCommand.Arguments(profile.Args, values, launch.ExtraArgs),
+            environment, $"http://{host}:{port.ToString(CultureInfo.InvariantCulture)}");
+    }
+
+    static Dictionary<string, string> GpuEnvironment(EngineInstance instance) =>
+        new(StringComparer.Ordinal) { ["CUDA_VISIBLE_DEVICES"] = string.Join(',', instance.GpuIndices) };
+}

@@ -1,0 +1,29 @@
+namespace DeepDeploy.Node.Engines;
+
+/// <summary>The last lines an engine process wrote, kept for error messages and logs.</summary>
+public sealed class OutputTail(int capacity = 200)
+{
+    readonly Queue<string> _lines = new();
+
+    public void Add(string line)
+    {
+        lock (_lines)
+        {
+            _lines.Enqueue(line);
+            while (_lines.Count > capacity)
+            {
+                _lines.Dequeue();
+            }
+        }
+    }
+
+    public string Last(int count) => string.Join('\n', LastLines(count));
+
+    public IReadOnlyList<string> LastLines(int count)
+    {
+        lock (_lines)
+        {
+            return _lines.Skip(Math.Max(0, _lines.Count - count)).ToArray();
+        }
+    }
+}

@@ -1,0 +1,70 @@
+using System.Diagnostics;
+using Protocol = DeepDeploy.WorkerProtocol.WorkerProtocol;
+
+namespace DeepDeploy.Node.Engines;
+
+/// <summary>One file per running engine (run/&lt;instance&gt;.pid). Engines outlive a crashed silo on Linux,
+/// so at start every engine still listed is an orphan and is killed.</summary>
+public sealed class PidFiles(string directory)
+{
+    public void Write(string instanceId, int pid)
+    {
+        Directory.CreateDirectory(directory);
+        File.WriteAllText(PathOf(instanceId), pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    public void Delete(string instanceId) => File.Delete(PathOf(instanceId));
+
+    /// <summary>Kills every listed engine that still runs and returns how many it killed.</summary>
+    public int KillOrphans()
+    {
+        if (!Directory.Exists(directory))
+        {
+            return 0;
+        }
+
+        var killed = 0;
+        foreach (var file in Directory.GetFiles(directory, "*.pid"))
+        {
+            var instanceId = Path.GetFileNameWithoutExtension(file);
+            if (int.TryParse(File.ReadAllText(file).Trim(), out var pid) && IsEngine(pid, instanceId))
+            {
+                try
+                {
+                    using var process = Process.GetProcessById(pid);
+                    process.Kill(entireProcessTree: true);
+                    process.WaitForExit(TimeSpan.FromSeconds(5));
+                    killed++;
+                }
+                catch (ArgumentException)
+                {
+                    // Exited in the meantime.
+                }
+            }
+
+            File.Delete(file);
+        }
+
+        return killed;
+    }
+
+    /// <summary>Guards against a recycled pid: only a process whose command line names the instance is ours.</summary>
+    static bool IsEngine(int pid, string instanceId)
+    {
+        try
+        {
+            var cmdline = File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ');
+            return cmdline.Contains(Protocol.Args.InstanceId + " " + instanceId, StringComparison.Ordinal);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    string PathOf(string instanceId) => Path.Combine(directory, instanceId + ".pid");
+}

@@ -1,0 +1,226 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using DeepDeploy.Contracts.Deployments;
+using DeepDeploy.Contracts.Nodes;
+using DeepDeploy.Grains.Nodes;
+using DeepDeploy.Node.Engines;
+using DeepDeploy.Node.Weights;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace DeepDeploy.Node;
+
+/// <summary>
+/// Runs this host's engine processes, outside the grain scheduler. The GpuNode grain commands it; it reports
+/// each instance's progress to its deployment and frees the GPUs through the node grain when a process is gone.
+/// The coordinator: processes, health, restarts, ports and logs are the types in <see cref="Engines"/>.
+/// </summary>
+public sealed class NodeAgent(
+    IGrainFactory grains,
+    IOptions<NodeOptions> options,
+    NodePaths paths,
+    WeightsCache weights,
+    IHttpClientFactory http,
+    ILogger<NodeAgent> log) : INodeAgent, ILifecycleParticipant<ISiloLifecycle>
+{
+    readonly ConcurrentDictionary<string, EngineInstance> _instances = new();
+    readonly EndedInstances _ended = new();
+    readonly EngineLauncher _launcher = new(new PidFiles(paths.RunDirectory));
+    readonly EngineProbe _probe = new(options.Value, http);
+    readonly RestartPolicy _restarts = new(options.Value);
+    readonly PortAllocator _ports = new(options.Value.EnginePortFirst, options.Value.EnginePortLast);
+    volatile bool _shuttingDown;
+
+    NodeOptions Options => options.Value;
+
+    public string NodeName => Options.Name;
+
+    /// <summary>Live instances on this node (for tests and diagnostics).</summary>
+    public IReadOnlyCollection<EngineInstance> Instances => _instances.Values.ToArray();
+
+    public void Participate(ISiloLifecycle lifecycle) =>
+        lifecycle.Subscribe(nameof(NodeAgent), ServiceLifecycleStage.Active, StartAsync, StopAsync);
+
+    public void Launch(InstanceLaunch launch, IReadOnlyList<int> gpuIndices)
+    {
+        var instance = new EngineInstance(launch, gpuIndices);
+        if (_instances.TryAdd(launch.InstanceId, instance))
+        {
+            // Off the grain scheduler: everything after this runs on the thread pool.
+            _ = Task.Run(() => RunAsync(instance));
+        }
+    }
+
+    public void Stop(string instanceId, string deployId)
+    {
+        if (_instances.TryGetValue(instanceId, out var instance))
+        {
+            _ = Task.Run(() => _launcher.StopAsync(instance, Options.StopGrace));
+        }
+        else
+        {
+            _ = Task.Run(() => ReportGoneAsync(instanceId, deployId, InstancePhase.Exited, "stopped (no process)"));
+        }
+    }
+
+    public IReadOnlyList<InstanceLog> GetLogs(string deployId, int lines)
+    {
+        var live = _instances.Values.Where(i => i.Launch.DeployId == deployId).Select(i => (Instance: i, Running: true));
+        var ended = _ended.Of(deployId).Select(i => (Instance: i, Running: false));
+        return live.Concat(ended)
+            .Select(e => new InstanceLog(e.Instance.Launch.InstanceId, NodeName, e.Running, e.Instance.Output.LastLines(lines)))
+            .ToArray();
+    }
+
+    /// <summary>Load of a running instance read from its engine's own metrics; null when unknown.</summary>
+    public Task<double?> ReadEngineLoadAsync(string instanceId, CancellationToken cancellationToken) =>
+        _instances.TryGetValue(instanceId, out var instance) && instance.Endpoint is { } endpoint
+            ? _probe.ReadLoadAsync(instance, endpoint, cancellationToken)
+            : Task.FromResult<double?>(null);
+
+    async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var killed = _launcher.Pids.KillOrphans();
+        if (killed > 0)
+        {
+            log.LogWarning("Killed {Count} engine processes orphaned by an earlier run", killed);
+        }
+
+        var info = GpuDiscovery.Discover(Options);
+        log.LogInformation("GPU node {Node}: {Count} GPUs ({Kind}): {Gpus}", info.Name, info.Gpus.Count,
+            info.Simulated ? "simulated" : "nvidia-smi", string.Join(", ", info.Gpus.Select(g => $"{g.Index}:{g.Type}")));
+        var stale = await grains.GetGrain<IGpuNodeGrain>(info.Name).Register(info);
+        foreach (var allocation in stale)
+        {
+            await grains.GetGrain<IDeploymentGrain>(allocation.DeployId)
+                .OnInstanceUpdate(new InstanceUpdate(allocation.InstanceId, InstancePhase.Exited, null, "node restarted"));
+        }
+    }
+
+    async Task StopAsync(CancellationToken cancellationToken)
+    {
+        // Engines must not outlive their silo; deployments place them again when the node comes back.
+        _shuttingDown = true;
+        await Task.WhenAll(_instances.Values.Select(i => _launcher.StopAsync(i, Options.StopGrace)));
+    }
+
+    /// <summary>One instance's life: fetch the weights, then run the engine, restarting it in place after a
+    /// crash or failed health checks as the <see cref="RestartPolicy"/> says; when it gives up the instance
+    /// fails and its deployment places a replacement elsewhere.</summary>
+    async Task RunAsync(EngineInstance instance)
+    {
+        var launch = instance.Launch;
+        var phase = InstancePhase.Failed;
+        string? message = null;
+        WeightsCache.WeightsLease? lease = null;
+        try
+        {
+            // Before any download: a node without an engine for the format says so at once.
+            (instance.EngineName, instance.Profile) = EngineSelection.Select(Options, launch);
+            await ReportAsync(launch, InstancePhase.Downloading, null, null);
+            lease = await weights.AcquireAsync(launch,
+                progress => ReportAsync(launch, InstancePhase.Downloading, null, null, progress), instance.StopToken);
+            await ReportAsync(launch, InstancePhase.Starting, null, null);
+            for (var restarts = 0; ; restarts++)
+            {
+                var endpoint = instance.Endpoint = await _launcher.StartAsync(instance, Command(instance, lease.Path));
+                await _probe.WaitHealthyAsync(instance, endpoint);
+                await ReportAsync(launch, InstancePhase.Running, endpoint, null);
+                var ranFor = Stopwatch.StartNew();
+                message = await _probe.SuperviseAsync(instance, endpoint);
+                if (instance.Stopping)
+                {
+                    (phase, message) = (InstancePhase.Exited, "stopped");
+                    break;
+                }
+
+                restarts = _restarts.Count(restarts, ranFor.Elapsed);
+                if (_restarts.GivesUp(restarts))
+                {
+                    message = $"crashed {restarts + 1} times; last: {message}";
+                    break;
+                }
+
+                var backoff = _restarts.Backoff(restarts);
+                log.LogWarning("Instance {InstanceId}: {Message}; restarting in {Backoff}", launch.InstanceId, message, backoff);
+                // Out of the routes at once, not after the backoff.
+                await ReportAsync(launch, InstancePhase.Starting, null, $"restart {restarts + 1} in {backoff.TotalSeconds:0.#} s after: {message}");
+                await EngineLauncher.KillAsync(instance);
+                await Task.Delay(backoff, instance.StopToken);
+            }
+        }
+        catch (Exception) when (instance.Stopping)
+        {
+            (phase, message) = (InstancePhase.Exited, "stopped");
+        }
+        catch (Exception e)
+        {
+            message = e.Message;
+            log.LogWarning(e, "Instance {InstanceId} failed", launch.InstanceId);
+        }
+        finally
+        {
+            await EngineLauncher.KillAsync(instance);
+            lease?.Dispose();
+            if (instance.Port is { } port)
+            {
+                _ports.Release(port);
+            }
+
+            _launcher.Pids.Delete(launch.InstanceId);
+            _instances.TryRemove(launch.InstanceId, out _);
+            _ended.Remember(instance);
+        }
+
+        await ReportGoneAsync(launch.InstanceId, launch.DeployId, phase, message);
+    }
+
+    /// <summary>The built-in worker, or the instance's engine profile on a port of the node's range.</summary>
+    EngineStart Command(EngineInstance instance, string modelPath)
+    {
+        if (instance.Profile is not { } profile)
+        {
+            return EngineStart.ForWorker(Options, instance, modelPath);
+        }
+
+        instance.Port ??= _ports.Acquire();
+        return EngineStart.ForProfile(Options, instance, profile, modelPath, instance.Port.Value);
+    }
+
+    async Task ReportAsync(InstanceLaunch launch, InstancePhase phase, string? endpoint, string? message, DownloadProgress? download = null)
+    {
+        if (_shuttingDown)
+        {
+            return;
+        }
+
+        try
+        {
+            await grains.GetGrain<IDeploymentGrain>(launch.DeployId).OnInstanceUpdate(new InstanceUpdate(launch.InstanceId, phase, endpoint, message, download));
+        }
+        catch (Exception e)
+        {
+            // Reports are level-triggered on the grain side: a lost one is healed by the next.
+            log.LogWarning(e, "Could not report {Phase} of {InstanceId}", phase, launch.InstanceId);
+        }
+    }
+
+    async Task ReportGoneAsync(string instanceId, string deployId, InstancePhase phase, string? message)
+    {
+        if (_shuttingDown)
+        {
+            return;
+        }
+
+        try
+        {
+            // Free the GPUs first, so that a replacement the deployment places at once finds them.
+            await grains.GetGrain<IGpuNodeGrain>(NodeName).InstanceGone(instanceId);
+            await grains.GetGrain<IDeploymentGrain>(deployId).OnInstanceUpdate(new InstanceUpdate(instanceId, phase, null, message));
+        }
+        catch (Exception e)
+        {
+            log.LogWarning(e, "Could not report the end of {InstanceId}", instanceId);
+        }
+    }
+}

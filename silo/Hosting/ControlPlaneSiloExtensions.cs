@@ -1,0 +1,42 @@
+using DeepDeploy.Contracts.Deployments;
+using DeepDeploy.Grains.Deployments;
+using DeepDeploy.Grains.Nodes;
+using DeepDeploy.Node.Weights;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Orleans.Runtime.MembershipService.SiloMetadata;
+
+namespace DeepDeploy.Silo.Hosting;
+
+public static class ControlPlaneSiloExtensions
+{
+    public const string PricesSection = "DeepDeploy:Prices";
+
+    /// <summary>
+    /// What every silo needs to host the grains: GPU prices, autoscaler settings, the weights resolver (the hub of
+    /// HF_ENDPOINT, or the local one), and the placement of GpuNode grains on the silo of their node, which reads
+    /// <paramref name="hostedNode"/> from this silo's metadata (null: this silo hosts no node). A test double of
+    /// <see cref="IWeightsResolver"/> registered before this call stays.
+    /// </summary>
+    public static ISiloBuilder AddDeepDeployControlPlane(this ISiloBuilder silo, string? hostedNode = null)
+    {
+        var configuration = silo.Configuration;
+        var services = silo.Services;
+        services.AddHttpClient();
+        services.Configure<GpuPrices>(configuration.GetSection(PricesSection));
+        services.Configure<AutoscalerOptions>(configuration.GetSection("DeepDeploy:Autoscaler"));
+
+        var token = configuration["HF_TOKEN"];
+        services.TryAddSingleton(new HfEndpoint(DeepDeployOptions.Read(configuration).HfEndpoint)
+        {
+            DefaultToken = string.IsNullOrWhiteSpace(token) ? null : token.Trim(),
+        });
+        services.TryAddSingleton<IWeightsResolver, HubWeightsResolver>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, DeploymentWaker>();
+
+        silo.UseSiloMetadata(hostedNode is null
+            ? new Dictionary<string, string>()
+            : new Dictionary<string, string> { [NodeHostPlacementStrategy.MetadataKey] = hostedNode });
+        silo.AddPlacementDirector<NodeHostPlacementStrategy, NodeHostPlacementDirector>();
+        return silo;
+    }
+}
