@@ -4,6 +4,8 @@ using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Polly;
+using Polly.Retry;
 
 namespace DeepDeploy.Node.Weights;
 
@@ -65,27 +67,43 @@ public sealed class HuggingFaceClient
     /// <summary>Called before each retry with the attempt that failed (1-based) and its error (for logs).</summary>
     public Action<int, HubException>? OnRetry { get; init; }
 
-    /// <summary>Runs <paramref name="call"/>, retrying network failures with exponential backoff; the last failure's
-    /// message says how many attempts were made.</summary>
+    /// <summary>Network failures retried with exponential backoff (Polly); built on first use, after the init properties.</summary>
+    private ResiliencePipeline Retry => _retry ??= MaxAttempts <= 1
+        ? ResiliencePipeline.Empty
+        : new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = args => ValueTask.FromResult(
+                args.Outcome.Exception is HubException { Kind: HubErrorKind.Network } && !args.Context.CancellationToken.IsCancellationRequested),
+            MaxRetryAttempts = MaxAttempts - 1,
+            BackoffType = DelayBackoffType.Exponential,
+            UseJitter = false,
+            Delay = RetryDelay,
+            MaxDelay = MaxRetryDelay,
+            OnRetry = args =>
+            {
+                OnRetry?.Invoke(args.AttemptNumber + 1, (HubException)args.Outcome.Exception!);
+                return ValueTask.CompletedTask;
+            },
+        }).Build();
+
+    private ResiliencePipeline? _retry;
+
+    /// <summary>Runs <paramref name="call"/> through <see cref="Retry"/>; the last failure's message says how many
+    /// attempts were made.</summary>
     private async Task<T> RetryAsync<T>(Func<Task<T>> call, CancellationToken ct)
     {
-        for (var attempt = 1; ; attempt++)
+        var attempts = 0;
+        try
         {
-            try
+            return await Retry.ExecuteAsync(async _ =>
             {
+                attempts++;
                 return await call().ConfigureAwait(false);
-            }
-            catch (HubException e) when (e.Kind == HubErrorKind.Network && !ct.IsCancellationRequested)
-            {
-                if (attempt >= Math.Max(1, MaxAttempts))
-                {
-                    throw attempt == 1 ? e : new HubException(e.Kind, e.Repo, e.Endpoint, $"{e.Message} (gave up after {attempt} attempts)", e.StatusCode, e);
-                }
-
-                OnRetry?.Invoke(attempt, e);
-                var delay = TimeSpan.FromTicks(Math.Min(RetryDelay.Ticks << Math.Min(attempt - 1, 20), MaxRetryDelay.Ticks));
-                await Task.Delay(delay, ct).ConfigureAwait(false);
-            }
+            }, ct).ConfigureAwait(false);
+        }
+        catch (HubException e) when (e.Kind == HubErrorKind.Network && attempts > 1 && !ct.IsCancellationRequested)
+        {
+            throw new HubException(e.Kind, e.Repo, e.Endpoint, $"{e.Message} (gave up after {attempts} attempts)", e.StatusCode, e);
         }
     }
 
