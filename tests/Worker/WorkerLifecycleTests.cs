@@ -121,31 +121,4 @@ public sealed class WorkerLifecycleTests(TinyModelFixture model) : IClassFixture
             WorkerProcess.StartAsync(Path.Combine(model.Directory, "nope.gguf")));
         Assert.Contains("model file not found", ex.Message);
     }
-
-    [Fact]
-    public async Task Write_tiny_model_option_writes_the_same_bytes_as_the_library()
-    {
-        var viaCli = Path.Combine(model.Directory, "cli.gguf");
-        var psi = new System.Diagnostics.ProcessStartInfo(WorkerProcess.DotnetHost)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        psi.ArgumentList.Add(WorkerProcess.WorkerDll);
-        psi.ArgumentList.Add("--write-tiny-model");
-        psi.ArgumentList.Add(viaCli);
-        using var p = System.Diagnostics.Process.Start(psi)!;
-        try
-        {
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            await p.WaitForExitAsync(cts.Token);
-            Assert.Equal(0, p.ExitCode);
-            Assert.Equal(await File.ReadAllBytesAsync(model.ModelPath), await File.ReadAllBytesAsync(viaCli));
-        }
-        finally
-        {
-            if (!p.HasExited)
-                p.Kill(entireProcessTree: true);
-        }
-    }
 }
