@@ -1,8 +1,6 @@
 using System.Net;
-using System.Net.Sockets;
 using DeepDeploy.Contracts.Deployments;
 using DeepDeploy.Gateway;
-using DeepDeploy.Grains;
 using DeepDeploy.LocalHub;
 using DeepDeploy.Node;
 using DeepDeploy.Node.Weights;
@@ -10,7 +8,6 @@ using DeepDeploy.Silo.Storage;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using Orleans.Configuration;
 using Orleans.Dashboard;
 
 namespace DeepDeploy.Silo.Hosting;
@@ -55,16 +52,7 @@ public static class DeepDeployHost
             PostgresSchema.EnsureCreatedAsync(options.Database!, options.DatabaseWait).GetAwaiter().GetResult();
         }
 
-        // Gateways protect Hugging Face tokens, silos and nodes unprotect them: one key ring for all.
-        var dataProtection = builder.Services.AddDataProtection().SetApplicationName("DeepDeploy");
-        if (options.IsProduction)
-        {
-            dataProtection.PersistKeysToPostgres(options.Database!);
-        }
-        else
-        {
-            dataProtection.PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(options.DataDir, "keys")));
-        }
+        AddKeyRing(builder.Services, options);
 
         if (roles.HasGateway())
         {
@@ -80,7 +68,7 @@ public static class DeepDeployHost
         {
             builder.UseOrleans(silo =>
             {
-                UseClustering(silo, options);
+                silo.UseDeepDeployClustering(options);
                 silo.AddDeepDeployControlPlane(roles.HasNode() ? builder.Configuration.ReadNodeOptions().Name : null);
                 if (roles.HasNode())
                 {
@@ -96,7 +84,7 @@ public static class DeepDeployHost
             builder.Services.Configure<GpuPrices>(builder.Configuration.GetSection(ControlPlaneSiloExtensions.PricesSection));
             builder.UseOrleansClient(client =>
             {
-                UseClustering(client, options);
+                client.UseDeepDeployClustering(options);
                 client.AddDashboard();
             });
         }
@@ -128,52 +116,18 @@ public static class DeepDeployHost
         return app;
     }
 
-    /// <summary>Membership and grain state: PostgreSQL in production, localhost clustering and SQLite embedded.</summary>
-    static void UseClustering(ISiloBuilder silo, DeepDeployOptions options)
+    /// <summary>Gateways protect Hugging Face tokens, silos and nodes unprotect them: one key ring for all.</summary>
+    static void AddKeyRing(IServiceCollection services, DeepDeployOptions options)
     {
+        var dataProtection = services.AddDataProtection().SetApplicationName("DeepDeploy");
         if (options.IsProduction)
         {
-            silo.UseDeepDeployPostgres(StorageNames.Default, options.Database!);
-            silo.Configure<ClusterOptions>(c => (c.ClusterId, c.ServiceId) = (options.ClusterId, options.ServiceId));
-            if (options.AdvertisedAddress is { } advertised)
-            {
-                silo.ConfigureEndpoints(IPAddress.Parse(advertised), options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: true);
-            }
-            else
-            {
-                silo.ConfigureEndpoints(options.SiloPort, options.GatewayPort, AddressFamily.InterNetwork, listenOnAnyHostAddress: true);
-            }
+            dataProtection.PersistKeysToPostgres(options.Database!);
         }
         else
         {
-            silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort, serviceId: options.ServiceId, clusterId: options.ClusterId);
-            silo.AddDeepDeploySqliteStorage(StorageNames.Default, $"Data Source={options.DatabasePath}");
+            dataProtection.PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(options.DataDir, "keys")));
         }
-
-        if (options.SiloName is { } siloName)
-        {
-            silo.Configure<SiloOptions>(s => s.SiloName = siloName);
-        }
-    }
-
-    static void UseClustering(IClientBuilder client, DeepDeployOptions options)
-    {
-        if (options.IsProduction)
-        {
-            client.UseDeepDeployPostgresClustering(options.Database!);
-            client.Configure<ClusterOptions>(c => (c.ClusterId, c.ServiceId) = (options.ClusterId, options.ServiceId));
-        }
-        else
-        {
-            client.UseLocalhostClustering(options.GatewayPort, options.ServiceId, options.ClusterId);
-        }
-
-        // A gateway may start before any silo: keep trying (the host starts serving once connected).
-        client.UseConnectionRetryFilter(async (_, cancellationToken) =>
-        {
-            await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
-            return true;
-        });
     }
 
     /// <summary>Refuses, at start and in plain words, the settings a split deployment cannot work with.</summary>
