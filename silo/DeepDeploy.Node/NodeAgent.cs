@@ -112,7 +112,7 @@ public sealed class NodeAgent(
         var launch = instance.Launch;
         var phase = InstancePhase.Failed;
         string? message = null;
-        WeightsCache.WeightsLease? lease = null;
+        WeightsLease? lease = null;
         try
         {
             // Before any download: a node without an engine for the format says so at once.

@@ -273,7 +273,7 @@ public sealed class WeightsCache(
         }
     }
 
-    void Release(string snapshotKey)
+    internal void Release(string snapshotKey)
     {
         lock (_lock)
         {
@@ -345,22 +345,5 @@ public sealed class WeightsCache(
         public long Done => Interlocked.Read(ref _done);
 
         public void Report(long value) => Interlocked.Exchange(ref _done, value);
-    }
-
-    /// <summary>Weights held in use by one instance: its revision is not evicted until disposed.</summary>
-    public sealed class WeightsLease(WeightsCache cache, string snapshotKey, string path) : IDisposable
-    {
-        int _disposed;
-
-        /// <summary>The GGUF file, or the snapshot folder.</summary>
-        public string Path { get; internal set; } = path;
-
-        public void Dispose()
-        {
-            if (Interlocked.Exchange(ref _disposed, 1) == 0)
-            {
-                cache.Release(snapshotKey);
-            }
-        }
     }
 }
