@@ -10,8 +10,6 @@ public static class OpenAiJson
 {
     private static readonly JsonWriterOptions Options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    public sealed record Usage(int PromptTokens, int CompletionTokens);
-
     public static byte[] Error(ApiError e) => Write(w =>
     {
         w.WriteStartObject("error");
@@ -22,7 +20,7 @@ public static class OpenAiJson
         w.WriteEndObject();
     });
 
-    public static byte[] ChatCompletion(string id, long created, string model, string content, string finishReason, Usage usage) =>
+    public static byte[] ChatCompletion(string id, long created, string model, string content, string finishReason, TokenUsage usage) =>
         Write(w =>
         {
             Header(w, id, "chat.completion", created, model);
@@ -40,7 +38,7 @@ public static class OpenAiJson
             WriteUsage(w, usage);
         });
 
-    public static byte[] TextCompletion(string id, long created, string model, string text, string finishReason, Usage usage) =>
+    public static byte[] TextCompletion(string id, long created, string model, string text, string finishReason, TokenUsage usage) =>
         Write(w =>
         {
             Header(w, id, "text_completion", created, model);
@@ -90,7 +88,7 @@ public static class OpenAiJson
         });
 
     /// <summary>The last chunk of a stream: empty choices and the usage totals.</summary>
-    public static byte[] UsageChunk(string id, string obj, long created, string model, Usage usage) =>
+    public static byte[] UsageChunk(string id, string obj, long created, string model, TokenUsage usage) =>
         Write(w =>
         {
             Header(w, id, obj, created, model);
@@ -107,7 +105,7 @@ public static class OpenAiJson
         w.WriteString("model", model);
     }
 
-    private static void WriteUsage(Utf8JsonWriter w, Usage u)
+    private static void WriteUsage(Utf8JsonWriter w, TokenUsage u)
     {
         w.WriteStartObject("usage");
         w.WriteNumber("prompt_tokens", u.PromptTokens);
