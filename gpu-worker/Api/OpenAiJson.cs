@@ -8,7 +8,7 @@ namespace DeepDeploy.GpuWorker.Api;
 /// <summary>Writes OpenAI-shaped JSON bodies and stream chunks.</summary>
 public static class OpenAiJson
 {
-    private static readonly JsonWriterOptions Options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    static readonly JsonWriterOptions Options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static byte[] Error(ApiError e) => Write(w =>
     {
@@ -63,9 +63,15 @@ public static class OpenAiJson
             w.WriteNumber("index", 0);
             w.WriteStartObject("delta");
             if (role is not null)
+            {
                 w.WriteString("role", role);
+            }
+
             if (content is not null)
+            {
                 w.WriteString("content", Clean(content));
+            }
+
             w.WriteEndObject();
             w.WriteNull("logprobs");
             WriteNullable(w, "finish_reason", finishReason);
@@ -97,7 +103,7 @@ public static class OpenAiJson
             WriteUsage(w, usage);
         });
 
-    private static void Header(Utf8JsonWriter w, string id, string obj, long created, string model)
+    static void Header(Utf8JsonWriter w, string id, string obj, long created, string model)
     {
         w.WriteString("id", id);
         w.WriteString("object", obj);
@@ -105,7 +111,7 @@ public static class OpenAiJson
         w.WriteString("model", model);
     }
 
-    private static void WriteUsage(Utf8JsonWriter w, TokenUsage u)
+    static void WriteUsage(Utf8JsonWriter w, TokenUsage u)
     {
         w.WriteStartObject("usage");
         w.WriteNumber("prompt_tokens", u.PromptTokens);
@@ -114,21 +120,28 @@ public static class OpenAiJson
         w.WriteEndObject();
     }
 
-    private static void WriteNullable(Utf8JsonWriter w, string name, string? value)
+    static void WriteNullable(Utf8JsonWriter w, string name, string? value)
     {
         if (value is null)
+        {
             w.WriteNull(name);
+        }
         else
+        {
             w.WriteString(name, value);
+        }
     }
 
     /// <summary>Generated text from a random model may split characters; never let a lone surrogate break the JSON writer.</summary>
-    private static string Clean(string s)
+    static string Clean(string s)
     {
         for (var i = 0; i < s.Length; i++)
         {
             if (!char.IsSurrogate(s[i]))
+            {
                 continue;
+            }
+
             if (char.IsHighSurrogate(s[i]) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1]))
             {
                 i++;
@@ -139,7 +152,7 @@ public static class OpenAiJson
         return s;
     }
 
-    private static byte[] Write(Action<Utf8JsonWriter> body)
+    static byte[] Write(Action<Utf8JsonWriter> body)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var w = new Utf8JsonWriter(buffer, Options))

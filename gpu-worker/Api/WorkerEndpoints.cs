@@ -9,9 +9,9 @@ namespace DeepDeploy.GpuWorker.Api;
 /// <summary>HTTP surface: /health, /metrics (OpenTelemetry's Prometheus exporter), /v1/models, /v1/chat/completions, /v1/completions.</summary>
 public static class WorkerEndpoints
 {
-    private static readonly byte[] DataPrefix = "data: "u8.ToArray();
-    private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
-    private static readonly byte[] Done = "data: [DONE]\n\n"u8.ToArray();
+    static readonly byte[] DataPrefix = "data: "u8.ToArray();
+    static readonly byte[] EventEnd = "\n\n"u8.ToArray();
+    static readonly byte[] Done = "data: [DONE]\n\n"u8.ToArray();
 
     public static void MapWorkerEndpoints(this WebApplication app)
     {
@@ -53,7 +53,7 @@ public static class WorkerEndpoints
         app.MapPost("/v1/completions", (HttpContext ctx, ModelHost host, AdmissionGate gate) => HandleAsync(ctx, host, gate, chat: false));
     }
 
-    private static async Task HandleAsync(HttpContext ctx, ModelHost host, AdmissionGate gate, bool chat)
+    static async Task HandleAsync(HttpContext ctx, ModelHost host, AdmissionGate gate, bool chat)
     {
         if (host.Phase != WorkerPhase.Ready)
         {
@@ -90,7 +90,7 @@ public static class WorkerEndpoints
         }
     }
 
-    private static async Task HandleCoreAsync(HttpContext ctx, ModelHost host, AdmissionSlot slot, bool chat)
+    static async Task HandleCoreAsync(HttpContext ctx, ModelHost host, AdmissionSlot slot, bool chat)
     {
         var engine = host.Engine;
         if (host.Phase != WorkerPhase.Ready || engine is null)
@@ -111,19 +111,27 @@ public static class WorkerEndpoints
 
         OpenAiRequest request;
         using (doc)
+        {
             request = OpenAiRequestParser.Parse(doc.RootElement, chat);
+        }
 
         var modelName = host.Options.ModelName;
         if (request.Model is not null && request.Model != modelName)
+        {
             throw new ApiException(new ApiError(404, $"The model '{request.Model}' does not exist; this worker serves '{modelName}'.",
                 Param: "model", Code: "model_not_found"));
+        }
 
         string promptText;
         var special = false;
         if (chat)
+        {
             (promptText, special) = host.Chat!.Format(request.Messages);
+        }
         else
+        {
             promptText = request.Prompt;
+        }
 
         var tokens = engine.Tokenize(promptText, special);
         var budget = engine.TokensPerSequence;
@@ -148,12 +156,16 @@ public static class WorkerEndpoints
         var id = (chat ? "chatcmpl-" : "cmpl-") + Guid.NewGuid().ToString("N");
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         if (request.Stream)
+        {
             await StreamAsync(ctx, generation, slot, chat, id, created, modelName);
+        }
         else
+        {
             await CompleteAsync(ctx, generation, slot, chat, id, created, modelName);
+        }
     }
 
-    private static async Task CompleteAsync(HttpContext ctx, GenerationRequest generation, AdmissionSlot slot, bool chat, string id, long created, string model)
+    static async Task CompleteAsync(HttpContext ctx, GenerationRequest generation, AdmissionSlot slot, bool chat, string id, long created, string model)
     {
         var text = new System.Text.StringBuilder();
         await foreach (var e in generation.Events.ReadAllAsync(ctx.RequestAborted))
@@ -182,7 +194,7 @@ public static class WorkerEndpoints
         await WriteErrorAsync(ctx, new ApiError(500, "generation ended without a result", Type: "server_error"));
     }
 
-    private static async Task StreamAsync(HttpContext ctx, GenerationRequest generation, AdmissionSlot slot, bool chat, string id, long created, string model)
+    static async Task StreamAsync(HttpContext ctx, GenerationRequest generation, AdmissionSlot slot, bool chat, string id, long created, string model)
     {
         var ct = ctx.RequestAborted;
         ctx.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
@@ -192,7 +204,9 @@ public static class WorkerEndpoints
         await ctx.Response.StartAsync(ct);
 
         if (chat)
+        {
             await SendAsync(ctx, OpenAiJson.ChatChunk(id, created, model, "assistant", "", null), ct);
+        }
 
         var obj = chat ? "chat.completion.chunk" : "text_completion";
         await foreach (var e in generation.Events.ReadAllAsync(ct))
@@ -224,7 +238,7 @@ public static class WorkerEndpoints
         }
     }
 
-    private static async Task SendAsync(HttpContext ctx, byte[] json, CancellationToken ct)
+    static async Task SendAsync(HttpContext ctx, byte[] json, CancellationToken ct)
     {
         var body = ctx.Response.Body;
         await body.WriteAsync(DataPrefix, ct);
@@ -233,14 +247,14 @@ public static class WorkerEndpoints
         await body.FlushAsync(ct);
     }
 
-    private static ApiError Unavailable(WorkerPhase phase) => phase switch
+    static ApiError Unavailable(WorkerPhase phase) => phase switch
     {
         WorkerPhase.Loading => new ApiError(503, "The model is still loading.", Type: "service_unavailable"),
         WorkerPhase.Draining => new ApiError(503, "The worker is shutting down.", Type: "service_unavailable"),
         _ => new ApiError(503, "The model failed to load.", Type: "service_unavailable"),
     };
 
-    private static async Task WriteErrorAsync(HttpContext ctx, ApiError error)
+    static async Task WriteErrorAsync(HttpContext ctx, ApiError error)
     {
         ctx.Response.StatusCode = error.Status;
         ctx.Response.ContentType = "application/json";

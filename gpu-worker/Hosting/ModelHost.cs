@@ -33,7 +33,10 @@ public sealed class ModelHost(IOptions<WorkerOptions> settings, WorkerMetrics me
         {
             // Test hook: keeps the "loading" phase observable (the tiny test model loads in milliseconds).
             if (int.TryParse(Environment.GetEnvironmentVariable(LoadDelayVariable), out var delayMs) && delayMs > 0)
+            {
                 await Task.Delay(delayMs);
+            }
+
             if (_options.Engine == WorkerEngineKind.Fake)
             {
                 var fake = new FakeEngine(_options.MaxBatchSize, _options.FakeTokenRate, _options.TokensPerSequence, metrics,
@@ -79,7 +82,9 @@ public sealed class ModelHost(IOptions<WorkerOptions> settings, WorkerMetrics me
         lock (this)
         {
             if (_phase == WorkerPhase.Loading)
+            {
                 _phase = WorkerPhase.Ready;
+            }
         }
     }
 
@@ -89,7 +94,9 @@ public sealed class ModelHost(IOptions<WorkerOptions> settings, WorkerMetrics me
         lock (this)
         {
             if (_phase != WorkerPhase.Failed)
+            {
                 _phase = WorkerPhase.Draining;
+            }
         }
     }
 
