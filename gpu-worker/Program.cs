@@ -1,40 +1,28 @@
 using System.Net;
+using System.Net.Sockets;
 using DeepDeploy.GpuWorker;
 using DeepDeploy.GpuWorker.Api;
 using DeepDeploy.GpuWorker.Engine;
 using DeepDeploy.GpuWorker.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
+using static DeepDeploy.WorkerProtocol.WorkerProtocol;
 
 // DeepDeploy inference worker: one OS process per model instance, started by a node agent.
-// stdout carries exactly one line, "DEEPDEPLOY_WORKER_LISTENING http://<host>:<port>"; all logs go to stderr.
+// stdout carries exactly one line, the readiness line (Readiness.ListeningLine); all logs go to stderr.
 
-WorkerOptions options;
+IConfiguration commandLine;
 try
 {
-    options = WorkerOptions.Parse(args);
+    commandLine = WorkerCommandLine.Read(args);
 }
 catch (ArgumentException ex)
 {
-    Console.Error.WriteLine($"error: {ex.Message}");
-    Console.Error.WriteLine(WorkerOptions.Usage);
-    return 2;
+    return BadArguments(ex.Message);
 }
-
-if (options.Engine == WorkerEngineKind.Llama && !File.Exists(options.ModelPath))
-{
-    Console.Error.WriteLine($"DEEPDEPLOY_WORKER_ERROR model file not found: {options.ModelPath}");
-    return 1;
-}
-
-if (!IPAddress.TryParse(options.Host == "localhost" ? "127.0.0.1" : options.Host, out var bindAddress))
-{
-    Console.Error.WriteLine($"error: --host must be an IP address, got '{options.Host}'");
-    return 2;
-}
-
-if (options.Engine == WorkerEngineKind.Llama)
-    NativeLogging.Configure();
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 {
@@ -44,17 +32,57 @@ var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 builder.Logging.ClearProviders();
 builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
 builder.Logging.SetMinimumLevel(LogLevel.Warning);
-builder.WebHost.ConfigureKestrel(k => k.Listen(bindAddress, options.Port));
+builder.Services.AddOptions<WorkerOptions>().Bind(commandLine).ValidateOnStart();
+builder.Services.AddSingleton<IValidateOptions<WorkerOptions>, WorkerOptionsValidator>();
+builder.Services.AddOptions<KestrelServerOptions>()
+    .Configure<IOptions<WorkerOptions>>((kestrel, worker) => kestrel.Listen(worker.Value.BindAddress, worker.Value.Port));
 builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
-builder.Services.AddSingleton(options);
+builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<WorkerMetrics>();
-builder.Services.AddSingleton(sp => new AdmissionGate(options.AdmissionLimit, sp.GetRequiredService<WorkerMetrics>()));
+builder.Services.AddSingleton(sp => new AdmissionGate(
+    sp.GetRequiredService<IOptions<WorkerOptions>>().Value.AdmissionLimit, sp.GetRequiredService<WorkerMetrics>()));
 builder.Services.AddSingleton<ModelHost>();
 builder.Services.AddSingleton<IHostLifetime, DrainingLifetime>();
+builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+    .AddMeter(WorkerMetrics.MeterName)
+    .AddPrometheusExporter(o =>
+    {
+        // The node agent and the gateway read plain, label-free series, and right after a change.
+        o.ScrapeResponseCacheDurationMilliseconds = 0;
+        o.ScopeInfoEnabled = false;
+        o.TargetInfoEnabled = false;
+        o.DisableTotalNameSuffixForCounters = true;
+    }));
 
-var app = builder.Build();
-if (options.EnsureContextHoldsBatch() is { } warning)
+WebApplication app;
+WorkerOptions options;
+try
+{
+    // Building resolves the lifetime, which needs the options: validation fails here, before anything starts.
+    app = builder.Build();
+    options = app.Services.GetRequiredService<IOptions<WorkerOptions>>().Value;
+}
+catch (OptionsValidationException ex)
+{
+    return BadArguments(ex.Failures.First());
+}
+
+if (options.Engine == WorkerEngineKind.Llama && !File.Exists(options.Model))
+{
+    Console.Error.WriteLine($"{Readiness.ErrorPrefix}model file not found: {options.Model}");
+    return 1;
+}
+
+if (options.Engine == WorkerEngineKind.Llama)
+{
+    NativeLogging.Configure();
+}
+
+if (options.ContextWarning is { } warning)
+{
     app.Logger.LogWarning("{Warning}", warning);
+}
+
 app.MapWorkerEndpoints();
 
 var host = app.Services.GetRequiredService<ModelHost>();
@@ -62,9 +90,11 @@ app.Lifetime.ApplicationStarted.Register(() =>
 {
     var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault();
     var port = address is null ? options.Port : new Uri(address).Port;
-    var shownHost = bindAddress.Equals(IPAddress.Any) || bindAddress.Equals(IPAddress.IPv6Any) ? "127.0.0.1"
-        : bindAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{bindAddress}]" : bindAddress.ToString();
-    Console.Out.WriteLine($"DEEPDEPLOY_WORKER_LISTENING http://{shownHost}:{port}");
+    var bound = options.BindAddress;
+    var shownHost = bound.Equals(IPAddress.Any) || bound.Equals(IPAddress.IPv6Any) ? "127.0.0.1"
+        : bound.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{bound}]"
+        : bound.ToString();
+    Console.Out.WriteLine(Readiness.ListeningLine(shownHost, port));
     Console.Out.Flush();
     _ = host.StartLoading();
 });
@@ -72,3 +102,10 @@ app.Lifetime.ApplicationStarted.Register(() =>
 await app.RunAsync();
 await host.DisposeAsync();
 return host.ExitCode;
+
+static int BadArguments(string reason)
+{
+    Console.Error.WriteLine($"error: {reason}");
+    Console.Error.WriteLine(WorkerCommandLine.Usage);
+    return 2;
+}

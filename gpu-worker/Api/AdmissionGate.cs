@@ -11,11 +11,12 @@ namespace DeepDeploy.GpuWorker.Api;
 /// </summary>
 public sealed class AdmissionGate(int limit, WorkerMetrics metrics)
 {
-    private int _count;
+    int _count;
 
     public int Limit => limit;
 
-    public bool TryEnter()
+    /// <summary>A slot for one request, or null (counted as refused) at the limit.</summary>
+    public AdmissionSlot? TryEnter()
     {
         while (true)
         {
@@ -23,28 +24,16 @@ public sealed class AdmissionGate(int limit, WorkerMetrics metrics)
             if (current >= limit)
             {
                 metrics.RefusedOne();
-                return false;
+                return null;
             }
+
             if (Interlocked.CompareExchange(ref _count, current + 1, current) == current)
             {
                 metrics.SetInFlight(current + 1);
-                return true;
+                return new AdmissionSlot(this);
             }
         }
     }
 
-    public void Exit() => metrics.SetInFlight(Interlocked.Decrement(ref _count));
-
-    /// <summary>A slot held by one request; released once (when generation ends, or at the latest when the
-    /// request ends), so that the slot is free before the last byte of the answer reaches the caller.</summary>
-    public sealed class Slot(AdmissionGate gate)
-    {
-        private int _released;
-
-        public void Release()
-        {
-            if (Interlocked.Exchange(ref _released, 1) == 0)
-                gate.Exit();
-        }
-    }
+    internal void Exit() => metrics.SetInFlight(Interlocked.Decrement(ref _count));
 }

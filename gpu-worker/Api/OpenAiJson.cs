@@ -8,9 +8,7 @@ namespace DeepDeploy.GpuWorker.Api;
 /// <summary>Writes OpenAI-shaped JSON bodies and stream chunks.</summary>
 public static class OpenAiJson
 {
-    private static readonly JsonWriterOptions Options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
-    public sealed record Usage(int PromptTokens, int CompletionTokens);
+    static readonly JsonWriterOptions Options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static byte[] Error(ApiError e) => Write(w =>
     {
@@ -22,7 +20,7 @@ public static class OpenAiJson
         w.WriteEndObject();
     });
 
-    public static byte[] ChatCompletion(string id, long created, string model, string content, string finishReason, Usage usage) =>
+    public static byte[] ChatCompletion(string id, long created, string model, string content, string finishReason, TokenUsage usage) =>
         Write(w =>
         {
             Header(w, id, "chat.completion", created, model);
@@ -40,7 +38,7 @@ public static class OpenAiJson
             WriteUsage(w, usage);
         });
 
-    public static byte[] TextCompletion(string id, long created, string model, string text, string finishReason, Usage usage) =>
+    public static byte[] TextCompletion(string id, long created, string model, string text, string finishReason, TokenUsage usage) =>
         Write(w =>
         {
             Header(w, id, "text_completion", created, model);
@@ -65,9 +63,15 @@ public static class OpenAiJson
             w.WriteNumber("index", 0);
             w.WriteStartObject("delta");
             if (role is not null)
+            {
                 w.WriteString("role", role);
+            }
+
             if (content is not null)
+            {
                 w.WriteString("content", Clean(content));
+            }
+
             w.WriteEndObject();
             w.WriteNull("logprobs");
             WriteNullable(w, "finish_reason", finishReason);
@@ -90,7 +94,7 @@ public static class OpenAiJson
         });
 
     /// <summary>The last chunk of a stream: empty choices and the usage totals.</summary>
-    public static byte[] UsageChunk(string id, string obj, long created, string model, Usage usage) =>
+    public static byte[] UsageChunk(string id, string obj, long created, string model, TokenUsage usage) =>
         Write(w =>
         {
             Header(w, id, obj, created, model);
@@ -99,7 +103,7 @@ public static class OpenAiJson
             WriteUsage(w, usage);
         });
 
-    private static void Header(Utf8JsonWriter w, string id, string obj, long created, string model)
+    static void Header(Utf8JsonWriter w, string id, string obj, long created, string model)
     {
         w.WriteString("id", id);
         w.WriteString("object", obj);
@@ -107,7 +111,7 @@ public static class OpenAiJson
         w.WriteString("model", model);
     }
 
-    private static void WriteUsage(Utf8JsonWriter w, Usage u)
+    static void WriteUsage(Utf8JsonWriter w, TokenUsage u)
     {
         w.WriteStartObject("usage");
         w.WriteNumber("prompt_tokens", u.PromptTokens);
@@ -116,21 +120,28 @@ public static class OpenAiJson
         w.WriteEndObject();
     }
 
-    private static void WriteNullable(Utf8JsonWriter w, string name, string? value)
+    static void WriteNullable(Utf8JsonWriter w, string name, string? value)
     {
         if (value is null)
+        {
             w.WriteNull(name);
+        }
         else
+        {
             w.WriteString(name, value);
+        }
     }
 
     /// <summary>Generated text from a random model may split characters; never let a lone surrogate break the JSON writer.</summary>
-    private static string Clean(string s)
+    static string Clean(string s)
     {
         for (var i = 0; i < s.Length; i++)
         {
             if (!char.IsSurrogate(s[i]))
+            {
                 continue;
+            }
+
             if (char.IsHighSurrogate(s[i]) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1]))
             {
                 i++;
@@ -141,7 +152,7 @@ public static class OpenAiJson
         return s;
     }
 
-    private static byte[] Write(Action<Utf8JsonWriter> body)
+    static byte[] Write(Action<Utf8JsonWriter> body)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var w = new Utf8JsonWriter(buffer, Options))

@@ -8,18 +8,23 @@ namespace DeepDeploy.GpuWorker.Api;
 public static class OpenAiRequestParser
 {
     public const int DefaultMaxTokens = 128;
-    private static readonly HashSet<string> Roles = ["system", "developer", "user", "assistant", "tool"];
+    static readonly HashSet<string> Roles = ["system", "developer", "user", "assistant", "tool"];
 
     public static OpenAiRequest Parse(JsonElement root, bool chat)
     {
         if (root.ValueKind != JsonValueKind.Object)
+        {
             throw new ApiException(new ApiError(400, "The request body must be a JSON object."));
+        }
 
         string? model = null;
         if (Get(root, "model") is { } m)
         {
             if (m.ValueKind != JsonValueKind.String)
+            {
                 throw Invalid("model", "'model' must be a string.");
+            }
+
             model = m.GetString();
         }
 
@@ -34,14 +39,19 @@ public static class OpenAiRequestParser
         if (maxTokensEl is { } mt)
         {
             if (mt.ValueKind != JsonValueKind.Number || !mt.TryGetInt32(out maxTokens) || maxTokens < 1)
+            {
                 throw Invalid(maxTokensParam, $"'{maxTokensParam}' must be an integer >= 1.");
+            }
         }
 
         var temperature = 1f;
         if (Get(root, "temperature") is { } t)
         {
             if (t.ValueKind != JsonValueKind.Number || !t.TryGetDouble(out var tv) || tv < 0 || tv > 2)
+            {
                 throw Invalid("temperature", "'temperature' must be a number between 0 and 2.");
+            }
+
             temperature = (float)tv;
         }
 
@@ -49,7 +59,10 @@ public static class OpenAiRequestParser
         if (Get(root, "top_p") is { } p)
         {
             if (p.ValueKind != JsonValueKind.Number || !p.TryGetDouble(out var pv) || pv <= 0 || pv > 1)
+            {
                 throw Invalid("top_p", "'top_p' must be a number greater than 0 and at most 1.");
+            }
+
             topP = (float)pv;
         }
 
@@ -57,7 +70,10 @@ public static class OpenAiRequestParser
         if (Get(root, "seed") is { } s)
         {
             if (s.ValueKind != JsonValueKind.Number || !s.TryGetInt64(out var sv))
+            {
                 throw Invalid("seed", "'seed' must be an integer.");
+            }
+
             seed = sv;
         }
 
@@ -65,12 +81,17 @@ public static class OpenAiRequestParser
         if (Get(root, "stream") is { } st)
         {
             if (st.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+            {
                 throw Invalid("stream", "'stream' must be a boolean.");
+            }
+
             stream = st.GetBoolean();
         }
 
         if (Get(root, "n") is { } n && (n.ValueKind != JsonValueKind.Number || !n.TryGetInt32(out var nv) || nv != 1))
+        {
             throw Invalid("n", "Only n = 1 is supported.");
+        }
 
         return new OpenAiRequest
         {
@@ -86,12 +107,17 @@ public static class OpenAiRequestParser
         };
     }
 
-    private static IReadOnlyList<ChatMessage> ParseMessages(JsonElement root)
+    static IReadOnlyList<ChatMessage> ParseMessages(JsonElement root)
     {
         if (Get(root, "messages") is not { } el)
+        {
             throw Invalid("messages", "'messages' is required.");
+        }
+
         if (el.ValueKind != JsonValueKind.Array || el.GetArrayLength() == 0)
+        {
             throw Invalid("messages", "'messages' must be a non-empty array.");
+        }
 
         var list = new List<ChatMessage>();
         var i = 0;
@@ -99,9 +125,15 @@ public static class OpenAiRequestParser
         {
             var at = $"messages[{i}]";
             if (msg.ValueKind != JsonValueKind.Object)
+            {
                 throw Invalid(at, $"'{at}' must be an object.");
+            }
+
             if (Get(msg, "role") is not { ValueKind: JsonValueKind.String } r || !Roles.Contains(r.GetString()!))
+            {
                 throw Invalid($"{at}.role", $"'{at}.role' must be one of: {string.Join(", ", Roles)}.");
+            }
+
             var role = r.GetString()!;
             list.Add(new ChatMessage(role, ParseContent(Get(msg, "content"), $"{at}.content", role)));
             i++;
@@ -109,7 +141,7 @@ public static class OpenAiRequestParser
         return list;
     }
 
-    private static string ParseContent(JsonElement? content, string param, string role)
+    static string ParseContent(JsonElement? content, string param, string role)
     {
         switch (content)
         {
@@ -125,7 +157,10 @@ public static class OpenAiRequestParser
                     if (part.ValueKind != JsonValueKind.Object
                         || Get(part, "type") is not { ValueKind: JsonValueKind.String } type || type.GetString() != "text"
                         || Get(part, "text") is not { ValueKind: JsonValueKind.String } text)
+                    {
                         throw Invalid($"{param}[{j}]", $"'{param}[{j}]' must be a text part {{\"type\":\"text\",\"text\":...}}.");
+                    }
+
                     sb.Append(text.GetString());
                     j++;
                 }
@@ -135,7 +170,7 @@ public static class OpenAiRequestParser
         }
     }
 
-    private static string ParsePrompt(JsonElement root)
+    static string ParsePrompt(JsonElement root)
     {
         switch (Get(root, "prompt"))
         {
@@ -150,7 +185,7 @@ public static class OpenAiRequestParser
         }
     }
 
-    private static IReadOnlyList<string> ParseStop(JsonElement root)
+    static IReadOnlyList<string> ParseStop(JsonElement root)
     {
         switch (Get(root, "stop"))
         {
@@ -160,12 +195,18 @@ public static class OpenAiRequestParser
                 return s.GetString()!.Length == 0 ? throw Invalid("stop", "'stop' strings must not be empty.") : [s.GetString()!];
             case { ValueKind: JsonValueKind.Array } a:
                 if (a.GetArrayLength() > 4)
+                {
                     throw Invalid("stop", "'stop' may hold at most 4 strings.");
+                }
+
                 var list = new List<string>();
                 foreach (var item in a.EnumerateArray())
                 {
                     if (item.ValueKind != JsonValueKind.String || item.GetString()!.Length == 0)
+                    {
                         throw Invalid("stop", "'stop' must be a string or an array of non-empty strings.");
+                    }
+
                     list.Add(item.GetString()!);
                 }
                 return list;
@@ -175,8 +216,8 @@ public static class OpenAiRequestParser
     }
 
     /// <summary>The property's value, or null when it is absent or JSON null.</summary>
-    private static JsonElement? Get(JsonElement obj, string name) =>
+    static JsonElement? Get(JsonElement obj, string name) =>
         obj.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null ? v : null;
 
-    private static ApiException Invalid(string param, string message) => new(ApiError.Invalid(param, message));
+    static ApiException Invalid(string param, string message) => new(ApiError.Invalid(param, message));
 }

@@ -2,15 +2,16 @@ using System.Text.Json;
 using DeepDeploy.GpuWorker.Engine;
 using DeepDeploy.GpuWorker.Hosting;
 using Microsoft.AspNetCore.Http.Features;
+using static DeepDeploy.WorkerProtocol.WorkerProtocol;
 
 namespace DeepDeploy.GpuWorker.Api;
 
-/// <summary>HTTP surface: /health, /metrics, /v1/models, /v1/chat/completions, /v1/completions.</summary>
+/// <summary>HTTP surface: /health, /metrics (OpenTelemetry's Prometheus exporter), /v1/models, /v1/chat/completions, /v1/completions.</summary>
 public static class WorkerEndpoints
 {
-    private static readonly byte[] DataPrefix = "data: "u8.ToArray();
-    private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
-    private static readonly byte[] Done = "data: [DONE]\n\n"u8.ToArray();
+    static readonly byte[] DataPrefix = "data: "u8.ToArray();
+    static readonly byte[] EventEnd = "\n\n"u8.ToArray();
+    static readonly byte[] Done = "data: [DONE]\n\n"u8.ToArray();
 
     public static void MapWorkerEndpoints(this WebApplication app)
     {
@@ -30,8 +31,7 @@ public static class WorkerEndpoints
             _ => Results.Json(new Dictionary<string, object?> { ["status"] = "failed", ["error"] = host.LoadError }, statusCode: 503),
         });
 
-        app.MapGet("/metrics", (WorkerMetrics metrics) =>
-            Results.Text(metrics.Render(), "text/plain; version=0.0.4; charset=utf-8"));
+        app.MapPrometheusScrapingEndpoint();
 
         app.MapGet("/v1/models", (ModelHost host) => Results.Json(new Dictionary<string, object?>
         {
@@ -53,22 +53,18 @@ public static class WorkerEndpoints
         app.MapPost("/v1/completions", (HttpContext ctx, ModelHost host, AdmissionGate gate) => HandleAsync(ctx, host, gate, chat: false));
     }
 
-    /// <summary>Response header on answers that did no work, so that a gateway may safely send the request
-    /// elsewhere: "busy" (429, at the admission limit), "loading", "draining" or "failed" (503).</summary>
-    public const string RefusedHeader = "X-DeepDeploy-Refused";
-
-    private static async Task HandleAsync(HttpContext ctx, ModelHost host, AdmissionGate gate, bool chat)
+    static async Task HandleAsync(HttpContext ctx, ModelHost host, AdmissionGate gate, bool chat)
     {
         if (host.Phase != WorkerPhase.Ready)
         {
-            ctx.Response.Headers[RefusedHeader] = host.Phase.ToString().ToLowerInvariant();
+            ctx.Response.Headers[Headers.Refused] = host.Phase.ToString().ToLowerInvariant();
             await WriteErrorAsync(ctx, Unavailable(host.Phase));
             return;
         }
 
-        if (!gate.TryEnter())
+        if (gate.TryEnter() is not { } slot)
         {
-            ctx.Response.Headers[RefusedHeader] = "busy";
+            ctx.Response.Headers[Headers.Refused] = "busy";
             ctx.Response.Headers.RetryAfter = "1";
             await WriteErrorAsync(ctx, new ApiError(429,
                 $"This instance is at its limit of {gate.Limit} concurrent requests (max_batch_size + max_queue).",
@@ -76,7 +72,6 @@ public static class WorkerEndpoints
             return;
         }
 
-        var slot = new AdmissionGate.Slot(gate);
         try
         {
             await HandleCoreAsync(ctx, host, slot, chat);
@@ -95,12 +90,12 @@ public static class WorkerEndpoints
         }
     }
 
-    private static async Task HandleCoreAsync(HttpContext ctx, ModelHost host, AdmissionGate.Slot slot, bool chat)
+    static async Task HandleCoreAsync(HttpContext ctx, ModelHost host, AdmissionSlot slot, bool chat)
     {
         var engine = host.Engine;
         if (host.Phase != WorkerPhase.Ready || engine is null)
         {
-            ctx.Response.Headers[RefusedHeader] = host.Phase.ToString().ToLowerInvariant();
+            ctx.Response.Headers[Headers.Refused] = host.Phase.ToString().ToLowerInvariant();
             throw new ApiException(Unavailable(host.Phase));
         }
 
@@ -116,19 +111,27 @@ public static class WorkerEndpoints
 
         OpenAiRequest request;
         using (doc)
+        {
             request = OpenAiRequestParser.Parse(doc.RootElement, chat);
+        }
 
         var modelName = host.Options.ModelName;
         if (request.Model is not null && request.Model != modelName)
+        {
             throw new ApiException(new ApiError(404, $"The model '{request.Model}' does not exist; this worker serves '{modelName}'.",
                 Param: "model", Code: "model_not_found"));
+        }
 
         string promptText;
         var special = false;
         if (chat)
+        {
             (promptText, special) = host.Chat!.Format(request.Messages);
+        }
         else
+        {
             promptText = request.Prompt;
+        }
 
         var tokens = engine.Tokenize(promptText, special);
         var budget = engine.TokensPerSequence;
@@ -146,19 +149,23 @@ public static class WorkerEndpoints
 
         if (host.Phase != WorkerPhase.Ready || !engine.TryEnqueue(generation))
         {
-            ctx.Response.Headers[RefusedHeader] = "draining";
+            ctx.Response.Headers[Headers.Refused] = "draining";
             throw new ApiException(Unavailable(WorkerPhase.Draining));
         }
 
         var id = (chat ? "chatcmpl-" : "cmpl-") + Guid.NewGuid().ToString("N");
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         if (request.Stream)
+        {
             await StreamAsync(ctx, generation, slot, chat, id, created, modelName);
+        }
         else
+        {
             await CompleteAsync(ctx, generation, slot, chat, id, created, modelName);
+        }
     }
 
-    private static async Task CompleteAsync(HttpContext ctx, GenerationRequest generation, AdmissionGate.Slot slot, bool chat, string id, long created, string model)
+    static async Task CompleteAsync(HttpContext ctx, GenerationRequest generation, AdmissionSlot slot, bool chat, string id, long created, string model)
     {
         var text = new System.Text.StringBuilder();
         await foreach (var e in generation.Events.ReadAllAsync(ctx.RequestAborted))
@@ -170,7 +177,7 @@ public static class WorkerEndpoints
                     break;
                 case GenerationFinished f:
                     slot.Release();
-                    var usage = new OpenAiJson.Usage(f.PromptTokens, f.CompletionTokens);
+                    var usage = new TokenUsage(f.PromptTokens, f.CompletionTokens);
                     var body = chat
                         ? OpenAiJson.ChatCompletion(id, created, model, text.ToString(), f.FinishReason, usage)
                         : OpenAiJson.TextCompletion(id, created, model, text.ToString(), f.FinishReason, usage);
@@ -187,7 +194,7 @@ public static class WorkerEndpoints
         await WriteErrorAsync(ctx, new ApiError(500, "generation ended without a result", Type: "server_error"));
     }
 
-    private static async Task StreamAsync(HttpContext ctx, GenerationRequest generation, AdmissionGate.Slot slot, bool chat, string id, long created, string model)
+    static async Task StreamAsync(HttpContext ctx, GenerationRequest generation, AdmissionSlot slot, bool chat, string id, long created, string model)
     {
         var ct = ctx.RequestAborted;
         ctx.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
@@ -197,7 +204,9 @@ public static class WorkerEndpoints
         await ctx.Response.StartAsync(ct);
 
         if (chat)
+        {
             await SendAsync(ctx, OpenAiJson.ChatChunk(id, created, model, "assistant", "", null), ct);
+        }
 
         var obj = chat ? "chat.completion.chunk" : "text_completion";
         await foreach (var e in generation.Events.ReadAllAsync(ct))
@@ -215,7 +224,7 @@ public static class WorkerEndpoints
                         ? OpenAiJson.ChatChunk(id, created, model, null, null, f.FinishReason)
                         : OpenAiJson.TextChunk(id, created, model, "", f.FinishReason), ct);
                     await SendAsync(ctx, OpenAiJson.UsageChunk(id, obj, created, model,
-                        new OpenAiJson.Usage(f.PromptTokens, f.CompletionTokens)), ct);
+                        new TokenUsage(f.PromptTokens, f.CompletionTokens)), ct);
                     await ctx.Response.Body.WriteAsync(Done, ct);
                     await ctx.Response.Body.FlushAsync(ct);
                     return;
@@ -229,7 +238,7 @@ public static class WorkerEndpoints
         }
     }
 
-    private static async Task SendAsync(HttpContext ctx, byte[] json, CancellationToken ct)
+    static async Task SendAsync(HttpContext ctx, byte[] json, CancellationToken ct)
     {
         var body = ctx.Response.Body;
         await body.WriteAsync(DataPrefix, ct);
@@ -238,14 +247,14 @@ public static class WorkerEndpoints
         await body.FlushAsync(ct);
     }
 
-    private static ApiError Unavailable(WorkerPhase phase) => phase switch
+    static ApiError Unavailable(WorkerPhase phase) => phase switch
     {
         WorkerPhase.Loading => new ApiError(503, "The model is still loading.", Type: "service_unavailable"),
         WorkerPhase.Draining => new ApiError(503, "The worker is shutting down.", Type: "service_unavailable"),
         _ => new ApiError(503, "The model failed to load.", Type: "service_unavailable"),
     };
 
-    private static async Task WriteErrorAsync(HttpContext ctx, ApiError error)
+    static async Task WriteErrorAsync(HttpContext ctx, ApiError error)
     {
         ctx.Response.StatusCode = error.Status;
         ctx.Response.ContentType = "application/json";

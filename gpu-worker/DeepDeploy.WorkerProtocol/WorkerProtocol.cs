@@ -23,8 +23,6 @@ public static class WorkerProtocol
         public const string Threads = "--threads";
         public const string ServedModelName = "--served-model-name";
         public const string InstanceId = "--instance-id";
-        public const string WriteTinyModel = "--write-tiny-model";
-        public const string Seed = "--seed";
     }
 
     /// <summary>Lines the worker prints on stdout (its only stdout output; logs go to stderr).</summary>

@@ -16,8 +16,8 @@ namespace DeepDeploy.GpuWorker.Engine;
 /// </summary>
 public sealed class ChatPromptFormatter
 {
-    private readonly LLamaWeights? _weights;
-    private readonly bool _hasTemplate;
+    readonly LLamaWeights? _weights;
+    readonly bool _hasTemplate;
 
     /// <summary>Always the plain format (engines without a model, such as the fake one).</summary>
     public ChatPromptFormatter()
@@ -39,7 +39,10 @@ public sealed class ChatPromptFormatter
             {
                 var template = new LLamaTemplate(_weights, strict: true) { AddAssistant = true };
                 foreach (var m in messages)
+                {
                     template.Add(m.Role, m.Content);
+                }
+
                 return (Encoding.UTF8.GetString(template.Apply()), true);
             }
             catch (Exception)
@@ -54,7 +57,10 @@ public sealed class ChatPromptFormatter
     {
         var sb = new StringBuilder();
         foreach (var m in messages)
+        {
             sb.Append(m.Role).Append(": ").Append(m.Content).Append('\n');
+        }
+
         sb.Append("assistant:");
         return sb.ToString();
     }

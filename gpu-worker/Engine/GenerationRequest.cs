@@ -10,14 +10,17 @@ namespace DeepDeploy.GpuWorker.Engine;
 /// </summary>
 public sealed class GenerationRequest
 {
-    private readonly Channel<GenerationEvent> _events =
+    readonly Channel<GenerationEvent> _events =
         Channel.CreateUnbounded<GenerationEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
 
     public GenerationRequest(LLamaToken[] promptTokens, int maxTokens, SamplingOptions sampling,
         IReadOnlyList<string> stop, CancellationToken cancellation)
     {
         if (promptTokens.Length == 0)
+        {
             throw new ArgumentException("The prompt must contain at least one token.", nameof(promptTokens));
+        }
+
         ArgumentOutOfRangeException.ThrowIfLessThan(maxTokens, 1);
         PromptTokens = promptTokens;
         MaxTokens = maxTokens;
@@ -41,7 +44,10 @@ public sealed class GenerationRequest
     internal void Complete(GenerationEvent? final = null)
     {
         if (final is not null)
+        {
             _events.Writer.TryWrite(final);
+        }
+
         _events.Writer.TryComplete();
     }
 }

@@ -7,10 +7,10 @@ namespace DeepDeploy.GpuWorker.Engine;
 /// turn into a stop string is held back; once a stop string appears, the text before it is released
 /// and generation must end (the stop string itself is never returned, as in OpenAI's API).
 /// </summary>
-internal sealed class StopStringMatcher(IReadOnlyList<string> stops)
+sealed class StopStringMatcher(IReadOnlyList<string> stops)
 {
-    private readonly StringBuilder _text = new();
-    private int _released;
+    readonly StringBuilder _text = new();
+    int _released;
 
     public bool Stopped { get; private set; }
 
@@ -18,10 +18,15 @@ internal sealed class StopStringMatcher(IReadOnlyList<string> stops)
     public string Append(string piece)
     {
         if (Stopped || piece.Length == 0)
+        {
             return string.Empty;
+        }
+
         _text.Append(piece);
         if (stops.Count == 0)
+        {
             return Release(_text.Length);
+        }
 
         var text = _text.ToString();
         var stopAt = -1;
@@ -29,7 +34,9 @@ internal sealed class StopStringMatcher(IReadOnlyList<string> stops)
         {
             var idx = text.IndexOf(stop, _released, StringComparison.Ordinal);
             if (idx >= 0 && (stopAt < 0 || idx < stopAt))
+            {
                 stopAt = idx;
+            }
         }
         if (stopAt >= 0)
         {
@@ -56,10 +63,13 @@ internal sealed class StopStringMatcher(IReadOnlyList<string> stops)
     /// <summary>Releases whatever was held back (generation ended for another reason).</summary>
     public string Flush() => Stopped ? string.Empty : Release(_text.Length);
 
-    private string Release(int end)
+    string Release(int end)
     {
         if (end <= _released)
+        {
             return string.Empty;
+        }
+
         var s = _text.ToString(_released, end - _released);
         _released = end;
         return s;

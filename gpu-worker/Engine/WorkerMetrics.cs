@@ -1,39 +1,68 @@
-using System.Globalization;
-using System.Text;
+using System.Diagnostics.Metrics;
+using static DeepDeploy.WorkerProtocol.WorkerProtocol;
 
 namespace DeepDeploy.GpuWorker.Engine;
 
-/// <summary>Counters exported at GET /metrics (Prometheus text format 0.0.4).</summary>
+/// <summary>
+/// The worker's load, kept as plain numbers for the engine and the admission gate and observed by instruments of
+/// the <see cref="MeterName"/> meter, which OpenTelemetry exports at GET /metrics. Instrument names are the scraped
+/// series names of <see cref="Metrics"/> (counters already end in <c>_total</c>, so the exporter adds no suffix).
+/// </summary>
 public sealed class WorkerMetrics
 {
-    private int _running;
-    private int _waiting;
-    private int _runningPeak;
-    private int _inFlight;
-    private int _inFlightPeak;
-    private long _refused;
-    private long _generatedTokens;
-    private long _promptTokens;
+    public const string MeterName = "DeepDeploy.Worker";
+
+    int _running;
+    int _waiting;
+    int _runningPeak;
+    int _inFlight;
+    int _inFlightPeak;
+    long _refused;
+    long _generatedTokens;
+    long _promptTokens;
+
+    public WorkerMetrics(IMeterFactory meters)
+    {
+        var meter = meters.Create(MeterName);
+        meter.CreateObservableGauge(Metrics.RequestsRunning, () => Running,
+            description: "Requests whose sequences are live in the batch.");
+        meter.CreateObservableGauge(Metrics.RequestsWaiting, () => Waiting,
+            description: "Requests queued in the worker, waiting for a batch slot.");
+        meter.CreateObservableGauge(Metrics.RequestsRunningPeak, () => RunningPeak,
+            description: "Maximum number of live sequences since start.");
+        meter.CreateObservableGauge(Metrics.RequestsInFlight, () => InFlight,
+            description: "Completion requests accepted and not finished (running or waiting).");
+        meter.CreateObservableGauge(Metrics.RequestsInFlightPeak, () => InFlightPeak,
+            description: "Maximum number of accepted completion requests since start.");
+        meter.CreateObservableCounter(Metrics.RequestsRefused, () => Refused,
+            description: "Completion requests refused with 429 because max_batch_size + max_queue were in flight.");
+        meter.CreateObservableCounter(Metrics.GeneratedTokens, () => GeneratedTokens,
+            description: "Completion tokens generated.");
+        meter.CreateObservableCounter(Metrics.PromptTokens, () => PromptTokens,
+            description: "Prompt tokens processed.");
+    }
 
     public int Running => Volatile.Read(ref _running);
+
     public int Waiting => Volatile.Read(ref _waiting);
+
     public int RunningPeak => Volatile.Read(ref _runningPeak);
-    public long GeneratedTokens => Interlocked.Read(ref _generatedTokens);
-    public long PromptTokens => Interlocked.Read(ref _promptTokens);
+
     public int InFlight => Volatile.Read(ref _inFlight);
+
     public int InFlightPeak => Volatile.Read(ref _inFlightPeak);
+
     public long Refused => Interlocked.Read(ref _refused);
+
+    public long GeneratedTokens => Interlocked.Read(ref _generatedTokens);
+
+    public long PromptTokens => Interlocked.Read(ref _promptTokens);
 
     /// <summary>The admission gate's count of accepted requests (running or waiting) changed.</summary>
     public void SetInFlight(int inFlight)
     {
         Volatile.Write(ref _inFlight, inFlight);
-        int peak;
-        while (inFlight > (peak = Volatile.Read(ref _inFlightPeak)))
-        {
-            if (Interlocked.CompareExchange(ref _inFlightPeak, inFlight, peak) == peak)
-                break;
-        }
+        RaisePeak(ref _inFlightPeak, inFlight);
     }
 
     public void RefusedOne() => Interlocked.Increment(ref _refused);
@@ -41,50 +70,26 @@ public sealed class WorkerMetrics
     public void SetRunning(int running)
     {
         Volatile.Write(ref _running, running);
-        int peak;
-        while (running > (peak = Volatile.Read(ref _runningPeak)))
-        {
-            if (Interlocked.CompareExchange(ref _runningPeak, running, peak) == peak)
-                break;
-        }
+        RaisePeak(ref _runningPeak, running);
     }
 
     public void WaitingAdded() => Interlocked.Increment(ref _waiting);
+
     public void WaitingRemoved() => Interlocked.Decrement(ref _waiting);
+
     public void AddGeneratedTokens(int n) => Interlocked.Add(ref _generatedTokens, n);
+
     public void AddPromptTokens(int n) => Interlocked.Add(ref _promptTokens, n);
 
-    public string Render()
+    static void RaisePeak(ref int peak, int value)
     {
-        var sb = new StringBuilder();
-        Metric(sb, "deepdeploy_worker_requests_running", "gauge", "Requests whose sequences are live in the batch.", Running);
-        Metric(sb, "deepdeploy_worker_requests_waiting", "gauge", "Requests queued in the worker, waiting for a batch slot.", Waiting);
-        Metric(sb, "deepdeploy_worker_requests_running_peak", "gauge", "Maximum number of live sequences since start.", RunningPeak);
-        Metric(sb, "deepdeploy_worker_requests_in_flight", "gauge", "Completion requests accepted and not finished (running or waiting).", InFlight);
-        Metric(sb, "deepdeploy_worker_requests_in_flight_peak", "gauge", "Maximum number of accepted completion requests since start.", InFlightPeak);
-        Metric(sb, "deepdeploy_worker_requests_refused_total", "counter", "Completion requests refused with 429 because max_batch_size + max_queue were in flight.", Refused);
-        Metric(sb, "deepdeploy_worker_generated_tokens_total", "counter", "Completion tokens generated.", GeneratedTokens);
-        Metric(sb, "deepdeploy_worker_prompt_tokens_total", "counter", "Prompt tokens processed.", PromptTokens);
-        return sb.ToString();
-    }
-
-    private static void Metric(StringBuilder sb, string name, string type, string help, long value)
-    {
-        sb.Append("# HELP ").Append(name).Append(' ').Append(help).Append('\n');
-        sb.Append("# TYPE ").Append(name).Append(' ').Append(type).Append('\n');
-        sb.Append(name).Append(' ').Append(value.ToString(CultureInfo.InvariantCulture)).Append('\n');
-    }
-
-    /// <summary>Completes with true when no request is running or waiting, false when the timeout elapses first.</summary>
-    public async Task<bool> WaitIdleAsync(TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (Running > 0 || Waiting > 0)
+        int seen;
+        while (value > (seen = Volatile.Read(ref peak)))
         {
-            if (DateTime.UtcNow >= deadline)
-                return false;
-            await Task.Delay(20);
+            if (Interlocked.CompareExchange(ref peak, value, seen) == seen)
+            {
+                break;
+            }
         }
-        return true;
     }
 }

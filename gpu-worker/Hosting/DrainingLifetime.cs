@@ -12,18 +12,21 @@ public sealed class DrainingLifetime(ModelHost host, IHostApplicationLifetime li
 {
     public static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(10);
 
-    private readonly List<PosixSignalRegistration> _registrations = [];
-    private int _signals;
+    readonly List<PosixSignalRegistration> _registrations = [];
+    int _signals;
 
     public Task WaitForStartAsync(CancellationToken cancellationToken)
     {
         foreach (var signal in new[] { PosixSignal.SIGTERM, PosixSignal.SIGINT, PosixSignal.SIGQUIT })
+        {
             _registrations.Add(PosixSignalRegistration.Create(signal, OnSignal));
+        }
+
         lifetime.ApplicationStopping.Register(host.BeginDrain);
         return Task.CompletedTask;
     }
 
-    private void OnSignal(PosixSignalContext context)
+    void OnSignal(PosixSignalContext context)
     {
         context.Cancel = true; // we exit by stopping the host, with exit code 0
         if (Interlocked.Increment(ref _signals) > 1)
@@ -37,7 +40,10 @@ public sealed class DrainingLifetime(ModelHost host, IHostApplicationLifetime li
         {
             var idle = await host.WaitIdleAsync(DrainTimeout);
             if (!idle)
+            {
                 log.LogWarning("Drain timeout ({Timeout}) reached with requests still running; stopping", DrainTimeout);
+            }
+
             lifetime.StopApplication();
         });
     }
@@ -47,7 +53,10 @@ public sealed class DrainingLifetime(ModelHost host, IHostApplicationLifetime li
     public void Dispose()
     {
         foreach (var r in _registrations)
+        {
             r.Dispose();
+        }
+
         _registrations.Clear();
     }
 }

@@ -1,23 +1,26 @@
 using DeepDeploy.GpuWorker.Engine;
 using LLama;
 using LLama.Common;
+using Microsoft.Extensions.Options;
+using static DeepDeploy.WorkerProtocol.WorkerProtocol;
 
 namespace DeepDeploy.GpuWorker.Hosting;
 
 /// <summary>Owns the model, the inference engine and the worker's lifecycle phase.</summary>
-public sealed class ModelHost(WorkerOptions options, WorkerMetrics metrics, ILoggerFactory loggers,
-    IHostApplicationLifetime lifetime) : IAsyncDisposable
+public sealed class ModelHost(IOptions<WorkerOptions> settings, WorkerMetrics metrics, TimeProvider time,
+    ILoggerFactory loggers, IHostApplicationLifetime lifetime) : IAsyncDisposable
 {
     /// <summary>Environment variable (milliseconds) that delays model loading; for tests only.</summary>
     public const string LoadDelayVariable = "DEEPDEPLOY_WORKER_LOAD_DELAY_MS";
 
-    private readonly ILogger _log = loggers.CreateLogger<ModelHost>();
-    private volatile WorkerPhase _phase = WorkerPhase.Loading;
-    private LLamaWeights? _weights;
-    private volatile IGenerationEngine? _engine;
+    readonly WorkerOptions _options = settings.Value;
+    readonly ILogger _log = loggers.CreateLogger<ModelHost>();
+    volatile WorkerPhase _phase = WorkerPhase.Loading;
+    LLamaWeights? _weights;
+    volatile IGenerationEngine? _engine;
 
     public WorkerPhase Phase => _phase;
-    public WorkerOptions Options => options;
+    public WorkerOptions Options => _options;
     public IGenerationEngine? Engine => _engine;
     public ChatPromptFormatter? Chat { get; private set; }
     public int ExitCode { get; private set; }
@@ -30,10 +33,14 @@ public sealed class ModelHost(WorkerOptions options, WorkerMetrics metrics, ILog
         {
             // Test hook: keeps the "loading" phase observable (the tiny test model loads in milliseconds).
             if (int.TryParse(Environment.GetEnvironmentVariable(LoadDelayVariable), out var delayMs) && delayMs > 0)
-                await Task.Delay(delayMs);
-            if (options.Engine == WorkerEngineKind.Fake)
             {
-                var fake = new FakeEngine(options.MaxBatchSize, options.FakeTokenRate, options.TokensPerSequence, metrics);
+                await Task.Delay(delayMs);
+            }
+
+            if (_options.Engine == WorkerEngineKind.Fake)
+            {
+                var fake = new FakeEngine(_options.MaxBatchSize, _options.FakeTokenRate, _options.TokensPerSequence, metrics,
+                    time, loggers.CreateLogger<FakeEngine>());
                 Chat = new ChatPromptFormatter();
                 fake.Start();
                 _engine = fake;
@@ -41,19 +48,19 @@ public sealed class ModelHost(WorkerOptions options, WorkerMetrics metrics, ILog
                 return;
             }
 
-            var p = new ModelParams(options.ModelPath!)
+            var p = new ModelParams(_options.Model!)
             {
-                ContextSize = (uint)options.ContextSize,
-                BatchSize = (uint)options.ContextSize, // a whole prompt must fit in one batch
-                SeqMax = (uint)options.MaxBatchSize,
+                ContextSize = (uint)_options.EffectiveContextSize,
+                BatchSize = (uint)_options.EffectiveContextSize, // a whole prompt must fit in one batch
+                SeqMax = (uint)_options.MaxBatchSize,
                 KVUnified = false, // one KV stream per sequence: attention only spans its own tokens
-                Threads = options.Threads,
-                BatchThreads = options.Threads,
+                Threads = _options.Threads,
+                BatchThreads = _options.Threads,
                 GpuLayerCount = 0,
                 FlashAttention = true,
             };
             _weights = LLamaWeights.LoadFromFile(p);
-            var engine = new InferenceEngine(_weights, p, options.MaxBatchSize, options.TokensPerSequence,
+            var engine = new InferenceEngine(_weights, p, _options.MaxBatchSize, _options.TokensPerSequence,
                 metrics, loggers.CreateLogger<InferenceEngine>());
             Chat = new ChatPromptFormatter(_weights);
             engine.Start();
@@ -65,17 +72,19 @@ public sealed class ModelHost(WorkerOptions options, WorkerMetrics metrics, ILog
             LoadError = ex.Message;
             _phase = WorkerPhase.Failed;
             ExitCode = 1;
-            Console.Error.WriteLine($"DEEPDEPLOY_WORKER_ERROR failed to load model '{options.ModelPath}': {ex.GetType().Name}: {ex.Message}");
+            Console.Error.WriteLine($"{Readiness.ErrorPrefix}failed to load model '{_options.Model}': {ex.GetType().Name}: {ex.Message}");
             lifetime.StopApplication();
         }
     });
 
-    private void SetReady()
+    void SetReady()
     {
         lock (this)
         {
             if (_phase == WorkerPhase.Loading)
+            {
                 _phase = WorkerPhase.Ready;
+            }
         }
     }
 
@@ -85,7 +94,9 @@ public sealed class ModelHost(WorkerOptions options, WorkerMetrics metrics, ILog
         lock (this)
         {
             if (_phase != WorkerPhase.Failed)
+            {
                 _phase = WorkerPhase.Draining;
+            }
         }
     }
 

@@ -78,8 +78,7 @@ public sealed class DeployAndChatTests(ITestOutputHelper output)
         var batch = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => ChatAsync(client, $"Request number {i}", 200)));
         Assert.All(batch, b => Assert.True(b.GetProperty("usage").GetProperty("completion_tokens").GetInt32() > 0));
         var metrics = await new HttpClient().GetStringAsync(instance.Endpoint + "/metrics");
-        var peak = metrics.Split('\n').Single(l => l.StartsWith("deepdeploy_worker_requests_running_peak ", StringComparison.Ordinal));
-        Assert.Equal(4, (int)double.Parse(peak.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(4, DeepDeploy.Silo.Nodes.EngineCommand.ReadLoad(metrics, ["deepdeploy_worker_requests_running_peak"]));
 
         // Delete: the deployment is gone from the API and its worker process is gone from the machine.
         var process = instance.Process!;

@@ -79,8 +79,7 @@ public static class GatewaySystem
     {
         using var http = new HttpClient();
         var text = await http.GetStringAsync(endpoint + "/metrics");
-        var line = text.Split('\n').Single(l => l.StartsWith(name + " ", StringComparison.Ordinal));
-        return double.Parse(line[(name.Length + 1)..], CultureInfo.InvariantCulture);
+        return EngineCommand.ReadLoad(text, [name]) ?? throw new InvalidOperationException($"metric {name} not found in:\n{text}");
     }
 
     public static IReadOnlyList<EngineInstance> Instances(RunningSystem system, string deployId) =>

@@ -10,6 +10,8 @@ public sealed class BenchmarkFactAttribute : FactAttribute
     public BenchmarkFactAttribute()
     {
         if (Environment.GetEnvironmentVariable(Variable) != "1")
+        {
             Skip = $"benchmark: set {Variable}=1 to run";
+        }
     }
 }

@@ -6,7 +6,7 @@ namespace DeepDeploy.Tests.Worker;
 public sealed class SharedWorkerFixture : IAsyncLifetime
 {
     public const string ServedName = "tiny-test";
-    private readonly TinyModelFixture _model = new();
+    readonly TinyModelFixture _model = new();
 
     public WorkerProcess Worker { get; private set; } = null!;
 
@@ -22,7 +22,9 @@ public sealed class SharedWorkerFixture : IAsyncLifetime
         try
         {
             if (Worker is not null)
+            {
                 await Worker.DisposeAsync();
+            }
         }
         finally
         {

@@ -11,7 +11,7 @@ namespace DeepDeploy.Tests.Worker;
 
 public sealed class TinyLlamaGgufTests : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "deepdeploy-gguf-tests-" + Guid.NewGuid().ToString("N"));
+    readonly string _dir = Path.Combine(Path.GetTempPath(), "deepdeploy-gguf-tests-" + Guid.NewGuid().ToString("N"));
 
     public TinyLlamaGgufTests() => Directory.CreateDirectory(_dir);
 
@@ -82,7 +82,9 @@ public sealed class TinyLlamaGgufTests : IDisposable
                 var token = conversation.Sample(sampler);
                 result.Add((int)token);
                 if (i < 15)
+                {
                     conversation.Prompt(token); // nothing may stay queued when the conversation is disposed
+                }
             }
             return result;
         }

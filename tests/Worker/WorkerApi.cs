@@ -30,7 +30,10 @@ public static class WorkerApi
             ["temperature"] = temperature,
         };
         if (stream)
+        {
             o["stream"] = true;
+        }
+
         return o;
     }
 
@@ -46,17 +49,27 @@ public static class WorkerApi
         };
         using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
         if (!response.IsSuccessStatusCode)
+        {
             throw new HttpRequestException($"stream failed: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(ct)}");
+        }
+
         if (response.Content.Headers.ContentType?.MediaType != "text/event-stream")
+        {
             throw new HttpRequestException($"unexpected content type {response.Content.Headers.ContentType}");
+        }
+
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct));
         var events = new List<string>();
         while (await reader.ReadLineAsync(ct) is { } line)
         {
             if (line.StartsWith("data: ", StringComparison.Ordinal))
+            {
                 events.Add(line["data: ".Length..]);
+            }
             else if (line.Length != 0)
+            {
                 throw new InvalidDataException($"unexpected SSE line: {line}");
+            }
         }
         return events;
     }

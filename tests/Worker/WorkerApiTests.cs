@@ -1,14 +1,36 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using DeepDeploy.Silo.Nodes;
+using DeepDeploy.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;
+using static DeepDeploy.WorkerProtocol.WorkerProtocol;
 
 namespace DeepDeploy.Tests.Worker;
 
 /// <summary>OpenAI API behaviour of a real worker process (shared by these tests; xunit runs them one at a time).</summary>
 public sealed class WorkerApiTests(SharedWorkerFixture fixture, ITestOutputHelper output) : IClassFixture<SharedWorkerFixture>
 {
-    private HttpClient Http => fixture.Worker.Http;
+    static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
+    HttpClient Http => fixture.Worker.Http;
+
+    [Fact]
+    public async Task Metrics_are_exported_under_the_protocol_names_as_plain_series()
+    {
+        var text = await Http.GetStringAsync("/metrics");
+        var gauges = new[] { Metrics.RequestsRunning, Metrics.RequestsWaiting, Metrics.RequestsRunningPeak,
+            Metrics.RequestsInFlight, Metrics.RequestsInFlightPeak };
+        var counters = new[] { Metrics.RequestsRefused, Metrics.GeneratedTokens, Metrics.PromptTokens };
+        foreach (var (name, type) in gauges.Select(g => (g, "gauge")).Concat(counters.Select(c => (c, "counter"))))
+        {
+            Assert.Contains($"# TYPE {name} {type}\n", text);
+            Assert.NotNull(EngineCommand.ReadLoad(text, [name])); // the node agent's parser reads it
+        }
+
+        // The series the node agent sums for load: one sample, no labels.
+        Assert.Matches($@"(?m)^{Metrics.RequestsInFlight}(\{{\}})? \d+$", text);
+    }
 
     [Fact]
     public async Task Health_reports_model_and_batch_size()
@@ -212,16 +234,12 @@ public sealed class WorkerApiTests(SharedWorkerFixture fixture, ITestOutputHelpe
     public async Task Concurrent_requests_share_the_batch_and_extra_ones_wait()
     {
         // 6 long requests against max_batch_size 4: four run together, two wait in the worker's queue.
-        var generatedBefore = await fixture.Worker.MetricAsync("deepdeploy_worker_generated_tokens_total");
+        var generatedBefore = await fixture.Worker.MetricAsync(Metrics.GeneratedTokens);
         var requests = Enumerable.Range(0, 6).Select(i => WorkerApi.PostAsync(Http, "/v1/completions",
             new JsonObject { ["prompt"] = $"request {i}", ["max_tokens"] = 600, ["temperature"] = 0 })).ToList();
 
-        var sawWaiting = false;
-        while (!requests.All(r => r.IsCompleted))
-        {
-            sawWaiting |= await fixture.Worker.MetricAsync("deepdeploy_worker_requests_waiting") > 0;
-            await Task.Delay(10);
-        }
+        await Eventually.TrueAsync(async () => await fixture.Worker.MetricAsync(Metrics.RequestsWaiting) > 0,
+            Timeout, "requests beyond max_batch_size waiting");
         var results = await Task.WhenAll(requests);
         foreach (var (status, body) in results)
         {
@@ -229,12 +247,11 @@ public sealed class WorkerApiTests(SharedWorkerFixture fixture, ITestOutputHelpe
             Assert.Equal(600, body.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
         }
 
-        Assert.Equal(4, await fixture.Worker.MetricAsync("deepdeploy_worker_requests_running_peak"));
-        Assert.True(sawWaiting, "expected requests beyond max_batch_size to wait");
-        Assert.Equal(0, await fixture.Worker.MetricAsync("deepdeploy_worker_requests_running"));
-        Assert.Equal(0, await fixture.Worker.MetricAsync("deepdeploy_worker_requests_waiting"));
-        Assert.True(await fixture.Worker.MetricAsync("deepdeploy_worker_generated_tokens_total") >= generatedBefore + 6 * 600);
-        Assert.True(await fixture.Worker.MetricAsync("deepdeploy_worker_prompt_tokens_total") > 0);
+        Assert.Equal(4, await fixture.Worker.MetricAsync(Metrics.RequestsRunningPeak));
+        Assert.Equal(0, await fixture.Worker.MetricAsync(Metrics.RequestsRunning));
+        Assert.Equal(0, await fixture.Worker.MetricAsync(Metrics.RequestsWaiting));
+        Assert.True(await fixture.Worker.MetricAsync(Metrics.GeneratedTokens) >= generatedBefore + 6 * 600);
+        Assert.True(await fixture.Worker.MetricAsync(Metrics.PromptTokens) > 0);
     }
 
     [Fact]
@@ -244,16 +261,11 @@ public sealed class WorkerApiTests(SharedWorkerFixture fixture, ITestOutputHelpe
         var streaming = WorkerApi.StreamAsync(Http, "/v1/completions",
             new JsonObject { ["prompt"] = "long", ["max_tokens"] = 1000, ["stream"] = true }, cts.Token);
         // Wait until it is running, then hang up.
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (await fixture.Worker.MetricAsync("deepdeploy_worker_requests_running") < 1 && DateTime.UtcNow < deadline && !streaming.IsCompleted)
-            await Task.Delay(5);
+        await Eventually.TrueAsync(async () => await fixture.Worker.MetricAsync(Metrics.RequestsRunning) >= 1, Timeout, "the stream running");
         await cts.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => streaming);
 
-        deadline = DateTime.UtcNow.AddSeconds(10);
-        while (await fixture.Worker.MetricAsync("deepdeploy_worker_requests_running") > 0 && DateTime.UtcNow < deadline)
-            await Task.Delay(10);
-        Assert.Equal(0, await fixture.Worker.MetricAsync("deepdeploy_worker_requests_running"));
+        await Eventually.TrueAsync(async () => await fixture.Worker.MetricAsync(Metrics.RequestsRunning) == 0, Timeout, "the sequence freed");
 
         // The worker still serves afterwards.
         var (status, _) = await WorkerApi.PostAsync(Http, "/v1/completions", new JsonObject { ["prompt"] = "after", ["max_tokens"] = 3 });

@@ -16,8 +16,8 @@ namespace DeepDeploy.Tests.Worker;
 [Trait("Category", "Benchmark")]
 public sealed class WorkerBenchmark(TinyModelFixture model, ITestOutputHelper output) : IClassFixture<TinyModelFixture>
 {
-    private const int MaxTokens = 200;
-    private const int Rounds = 5;
+    const int MaxTokens = 200;
+    const int Rounds = 5;
 
     [BenchmarkFact]
     public async Task Aggregate_tokens_per_second_at_1_and_4_concurrent_requests()
@@ -55,7 +55,7 @@ public sealed class WorkerBenchmark(TinyModelFixture model, ITestOutputHelper ou
         }
     }
 
-    private static async Task<(long Tokens, double Seconds, double TokensPerSecond)> RunAsync(WorkerProcess worker, int concurrency, int rounds)
+    static async Task<(long Tokens, double Seconds, double TokensPerSecond)> RunAsync(WorkerProcess worker, int concurrency, int rounds)
     {
         long tokens = 0;
         var sw = Stopwatch.StartNew();
@@ -79,12 +79,14 @@ public sealed class WorkerBenchmark(TinyModelFixture model, ITestOutputHelper ou
         return (tokens, sw.Elapsed.TotalSeconds, tokens / sw.Elapsed.TotalSeconds);
     }
 
-    private static string FindRepoRoot()
+    static string FindRepoRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
             if (File.Exists(Path.Combine(dir.FullName, "Orleans.DeepDeploy.sln")))
+            {
                 return dir.FullName;
+            }
         }
         return Directory.GetCurrentDirectory();
     }

@@ -1,6 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using DeepDeploy.Tests.Support;
 using Xunit;
+using static DeepDeploy.WorkerProtocol.WorkerProtocol;
 
 namespace DeepDeploy.Tests.Worker;
 
@@ -46,22 +48,18 @@ public sealed class WorkerLifecycleTests(TinyModelFixture model) : IClassFixture
             await worker.WaitHealthyAsync();
             var inFlight = WorkerApi.StreamAsync(worker.Http, "/v1/completions",
                 new JsonObject { ["prompt"] = "drain me", ["max_tokens"] = 1000, ["stream"] = true });
-            var deadline = DateTime.UtcNow.AddSeconds(10);
-            while (await worker.MetricAsync("deepdeploy_worker_requests_running") < 1 && DateTime.UtcNow < deadline && !inFlight.IsCompleted)
-                await Task.Delay(5);
+            await Eventually.TrueAsync(async () => await worker.MetricAsync(Metrics.RequestsRunning) >= 1,
+                TimeSpan.FromSeconds(10), "the stream running");
 
             worker.SendSigterm();
-            // The signal is handled asynchronously: poll until health reports draining (the stream is still running).
-            string? healthStatus = null;
-            while (DateTime.UtcNow < deadline && !inFlight.IsCompleted)
+            // The signal is handled asynchronously: wait until health answers 503 (the stream is still running).
+            var healthStatus = await Eventually.MatchAsync(async () =>
             {
                 using var health = await worker.Http.GetAsync("/health");
-                healthStatus = JsonDocument.Parse(await health.Content.ReadAsStringAsync()).RootElement.GetProperty("status").GetString();
-                if ((int)health.StatusCode == 503)
-                    break;
-                await Task.Delay(2);
-            }
-            Assert.Equal("draining", healthStatus);
+                var status = JsonDocument.Parse(await health.Content.ReadAsStringAsync()).RootElement.GetProperty("status").GetString();
+                return (Code: (int)health.StatusCode, Status: status);
+            }, h => h.Code == 503, TimeSpan.FromSeconds(10), "health refusing during the drain");
+            Assert.Equal("draining", healthStatus.Status);
             var (refused, _) = await WorkerApi.PostAsync(worker.Http, "/v1/completions", new JsonObject { ["prompt"] = "late" });
             Assert.Equal(503, refused);
 

@@ -143,16 +143,12 @@ public sealed class WorkerProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Reads a gauge or counter from /metrics.</summary>
+    /// <summary>Reads a gauge or counter from /metrics (with the node agent's parser).</summary>
     public async Task<double> MetricAsync(string name)
     {
         var text = await Http.GetStringAsync("/metrics");
-        foreach (var line in text.Split('\n'))
-        {
-            if (line.StartsWith(name + " ", StringComparison.Ordinal))
-                return double.Parse(line[(name.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
-        }
-        throw new InvalidOperationException($"metric {name} not found in:\n{text}");
+        return DeepDeploy.Silo.Nodes.EngineCommand.ReadLoad(text, [name])
+            ?? throw new InvalidOperationException($"metric {name} not found in:\n{text}");
     }
 
     public void SendSigterm()
