@@ -30,7 +30,8 @@ public static class InferenceEndpoints
         group.MapPost("/completions", (HttpContext http, RouteTable routes, InferenceForwarder forwarder) =>
             OpenAiAsync(http, routes, forwarder, EngineTransformer.Completions));
         group.MapGet("/models", Models);
-        app.MapPost("/v1/inference/{user}/{model}", NativeAsync).RequireAuthorization();
+        app.MapPost("/v1/inference/{user}/{model}", NativeAsync).RequireAuthorization().WithTags("Inference (DeepInfra native)")
+            .Accepts<NativeBody>("application/json");
     }
 
     static async Task OpenAiAsync(HttpContext http, RouteTable routes, InferenceForwarder forwarder, EngineTransformer transformer)
@@ -46,9 +47,9 @@ public static class InferenceEndpoints
 
     static async Task NativeAsync(HttpContext http, string user, string model, RouteTable routes, InferenceForwarder forwarder)
     {
-        var json = await JsonBody.ReadObjectAsync(http.Request, http.RequestAborted, MaxBodyBytes);
+        var native = await JsonBody.ReadAsync(http.Request, RequestJsonContext.Default.NativeBody, http.RequestAborted, MaxBodyBytes);
         var fullName = user + "/" + model;
-        var (body, _) = NativeRequest.ToCompletions(json, fullName);
+        var (body, _) = NativeRequest.ToCompletions(native, fullName);
         var lane = await ResolveAsync(http, routes, fullName);
         if (lane is not null)
         {
