@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json.Nodes;
+using DeepDeploy.Tests.Support;
 using DeepDeploy.Tests.Worker;
 
 namespace DeepDeploy.Tests.Gateway;
@@ -22,13 +23,13 @@ public sealed class FakeWorkerTests
         var running = Enumerable.Range(0, 2)
             .Select(_ => WorkerApi.PostAsync(worker.Http, "/v1/completions", new JsonObject { ["prompt"] = "x", ["max_tokens"] = 10 }))
             .ToList();
-        while (await worker.MetricAsync("deepdeploy_worker_requests_in_flight") < 2)
-            await Task.Delay(5);
+        await Eventually.TrueAsync(async () => await worker.MetricAsync("deepdeploy_worker_requests_in_flight") >= 2, TimeSpan.FromSeconds(10),
+            "both requests in flight");
 
         using (var refused = await worker.Http.PostAsync("/v1/completions", new StringContent("""{"prompt":"y","max_tokens":1}""", System.Text.Encoding.UTF8, "application/json")))
         {
             Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
-            Assert.Equal("busy", Assert.Single(refused.Headers.GetValues("X-DeepDeploy-Refused")));
+            Assert.Equal("busy", Assert.Single(refused.Headers.GetValues(DeepDeploy.WorkerProtocol.WorkerProtocol.Headers.Refused)));
             Assert.NotNull(refused.Headers.RetryAfter);
             Assert.Contains("instance_busy", await refused.Content.ReadAsStringAsync());
         }
