@@ -7,7 +7,6 @@ using DeepDeploy.Gateway.Inference;
 using DeepDeploy.Gateway.Users;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -35,9 +34,7 @@ public static class GatewayExtensions
         services.AddHostedService(sp => sp.GetRequiredService<LoadReporter>());
         services.AddHttpForwarder();
         services.AddResiliencePipeline(RouteSubscriber.PipelineName, RouteSubscriber.ConfigurePipeline);
-        services.AddSingleton<IProblemDetailsWriter, ApiProblemWriter>();
-        services.AddProblemDetails();
-        services.AddExceptionHandler<ApiExceptionHandler>();
+        services.AddApiErrorHandling();
 
         // YARP logs every forwarded request at Information: too costly on the inference hot path.
         services.AddLogging(logging => logging.AddFilter("Yarp", LogLevel.Warning));
