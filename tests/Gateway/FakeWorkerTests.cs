@@ -18,10 +18,10 @@ public sealed class FakeWorkerTests
         Assert.Equal("fake", health.GetProperty("engine").GetString());
         Assert.Equal(0, health.GetProperty("max_queue").GetInt32());
 
-        // 10 tokens at 50 tokens/s: about 200 ms per request.
+        // 50 tokens at 50 tokens/s: about a second per request, long enough to see both in flight on a busy machine.
         var clock = Stopwatch.StartNew();
         var running = Enumerable.Range(0, 2)
-            .Select(_ => WorkerApi.PostAsync(worker.Http, "/v1/completions", new JsonObject { ["prompt"] = "x", ["max_tokens"] = 10 }))
+            .Select(_ => WorkerApi.PostAsync(worker.Http, "/v1/completions", new JsonObject { ["prompt"] = "x", ["max_tokens"] = 50 }))
             .ToList();
         await Eventually.TrueAsync(async () => await worker.MetricAsync("deepdeploy_worker_requests_in_flight") >= 2, TimeSpan.FromSeconds(10),
             "both requests in flight");
@@ -37,10 +37,10 @@ public sealed class FakeWorkerTests
         foreach (var (status, body) in await Task.WhenAll(running))
         {
             Assert.Equal(200, status);
-            Assert.Equal(10, body.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+            Assert.Equal(50, body.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
         }
 
-        Assert.InRange(clock.ElapsedMilliseconds, 150, 5000);
+        Assert.InRange(clock.ElapsedMilliseconds, 750, 10_000);
         Assert.Equal(1, await worker.MetricAsync("deepdeploy_worker_requests_refused_total"));
         Assert.Equal(2, await worker.MetricAsync("deepdeploy_worker_requests_in_flight_peak"));
         Assert.Equal(0, await worker.MetricAsync("deepdeploy_worker_requests_in_flight"));
