@@ -34,15 +34,31 @@ public static class JsonBody
         }
     }
 
-    static async Task<byte[]> ReadBytesAsync(HttpRequest request, int maxBytes, CancellationToken cancellationToken)
+    /// <summary>The raw body, refused as <c>body_too_large</c> beyond <paramref name="maxBytes"/>.</summary>
+    public static async Task<byte[]> ReadBytesAsync(HttpRequest request, int maxBytes, CancellationToken cancellationToken)
     {
         if (request.ContentLength > maxBytes)
         {
             throw TooLarge(maxBytes);
         }
 
+        if (request.ContentLength is { } length)
+        {
+            // The usual case: one exact buffer, no copies.
+            var exact = new byte[length];
+            var filled = 0;
+            int n;
+            while (filled < exact.Length && (n = await request.Body.ReadAsync(exact.AsMemory(filled), cancellationToken)) > 0)
+            {
+                filled += n;
+            }
+
+            return filled == exact.Length ? exact
+                : throw new BadRequestException("body", "The body is shorter than its Content-Length.", "invalid_json");
+        }
+
         using var buffer = new MemoryStream();
-        var chunk = new byte[8192];
+        var chunk = new byte[16 * 1024];
         int read;
         while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
         {
