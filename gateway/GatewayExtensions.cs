@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Polly;
 
 namespace DeepDeploy.Gateway;
 
@@ -32,6 +33,8 @@ public static class GatewayExtensions
         services.AddSingleton<LoadReporter>();
         services.AddHostedService(sp => sp.GetRequiredService<LoadReporter>());
         services.AddHttpForwarder();
+        services.AddResiliencePipeline(RouteSubscriber.PipelineName, RouteSubscriber.ConfigurePipeline);
+        services.AddApiErrorHandling();
 
         // YARP logs every forwarded request at Information: too costly on the inference hot path.
         services.AddLogging(logging => logging.AddFilter("Yarp", LogLevel.Warning));
@@ -50,7 +53,7 @@ public static class GatewayExtensions
 
     public static void UseDeepDeployGateway(this WebApplication app)
     {
-        app.UseMiddleware<ApiExceptionMiddleware>();
+        app.UseExceptionHandler();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapOpenApi();

@@ -25,8 +25,6 @@ public static partial class BillingEndpoints
             .RequireAuthorization(p => p.RequireRole(Roles.Operator));
     }
 
-    public sealed record LimitBody(decimal? Usd);
-
     static async Task<IResult> Usage(HttpContext http, IGrainFactory grains, TimeProvider time, string? from, string? to)
     {
         var now = time.GetUtcNow();
@@ -111,19 +109,7 @@ public static partial class BillingEndpoints
 
     static async Task<IResult> SetLimit(HttpContext http, IGrainFactory grains)
     {
-        var body = await JsonBody.ReadObjectAsync(http.Request, http.RequestAborted);
-        JsonBody.RejectUnknown(body, "", "usd");
-        if (!body.TryGetProperty("usd", out var value))
-        {
-            throw new BadRequestException("usd", "'usd' is required: a number, or null to remove the limit.", "missing_field");
-        }
-
-        decimal? limit = value.ValueKind switch
-        {
-            System.Text.Json.JsonValueKind.Null => null,
-            System.Text.Json.JsonValueKind.Number when value.TryGetDecimal(out var d) && d >= 0 && d <= 1_000_000_000m => d,
-            _ => throw new BadRequestException("usd", "'usd' must be a number from 0 to 1000000000, or null."),
-        };
+        var limit = (await JsonBody.ReadAsync(http.Request, RequestJsonContext.Default.LimitBody, http.RequestAborted)).Validate();
         return Results.Ok(Describe(await Ledger(http, grains).SetSpendingLimit(limit)));
     }
 

@@ -24,19 +24,19 @@ public static class DeployEndpoints
             .WithSummary("Create a deployment")
             .Accepts<DeployBody>("application/json")
             .Produces<DeployObject>()
-            .Produces<ApiErrors.ApiErrorBody>(StatusCodes.Status400BadRequest)
-            .Produces<ApiErrors.ApiErrorBody>(StatusCodes.Status409Conflict);
+            .Produces<ApiErrorBody>(StatusCodes.Status400BadRequest)
+            .Produces<ApiErrorBody>(StatusCodes.Status409Conflict);
         group.MapGet("/llm/gpu_availability", GpuAvailability).WithSummary("GPU configurations: price per hour, free GPUs, whether one could start now");
         group.MapGet("/list", List).WithSummary("List deployments (status=a,b filters; deleted ones only when asked)")
             .Produces<DeployObject[]>();
         group.MapGet("/{deployId}", Get).WithSummary("Get a deployment").Produces<DeployObject>()
-            .Produces<ApiErrors.ApiErrorBody>(StatusCodes.Status404NotFound);
+            .Produces<ApiErrorBody>(StatusCodes.Status404NotFound);
         group.MapPut("/{deployId}", Update).WithSummary("Change settings (min/max instances); nothing else may change")
             .Accepts<UpdateBody>("application/json").Produces<DeployObject>()
-            .Produces<ApiErrors.ApiErrorBody>(StatusCodes.Status400BadRequest)
-            .Produces<ApiErrors.ApiErrorBody>(StatusCodes.Status404NotFound);
+            .Produces<ApiErrorBody>(StatusCodes.Status400BadRequest)
+            .Produces<ApiErrorBody>(StatusCodes.Status404NotFound);
         group.MapDelete("/{deployId}", Delete).WithSummary("Delete a deployment and stop its instances").Produces<DeployObject>()
-            .Produces<ApiErrors.ApiErrorBody>(StatusCodes.Status404NotFound);
+            .Produces<ApiErrorBody>(StatusCodes.Status404NotFound);
         group.MapGet("/{deployId}/logs", Logs).WithSummary("Recent output of the deployment's engine processes (live and lately ended)");
         group.MapPost("/{deployId}/stop", Stop).WithSummary("Stop every instance, keep the deployment (status stopped)").Produces<DeployObject>();
         group.MapPost("/{deployId}/start", Start).WithSummary("Run a stopped or failed deployment again").Produces<DeployObject>();
@@ -45,8 +45,7 @@ public static class DeployEndpoints
     static async Task<IResult> Create(HttpContext http, IGrainFactory grains, IDataProtectionProvider protection)
     {
         var user = http.User.Identity!.Name!;
-        var body = await JsonBody.ReadObjectAsync(http.Request, http.RequestAborted);
-        var request = DeployRequest.Parse(body, user);
+        var request = await DeployRequest.ReadAsync(http.Request, user, http.RequestAborted);
 
         (await ClusterCapacity.LoadAsync(grains)).EnsureCanHold(request.Gpu, request.NumGpus);
         if (await BillingEndpoints.RefuseIfOverLimit(grains, user) is { } refused)
@@ -124,8 +123,8 @@ public static class DeployEndpoints
             return NotFound(deployId);
         }
 
-        var body = await JsonBody.ReadObjectAsync(http.Request, http.RequestAborted);
-        var (min, max) = DeployRequest.ParseSettingsUpdate(body, view.MinInstances, view.MaxInstances);
+        var body = await UpdateBody.ReadAsync(http.Request, http.RequestAborted);
+        var (min, max) = body.Apply(view.MinInstances, view.MaxInstances);
         if ((min > view.MinInstances || max > view.MaxInstances) && await BillingEndpoints.RefuseIfOverLimit(grains, view.Owner) is { } refused)
         {
             return refused;

@@ -11,10 +11,10 @@ public sealed record DeployObject(
     string? FailReason,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt,
-    DeployObject.InstanceCounts Instances,
-    DeployObject.DeployConfig Config,
-    DeployObject.DeploySettings Settings,
-    DeployObject.DownloadProgress? Download = null)
+    InstanceCounts Instances,
+    DeployConfig Config,
+    DeploySettings Settings,
+    DownloadProgress? Download = null)
 {
     public static DeployObject From(DeploymentView v) => new(
         v.DeployId,
@@ -28,16 +28,4 @@ public sealed record DeployObject(
         new DeployConfig(v.Gpu, v.NumGpus, v.MaxBatchSize, new Weights(v.HfRepo, v.HfRevision, v.Quantization, v.WeightsFile)),
         new DeploySettings(v.MinInstances, v.MaxInstances),
         v.Download is null ? null : new DownloadProgress(v.Download.BytesDone, v.Download.BytesTotal));
-
-    public sealed record InstanceCounts(int Running, int Pending);
-
-    public sealed record DeployConfig(string Gpu, int NumGpus, int MaxBatchSize, Weights Weights);
-
-    /// <param name="File">The GGUF file chosen (empty for a safetensors snapshot), once resolved.</param>
-    public sealed record Weights(string Repo, string? Revision, string? Quantization, string? File);
-
-    /// <summary>While <c>downloading</c>: bytes of the weights on the node so far, and in all.</summary>
-    public sealed record DownloadProgress(long BytesDone, long BytesTotal);
-
-    public sealed record DeploySettings(int MinInstances, int MaxInstances);
 }

@@ -10,8 +10,4 @@ public static class ApiErrors
 
     public static Task Write(HttpContext context, int status, string code, string message, string? field) =>
         Result(status, code, message, field).ExecuteAsync(context);
-
-    public sealed record ApiErrorBody(ApiError Error);
-
-    public sealed record ApiError(string Code, string Message, string? Field);
 }

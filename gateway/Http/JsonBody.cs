@@ -1,50 +1,95 @@
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http;
 
 namespace DeepDeploy.Gateway.Http;
 
-/// <summary>Reads a JSON request body leniently where DeepInfra's own examples need it (trailing commas,
-/// comments) and strictly everywhere else, with errors that name the field.</summary>
+/// <summary>Reads a JSON request body into its request record (<see cref="RequestJsonContext"/>): leniently where
+/// DeepInfra's own examples need it (trailing commas, comments), strictly everywhere else (unknown fields refused),
+/// with errors that name the field.</summary>
 public static class JsonBody
 {
     public const int MaxBytes = 64 * 1024;
 
-    static readonly JsonDocumentOptions Options = new()
+    static readonly JsonReaderOptions SyntaxOptions = new()
     {
         AllowTrailingCommas = true,
         CommentHandling = JsonCommentHandling.Skip,
-        MaxDepth = 16,
+        MaxDepth = RequestJsonContext.MaxDepth,
     };
 
-    public static async Task<JsonElement> ReadObjectAsync(HttpRequest request, CancellationToken cancellationToken, int maxBytes = MaxBytes)
+    public static async Task<T> ReadAsync<T>(HttpRequest request, JsonTypeInfo<T> type, CancellationToken cancellationToken,
+        int maxBytes = MaxBytes)
+        where T : class
+    {
+        var body = await ReadBytesAsync(request, maxBytes, cancellationToken);
+        EnsureObject(body);
+        try
+        {
+            return JsonSerializer.Deserialize(body, type) ?? throw NotAnObject();
+        }
+        catch (JsonException e)
+        {
+            throw JsonFieldError.From(e, type);
+        }
+    }
+
+    /// <summary>The raw body, refused as <c>body_too_large</c> beyond <paramref name="maxBytes"/>.</summary>
+    public static async Task<byte[]> ReadBytesAsync(HttpRequest request, int maxBytes, CancellationToken cancellationToken)
     {
         if (request.ContentLength > maxBytes)
         {
-            throw new BadRequestException("body", $"The body is larger than {maxBytes} bytes.", "body_too_large");
+            throw TooLarge(maxBytes);
+        }
+
+        if (request.ContentLength is { } length)
+        {
+            // The usual case: one exact buffer, no copies.
+            var exact = new byte[length];
+            var filled = 0;
+            int n;
+            while (filled < exact.Length && (n = await request.Body.ReadAsync(exact.AsMemory(filled), cancellationToken)) > 0)
+            {
+                filled += n;
+            }
+
+            return filled == exact.Length ? exact
+                : throw new BadRequestException("body", "The body is shorter than its Content-Length.", "invalid_json");
         }
 
         using var buffer = new MemoryStream();
-        var chunk = new byte[8192];
+        var chunk = new byte[16 * 1024];
         int read;
         while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
         {
             if (buffer.Length + read > maxBytes)
             {
-                throw new BadRequestException("body", $"The body is larger than {maxBytes} bytes.", "body_too_large");
+                throw TooLarge(maxBytes);
             }
 
             buffer.Write(chunk, 0, read);
         }
 
+        return buffer.ToArray();
+    }
+
+    /// <summary>Checks the syntax before the records are bound, so that every error the binder raises afterwards
+    /// is about a field (its type, or a name the record does not know).</summary>
+    static void EnsureObject(byte[] body)
+    {
         try
         {
-            using var document = JsonDocument.Parse(buffer.ToArray(), Options);
-            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            var reader = new Utf8JsonReader(body, SyntaxOptions);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
             {
-                throw new BadRequestException("body", "The body must be a JSON object.", "invalid_json");
+                throw NotAnObject();
             }
 
-            return document.RootElement.Clone();
+            reader.Skip();
+            if (reader.Read())
+            {
+                throw new BadRequestException("body", "The body is not valid JSON: more than one value.", "invalid_json");
+            }
         }
         catch (JsonException e)
         {
@@ -52,66 +97,7 @@ public static class JsonBody
         }
     }
 
-    public static void RejectUnknown(JsonElement obj, string path, params string[] known)
-    {
-        foreach (var property in obj.EnumerateObject())
-        {
-            if (!known.Contains(property.Name, StringComparer.Ordinal))
-            {
-                throw new BadRequestException(path + property.Name,
-                    $"Unknown field '{path}{property.Name}'. Known fields: {string.Join(", ", known)}.", "unknown_field");
-            }
-        }
-    }
+    static BadRequestException NotAnObject() => new("body", "The body must be a JSON object.", "invalid_json");
 
-    public static string? String(JsonElement obj, string name, string path = "")
-    {
-        if (!obj.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        return value.ValueKind == JsonValueKind.String
-            ? value.GetString()
-            : throw new BadRequestException(path + name, $"'{path}{name}' must be a string.", "invalid_type");
-    }
-
-    public static int? Int(JsonElement obj, string name, string path = "")
-    {
-        if (!obj.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        return value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var number)
-            ? number
-            : throw new BadRequestException(path + name, $"'{path}{name}' must be an integer.", "invalid_type");
-    }
-
-    public static JsonElement? Object(JsonElement obj, string name, string path = "")
-    {
-        if (!obj.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        return value.ValueKind == JsonValueKind.Object
-            ? value
-            : throw new BadRequestException(path + name, $"'{path}{name}' must be an object.", "invalid_type");
-    }
-
-    public static IReadOnlyList<string>? StringArray(JsonElement obj, string name, string path = "")
-    {
-        if (!obj.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        if (value.ValueKind != JsonValueKind.Array || value.EnumerateArray().Any(v => v.ValueKind != JsonValueKind.String))
-        {
-            throw new BadRequestException(path + name, $"'{path}{name}' must be an array of strings.", "invalid_type");
-        }
-
-        return value.EnumerateArray().Select(v => v.GetString()!).ToArray();
-    }
+    static BadRequestException TooLarge(int maxBytes) => new("body", $"The body is larger than {maxBytes} bytes.", "body_too_large");
 }

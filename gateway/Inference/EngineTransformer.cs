@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.AspNetCore.Http;
 using Yarp.ReverseProxy.Forwarder;
+using Protocol = DeepDeploy.WorkerProtocol.WorkerProtocol;
 
 namespace DeepDeploy.Gateway.Inference;
 
@@ -12,9 +13,6 @@ namespace DeepDeploy.Gateway.Inference;
 /// </summary>
 public sealed class EngineTransformer(string enginePath) : HttpTransformer
 {
-    /// <summary>Header the worker puts on answers that did no work (see gpu-worker's WorkerEndpoints).</summary>
-    public const string RefusedHeader = "X-DeepDeploy-Refused";
-
     public static readonly EngineTransformer Chat = new("/v1/chat/completions");
 
     public static readonly EngineTransformer Completions = new("/v1/completions");
@@ -33,7 +31,7 @@ public sealed class EngineTransformer(string enginePath) : HttpTransformer
         var attempt = httpContext.Features.Get<ForwardAttempt>();
         if (attempt is not null && proxyResponse is not null
             && proxyResponse.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable
-            && proxyResponse.Headers.TryGetValues(RefusedHeader, out var refused))
+            && proxyResponse.Headers.TryGetValues(Protocol.Headers.Refused, out var refused))
         {
             // Not copied: the client sees nothing of this attempt.
             attempt.Refused = refused.FirstOrDefault() ?? "refused";

@@ -30,12 +30,14 @@ public static class InferenceEndpoints
         group.MapPost("/completions", (HttpContext http, RouteTable routes, InferenceForwarder forwarder) =>
             OpenAiAsync(http, routes, forwarder, EngineTransformer.Completions));
         group.MapGet("/models", Models);
-        app.MapPost("/v1/inference/{user}/{model}", NativeAsync).RequireAuthorization();
+        app.MapPost("/v1/inference/{user}/{model}", NativeAsync).RequireAuthorization().WithTags("Inference (DeepInfra native)")
+            .Accepts<NativeBody>("application/json");
     }
 
     static async Task OpenAiAsync(HttpContext http, RouteTable routes, InferenceForwarder forwarder, EngineTransformer transformer)
     {
-        var body = await ReadBodyAsync(http.Request, http.RequestAborted);
+        // The raw body, forwarded as it is (the engine validates it).
+        var body = await JsonBody.ReadBytesAsync(http.Request, MaxBodyBytes, http.RequestAborted);
         var model = ModelOf(body) ?? throw new BadRequestException("model", "'model' is required: \"<user>/<model_name>\".", "missing_field");
         var lane = await ResolveAsync(http, routes, model);
         if (lane is not null)
@@ -46,9 +48,9 @@ public static class InferenceEndpoints
 
     static async Task NativeAsync(HttpContext http, string user, string model, RouteTable routes, InferenceForwarder forwarder)
     {
-        var json = await JsonBody.ReadObjectAsync(http.Request, http.RequestAborted, MaxBodyBytes);
+        var native = await JsonBody.ReadAsync(http.Request, RequestJsonContext.Default.NativeBody, http.RequestAborted, MaxBodyBytes);
         var fullName = user + "/" + model;
-        var (body, _) = NativeRequest.ToCompletions(json, fullName);
+        var (body, _) = NativeRequest.ToCompletions(native, fullName);
         var lane = await ResolveAsync(http, routes, fullName);
         if (lane is not null)
         {
@@ -84,45 +86,6 @@ public static class InferenceEndpoints
         }
 
         return lane;
-    }
-
-    /// <summary>The raw body, forwarded as it is (the engine validates it).</summary>
-    static async Task<byte[]> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
-    {
-        if (request.ContentLength > MaxBodyBytes)
-        {
-            throw new BadRequestException("body", $"The body is larger than {MaxBodyBytes} bytes.", "body_too_large");
-        }
-
-        if (request.ContentLength is { } length)
-        {
-            // The usual case: one exact buffer, no copies.
-            var exact = new byte[length];
-            var filled = 0;
-            int n;
-            while (filled < exact.Length && (n = await request.Body.ReadAsync(exact.AsMemory(filled), cancellationToken)) > 0)
-            {
-                filled += n;
-            }
-
-            return filled == exact.Length ? exact
-                : throw new BadRequestException("body", "The body is shorter than its Content-Length.", "invalid_json");
-        }
-
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            if (buffer.Length + read > MaxBodyBytes)
-            {
-                throw new BadRequestException("body", $"The body is larger than {MaxBodyBytes} bytes.", "body_too_large");
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        return buffer.ToArray();
     }
 
     /// <summary>The top-level "model" string, read without building a document.</summary>

@@ -21,7 +21,7 @@ public sealed class InferenceForwarder(IHttpForwarder forwarder, IOptions<Infere
 {
     /// <summary>After an instance refused work because it was full, this gateway uses no more of its slots than it
     /// still holds there for this long.</summary>
-    static readonly TimeSpan BusyBackoff = TimeSpan.FromMilliseconds(250);
+    public static readonly TimeSpan BusyBackoff = TimeSpan.FromMilliseconds(250);
 
     const int MaxRefusals = 20;
 

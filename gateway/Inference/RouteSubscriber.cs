@@ -1,7 +1,12 @@
 using DeepDeploy.Contracts.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Polly;
+using Polly.DependencyInjection;
+using Polly.Registry;
+using Polly.Retry;
 
 namespace DeepDeploy.Gateway.Inference;
 
@@ -17,13 +22,40 @@ public sealed class RouteSubscriber(
     RouteTable table,
     GatewayIdentity identity,
     IOptions<InferenceOptions> options,
+    ResiliencePipelineProvider<string> pipelines,
+    TimeProvider time,
     IHostApplicationLifetime lifetime,
     ILogger<RouteSubscriber> log) : BackgroundService, IRouteObserver
 {
+    public const string PipelineName = "route-subscription";
+
     IRouteObserver? _reference;
     volatile TaskCompletionSource _resubscribe = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     IRouteDirectoryGrain Directory => grains.GetGrain<IRouteDirectoryGrain>(IRouteDirectoryGrain.Key);
+
+    /// <summary>A subscription that fails is retried for as long as the gateway runs, soon at first and then every
+    /// 2 s: at host start the cluster may not be up yet, so the first failures are logged quietly.</summary>
+    public static void ConfigurePipeline(ResiliencePipelineBuilder builder, AddResiliencePipelineContext<string> context)
+    {
+        var log = context.ServiceProvider.GetRequiredService<ILogger<RouteSubscriber>>();
+        builder.AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder().Handle<Exception>(e => e is not OperationCanceledException),
+            MaxRetryAttempts = int.MaxValue,
+            BackoffType = DelayBackoffType.Linear,
+            Delay = TimeSpan.FromMilliseconds(100),
+            MaxDelay = TimeSpan.FromSeconds(2),
+            UseJitter = false,
+            OnRetry = args =>
+            {
+                var failures = args.AttemptNumber + 1;
+                log.Log(failures > 10 ? LogLevel.Warning : LogLevel.Debug, args.Outcome.Exception,
+                    "Route subscription failed ({Failures} in a row)", failures);
+                return ValueTask.CompletedTask;
+            },
+        });
+    }
 
     public Task OnRoutesChanged(RouteTableUpdate update)
     {
@@ -45,41 +77,28 @@ public sealed class RouteSubscriber(
             await started.Task;
         }
 
-        var failures = 0;
-        while (!stoppingToken.IsCancellationRequested)
+        var pipeline = pipelines.GetPipeline(PipelineName);
+        try
         {
-            TimeSpan next;
-            try
+            while (!stoppingToken.IsCancellationRequested)
             {
-                _reference ??= grains.CreateObjectReference<IRouteObserver>(this);
-                var signal = _resubscribe = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                table.Apply(await Directory.Subscribe(identity.Id, _reference));
-                failures = 0;
-                next = options.Value.RouteRefreshInterval;
-                await Task.WhenAny(Task.Delay(next, stoppingToken), signal.Task);
-                continue;
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                // At host start the cluster may not be up yet: retry soon, quietly at first.
-                failures++;
-                log.Log(failures > 10 ? LogLevel.Warning : LogLevel.Debug, e, "Route subscription failed ({Failures} in a row)", failures);
-                next = TimeSpan.FromMilliseconds(Math.Min(2000, 100 * failures));
-            }
-
-            try
-            {
-                await Task.Delay(next, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
+                var signal = await pipeline.ExecuteAsync(SubscribeAsync, stoppingToken);
+                await Task.WhenAny(Task.Delay(options.Value.RouteRefreshInterval, time, stoppingToken), signal);
             }
         }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>Subscribes (or renews) and applies the snapshot; returns a task that completes when a pushed change
+    /// shows that this gateway missed one and must fetch a snapshot before the next renewal.</summary>
+    async ValueTask<Task> SubscribeAsync(CancellationToken cancellationToken)
+    {
+        _reference ??= grains.CreateObjectReference<IRouteObserver>(this);
+        var signal = _resubscribe = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        table.Apply(await Directory.Subscribe(identity.Id, _reference));
+        return signal.Task;
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)

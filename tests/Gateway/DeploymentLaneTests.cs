@@ -1,20 +1,24 @@
 using DeepDeploy.Contracts.Deployments;
 using DeepDeploy.Contracts.Routing;
 using DeepDeploy.Gateway.Inference;
+using Microsoft.Extensions.Time.Testing;
 
 namespace DeepDeploy.Tests.Gateway;
 
-/// <summary>Admission and routing of one deployment in one gateway, without any I/O.</summary>
+/// <summary>Admission and routing of one deployment in one gateway, without any I/O; deadlines and cooldowns run on a
+/// fake clock.</summary>
 public sealed class DeploymentLaneTests
 {
+    readonly FakeTimeProvider _clock = new();
+
     static DeploymentRoute Route(int maxBatchSize, int instances, DeploymentStatus status = DeploymentStatus.Running) =>
         new("d1", "alice/m", status, maxBatchSize, 0,
             Enumerable.Range(0, instances).Select(i => new RouteInstance($"d1-{i}", $"http://127.0.0.1:{9000 + i}")).ToArray(), 1);
 
-    static (DeploymentLane Lane, List<string> Woken) Lane(DeploymentRoute route, InferenceOptions? options = null)
+    (DeploymentLane Lane, List<string> Woken) Lane(DeploymentRoute route, InferenceOptions? options = null)
     {
         var woken = new List<string>();
-        var lane = new DeploymentLane(route, options ?? new InferenceOptions(), TimeProvider.System, l => { lock (woken) woken.Add(l.DeployId); });
+        var lane = new DeploymentLane(route, options ?? new InferenceOptions(), _clock, l => { lock (woken) woken.Add(l.DeployId); });
         lane.Update(route, 0, 1);
         return (lane, woken);
     }
@@ -78,7 +82,9 @@ public sealed class DeploymentLaneTests
 
         held.Release();
         var lease = await Granted(first); // FIFO: the first waiter gets the slot
+        _clock.Advance(options.QueueTimeout - TimeSpan.FromMilliseconds(1));
         Assert.False(second.IsCompleted);
+        _clock.Advance(TimeSpan.FromMilliseconds(1));
         Assert.Equal(AdmissionOutcome.QueueTimeout, (await second).Outcome);
         Assert.Equal(0, lane.Waiting);
         lease.Release();
@@ -131,10 +137,13 @@ public sealed class DeploymentLaneTests
     {
         var options = new InferenceOptions { QueueTimeout = TimeSpan.FromMilliseconds(100), ColdStartTimeout = TimeSpan.FromMilliseconds(600) };
         var (lane, _) = Lane(Route(maxBatchSize: 2, instances: 0), options);
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        var admission = await lane.AcquireAsync(false, default);
-        Assert.Equal(AdmissionOutcome.ColdStartTimeout, admission.Outcome);
-        Assert.InRange(clock.ElapsedMilliseconds, 500, 5000);
+        var admission = lane.AcquireAsync(false, default);
+        _clock.Advance(options.QueueTimeout);
+        Assert.False(admission.IsCompleted);
+        _clock.Advance(options.ColdStartTimeout - options.QueueTimeout - TimeSpan.FromMilliseconds(1));
+        Assert.False(admission.IsCompleted);
+        _clock.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.Equal(AdmissionOutcome.ColdStartTimeout, (await admission).Outcome);
     }
 
     [Fact]
@@ -154,15 +163,40 @@ public sealed class DeploymentLaneTests
         var lease = await Granted(lane.AcquireAsync(false, default));
         var bad = lease.Slot;
         lease.Release();
-        lane.Exclude(bad, TimeSpan.FromSeconds(2));
+        var cooldown = new InferenceOptions().UnhealthyCooldown;
+        lane.Exclude(bad, cooldown);
         for (var i = 0; i < 4; i++)
         {
             Assert.NotSame(bad, (await Granted(lane.AcquireAsync(false, default))).Slot);
         }
 
         // The other instance is full now; the next request waits for the cooldown and then gets the excluded one.
-        var next = await Granted(lane.AcquireAsync(false, default));
-        Assert.Same(bad, next.Slot);
+        var next = lane.AcquireAsync(false, default);
+        _clock.Advance(cooldown - TimeSpan.FromMilliseconds(1));
+        Assert.False(next.IsCompleted);
+        _clock.Advance(TimeSpan.FromMilliseconds(2));
+        Assert.Same(bad, (await Granted(next)).Slot);
+    }
+
+    [Fact]
+    public async Task A_busy_instance_gets_no_more_than_it_holds_until_the_busy_backoff_ends()
+    {
+        var (lane, _) = Lane(Route(maxBatchSize: 4, instances: 1));
+        var leases = new List<SlotLease>();
+        for (var i = 0; i < 3; i++)
+        {
+            leases.Add(await Granted(lane.AcquireAsync(false, default)));
+        }
+
+        // The third request was refused as busy: the instance is capped at the two others while it holds the third.
+        lane.Saturated(leases[2].Slot, InferenceForwarder.BusyBackoff);
+        leases[2].Release();
+        var retry = lane.AcquireAsync(false, default);
+        _clock.Advance(InferenceForwarder.BusyBackoff - TimeSpan.FromMilliseconds(1));
+        Assert.False(retry.IsCompleted);
+        _clock.Advance(TimeSpan.FromMilliseconds(2));
+        await Granted(retry);
+        Assert.Equal(3, lane.InFlight);
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json.Nodes;
+using DeepDeploy.Tests.Support;
 using DeepDeploy.Tests.Worker;
 
 namespace DeepDeploy.Tests.Gateway;
@@ -18,18 +19,18 @@ public sealed class FakeWorkerTests
         Assert.Equal(0, health.GetProperty("max_queue").GetInt32());
         await worker.MetricAsync("deepdeploy_worker_requests_in_flight"); // the exporter's first scrape is slow: not within the 200 ms below
 
-        // 10 tokens at 50 tokens/s: about 200 ms per request.
+        // 50 tokens at 50 tokens/s: about a second per request, long enough to see both in flight on a busy machine.
         var clock = Stopwatch.StartNew();
         var running = Enumerable.Range(0, 2)
-            .Select(_ => WorkerApi.PostAsync(worker.Http, "/v1/completions", new JsonObject { ["prompt"] = "x", ["max_tokens"] = 10 }))
+            .Select(_ => WorkerApi.PostAsync(worker.Http, "/v1/completions", new JsonObject { ["prompt"] = "x", ["max_tokens"] = 50 }))
             .ToList();
-        while (await worker.MetricAsync("deepdeploy_worker_requests_in_flight") < 2)
-            await Task.Delay(5);
+        await Eventually.TrueAsync(async () => await worker.MetricAsync("deepdeploy_worker_requests_in_flight") >= 2, TimeSpan.FromSeconds(10),
+            "both requests in flight");
 
         using (var refused = await worker.Http.PostAsync("/v1/completions", new StringContent("""{"prompt":"y","max_tokens":1}""", System.Text.Encoding.UTF8, "application/json")))
         {
             Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
-            Assert.Equal("busy", Assert.Single(refused.Headers.GetValues("X-DeepDeploy-Refused")));
+            Assert.Equal("busy", Assert.Single(refused.Headers.GetValues(DeepDeploy.WorkerProtocol.WorkerProtocol.Headers.Refused)));
             Assert.NotNull(refused.Headers.RetryAfter);
             Assert.Contains("instance_busy", await refused.Content.ReadAsStringAsync());
         }
@@ -37,10 +38,10 @@ public sealed class FakeWorkerTests
         foreach (var (status, body) in await Task.WhenAll(running))
         {
             Assert.Equal(200, status);
-            Assert.Equal(10, body.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+            Assert.Equal(50, body.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
         }
 
-        Assert.InRange(clock.ElapsedMilliseconds, 150, 5000);
+        Assert.InRange(clock.ElapsedMilliseconds, 750, 10_000);
         Assert.Equal(1, await worker.MetricAsync("deepdeploy_worker_requests_refused_total"));
         Assert.Equal(2, await worker.MetricAsync("deepdeploy_worker_requests_in_flight_peak"));
         Assert.Equal(0, await worker.MetricAsync("deepdeploy_worker_requests_in_flight"));

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using DeepDeploy.Tests.EndToEnd;
+using DeepDeploy.Tests.Support;
 using Xunit.Abstractions;
 
 namespace DeepDeploy.Tests.Gateway;
@@ -72,11 +73,11 @@ public sealed class GatewayAcceptanceTests(ITestOutputHelper output)
 
         // "one": a 4 s request holds the only slot, two wait (the queue's capacity), the next is refused at once.
         var holder = client.PostAsJsonAsync("/v1/openai/completions", new { model = "alice/one", prompt = "x", max_tokens = 80 });
-        await WaitAsync(() => one.InFlight == 1);
+        await Eventually.TrueAsync(() => one.InFlight == 1, TimeSpan.FromSeconds(10));
         var waiting = Enumerable.Range(0, 2)
             .Select(_ => client.PostAsJsonAsync("/v1/openai/completions", new { model = "alice/one", prompt = "y", max_tokens = 1 }))
             .ToList();
-        await WaitAsync(() => one.Waiting == 2);
+        await Eventually.TrueAsync(() => one.Waiting == 2, TimeSpan.FromSeconds(10));
         using (var full = await client.PostAsJsonAsync("/v1/openai/completions", new { model = "alice/one", prompt = "z", max_tokens = 1 }))
         {
             Assert.Equal(HttpStatusCode.TooManyRequests, full.StatusCode);
@@ -102,7 +103,7 @@ public sealed class GatewayAcceptanceTests(ITestOutputHelper output)
         var busy = Enumerable.Range(0, 5)
             .Select(_ => client.PostAsJsonAsync("/v1/openai/completions", new { model = "alice/four", prompt = "x", max_tokens = 20 }))
             .ToList();
-        await WaitAsync(() => four.InFlight == 4 && four.Waiting == 1);
+        await Eventually.TrueAsync(() => four.InFlight == 4 && four.Waiting == 1, TimeSpan.FromSeconds(10));
         using (var limited = await client.PostAsJsonAsync("/v1/openai/completions", new { model = "alice/four", prompt = "x", max_tokens = 1 }))
         {
             Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
@@ -153,14 +154,15 @@ public sealed class GatewayAcceptanceTests(ITestOutputHelper output)
         var requests = Enumerable.Range(0, 48)
             .Select(_ => GatewaySystem.StreamAsync(client, "/v1/openai/chat/completions", GatewaySystem.Chat("alice/fragile", 40, stream: true)))
             .ToList();
-        await Task.Delay(1200);
+        // Kill mid-load: once both instances are full.
+        await Eventually.TrueAsync(() => lane.Instances.All(s => s.InFlight == s.Capacity), TimeSpan.FromSeconds(10), "both instances full");
         var victim = GatewaySystem.Instances(system, deployId)[0];
         var inFlightOnVictim = lane.Instances.Single(s => s.InstanceId == victim.Launch.InstanceId).InFlight;
         var killedAt = Stopwatch.StartNew();
         victim.Process!.Kill();
 
         // The control plane drops the dead instance from the gateway's table within a second (pushed, not polled).
-        await WaitAsync(() => lane.Instances.All(s => s.InstanceId != victim.Launch.InstanceId), TimeSpan.FromSeconds(1));
+        await Eventually.TrueAsync(() => lane.Instances.All(s => s.InstanceId != victim.Launch.InstanceId), TimeSpan.FromSeconds(1));
         output.WriteLine($"dead instance left the routing table after {killedAt.ElapsedMilliseconds} ms");
 
         var results = await Task.WhenAll(requests);
@@ -204,13 +206,9 @@ public sealed class GatewayAcceptanceTests(ITestOutputHelper output)
 
         await cts.CancelAsync();
         response.Dispose();
-        await WaitAsync(() => lane.InFlight == 0);
-        var deadline = DateTime.UtcNow.AddSeconds(5);
-        while (await GatewaySystem.MetricAsync(endpoint, "deepdeploy_worker_requests_running") > 0)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the worker kept generating for a client that went away");
-            await Task.Delay(20);
-        }
+        await Eventually.TrueAsync(() => lane.InFlight == 0, TimeSpan.FromSeconds(10));
+        await Eventually.TrueAsync(async () => await GatewaySystem.MetricAsync(endpoint, "deepdeploy_worker_requests_running") == 0,
+            TimeSpan.FromSeconds(5), "the worker stopped generating for the client that went away");
 
         // 1000 tokens at 50/s would take 20 s: the sequence was cut short.
         Assert.True(await GatewaySystem.MetricAsync(endpoint, "deepdeploy_worker_generated_tokens_total") < 500);
@@ -239,17 +237,5 @@ public sealed class GatewayAcceptanceTests(ITestOutputHelper output)
         output.WriteLine($"worker refused {refused} attempts; every client got 200");
         Assert.True(refused > 0, "expected the worker to refuse work beyond its own limit");
         Assert.Equal(2, await GatewaySystem.MetricAsync(endpoint, "deepdeploy_worker_requests_in_flight_peak"));
-    }
-
-    static Task WaitAsync(Func<bool> condition) => WaitAsync(condition, TimeSpan.FromSeconds(10));
-
-    static async Task WaitAsync(Func<bool> condition, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"condition not met within {timeout}");
-            await Task.Delay(5);
-        }
     }
 }

@@ -6,6 +6,7 @@ using DeepDeploy.Gateway.Inference;
 using DeepDeploy.Node;
 using DeepDeploy.Node.Engines;
 using DeepDeploy.Tests.EndToEnd;
+using DeepDeploy.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace DeepDeploy.Tests.Gateway;
@@ -54,17 +55,8 @@ public static class GatewaySystem
     public static async Task<DeploymentLane> LaneAsync(RunningSystem system, string model, int instances)
     {
         var table = system.Services.GetRequiredService<RouteTable>();
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (true)
-        {
-            if (table.Find(model) is { } lane && lane.Instances.Count == instances)
-            {
-                return lane;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"the gateway did not list {instances} instances of {model}");
-            await Task.Delay(20);
-        }
+        return await Eventually.ValueAsync(() => Task.FromResult(table.Find(model) is { } lane && lane.Instances.Count == instances ? lane : null),
+            TimeSpan.FromSeconds(10), $"the gateway lists {instances} instances of {model}");
     }
 
     public static object Chat(string model, int maxTokens, bool stream = false) => new

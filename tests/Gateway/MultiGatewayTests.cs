@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using DeepDeploy.Gateway;
 using DeepDeploy.Gateway.Inference;
 using DeepDeploy.Tests.EndToEnd;
+using DeepDeploy.Tests.Support;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Hosting;
@@ -38,7 +39,7 @@ public sealed class MultiGatewayTests(ITestOutputHelper output)
 
         // Both gateways learn of each other through the route directory and take 2 of the 4 slots each.
         var lanes = new[] { system.Services.GetRequiredService<RouteTable>(), second.Services.GetRequiredService<RouteTable>() };
-        await WaitAsync(() => lanes.All(t => t.Gateways.Count == 2 && t.Find("alice/shared") is { } l && l.Instances.Count == 1 && l.Instances[0].Capacity == 2));
+        await Eventually.TrueAsync(() => lanes.All(t => t.Gateways.Count == 2 && t.Find("alice/shared") is { } l && l.Instances.Count == 1 && l.Instances[0].Capacity == 2), TimeSpan.FromSeconds(10));
 
         var responses = await Task.WhenAll(Enumerable.Range(0, 100).Select(async i =>
         {
@@ -57,7 +58,7 @@ public sealed class MultiGatewayTests(ITestOutputHelper output)
 
         // The second gateway stops (and unsubscribes): the first takes all 4 slots back at once.
         await second.DisposeAsync();
-        await WaitAsync(() => lanes[0].Gateways.Count == 1 && lanes[0].Find("alice/shared")!.Instances[0].Capacity == 4);
+        await Eventually.TrueAsync(() => lanes[0].Gateways.Count == 1 && lanes[0].Find("alice/shared")!.Instances[0].Capacity == 4, TimeSpan.FromSeconds(10));
     }
 
     static async Task<ClientGateway> StartClientGatewayAsync(int clusterGateway)
@@ -73,16 +74,6 @@ public sealed class MultiGatewayTests(ITestOutputHelper output)
         await app.StartAsync();
         var address = app.Urls.First();
         return new ClientGateway(app, new Uri(address));
-    }
-
-    static async Task WaitAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not met within 10 s");
-            await Task.Delay(20);
-        }
     }
 
     sealed class ClientGateway(WebApplication app, Uri address) : IAsyncDisposable
