@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using DeepDeploy.Tests.Support;
 using Xunit.Abstractions;
 
 namespace DeepDeploy.Tests.EndToEnd;
@@ -87,8 +88,8 @@ public sealed class DeployAndChatTests(ITestOutputHelper output)
         Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync($"/deploy/{deployId}")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await client.DeleteAsync($"/deploy/{deployId}")).StatusCode);
-        await WaitUntilAsync(() => process.HasExited, TimeSpan.FromSeconds(20));
-        await WaitUntilAsync(() => system.Agent.Instances.Count == 0, TimeSpan.FromSeconds(5));
+        await Eventually.TrueAsync(() => process.HasExited, TimeSpan.FromSeconds(20));
+        await Eventually.TrueAsync(() => system.Agent.Instances.Count == 0, TimeSpan.FromSeconds(5));
     }
 
     [Fact]
@@ -176,13 +177,6 @@ public sealed class DeployAndChatTests(ITestOutputHelper output)
         return await response.Content.ReadFromJsonAsync<JsonElement>();
     }
 
-    internal static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"condition not met within {timeout}");
-            await Task.Delay(50);
-        }
-    }
+    // Kept for the tests of other folders that still call it; Eventually is the one polling helper.
+    internal static Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout) => Eventually.TrueAsync(condition, timeout);
 }

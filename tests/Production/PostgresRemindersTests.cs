@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using DeepDeploy.Silo.Storage;
+using DeepDeploy.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Configuration;
 using Orleans.Hosting;
@@ -149,13 +150,7 @@ public sealed class PostgresRemindersTests
         }
     }
 
-    static async Task WaitForTicksAsync(string key, int atLeast)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (ReminderProbeGrain.Ticks.GetValueOrDefault(key) < atLeast)
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"reminder of {key} did not tick {atLeast} times in 30 s");
-            await Task.Delay(100);
-        }
-    }
+    static Task WaitForTicksAsync(string key, int atLeast) =>
+        Eventually.TrueAsync(() => ReminderProbeGrain.Ticks.GetValueOrDefault(key) >= atLeast, TimeSpan.FromSeconds(30),
+            $"reminder of {key} ticked {atLeast} times");
 }
