@@ -5,6 +5,7 @@ using DeepDeploy.Gateway.Inference;
 namespace DeepDeploy.Tests.Gateway;
 
 /// <summary>Admission and routing of one deployment in one gateway, without any I/O.</summary>
+[Trait("Category", "Unit")]
 public sealed class DeploymentLaneTests
 {
     static DeploymentRoute Route(int maxBatchSize, int instances, DeploymentStatus status = DeploymentStatus.Running) =>

@@ -2,6 +2,7 @@ using DeepDeploy.Silo.Nodes;
 
 namespace DeepDeploy.Tests.Units;
 
+[Trait("Category", "Unit")]
 public sealed class GpuDiscoveryTests
 {
     [Fact]

@@ -5,6 +5,7 @@ using DeepDeploy.Silo.Weights;
 namespace DeepDeploy.Tests.Weights;
 
 /// <summary>What to run: GGUF file choice by quantization and GPU memory; engine command templates; load metrics.</summary>
+[Trait("Category", "Unit")]
 public sealed class ChoiceTests
 {
     const long GiB = 1L << 30;
