@@ -131,7 +131,7 @@ public sealed class ProcessHost : IDisposable, IAsyncDisposable
     {
         try
         {
-            return await WaitForAsync(() => Task.FromResult(Output.Find(match)), line => line is not null, timeout, what) ?? "";
+            return (await WaitForAsync(() => Task.FromResult(Output.Find(match)), line => line is not null, timeout, what))!;
         }
         catch (InvalidOperationException) when (Output.Find(match) is { } line)
         {
