@@ -42,7 +42,7 @@ public static class LocalHubSeeder
             # deepdeploy/tiny-llama-gguf
 
             A tiny, randomly initialised Llama-architecture model in GGUF format, generated locally by
-            DeepDeploy (`DeepDeploy.GpuWorker.Gguf.TinyLlamaGguf`, seed 42). It exists so the
+            DeepDeploy (`DeepDeploy.LocalHub.TinyLlamaGguf`, seed 42). It exists so the
             all-in-one deployment can download, load and serve a model end to end without internet
             access or a GPU. Its output is gibberish by design: it is a plumbing test, not a language model.
 

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using DeepDeploy.Tests.Support;
 using Xunit.Abstractions;
 
 namespace DeepDeploy.Tests.EndToEnd;
@@ -78,7 +79,7 @@ public sealed class DeployAndChatTests(ITestOutputHelper output)
         var batch = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => ChatAsync(client, $"Request number {i}", 200)));
         Assert.All(batch, b => Assert.True(b.GetProperty("usage").GetProperty("completion_tokens").GetInt32() > 0));
         var metrics = await new HttpClient().GetStringAsync(instance.Endpoint + "/metrics");
-        Assert.Equal(4, DeepDeploy.Silo.Nodes.EngineCommand.ReadLoad(metrics, ["deepdeploy_worker_requests_running_peak"]));
+        Assert.Equal(4, DeepDeploy.Node.Engines.EngineCommand.ReadLoad(metrics, ["deepdeploy_worker_requests_running_peak"]));
 
         // Delete: the deployment is gone from the API and its worker process is gone from the machine.
         var process = instance.Process!;
@@ -86,8 +87,8 @@ public sealed class DeployAndChatTests(ITestOutputHelper output)
         Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync($"/deploy/{deployId}")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await client.DeleteAsync($"/deploy/{deployId}")).StatusCode);
-        await WaitUntilAsync(() => process.HasExited, TimeSpan.FromSeconds(20));
-        await WaitUntilAsync(() => system.Agent.Instances.Count == 0, TimeSpan.FromSeconds(5));
+        await Eventually.TrueAsync(() => process.HasExited, TimeSpan.FromSeconds(20));
+        await Eventually.TrueAsync(() => system.Agent.Instances.Count == 0, TimeSpan.FromSeconds(5));
     }
 
     [Fact]
@@ -175,13 +176,6 @@ public sealed class DeployAndChatTests(ITestOutputHelper output)
         return await response.Content.ReadFromJsonAsync<JsonElement>();
     }
 
-    internal static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"condition not met within {timeout}");
-            await Task.Delay(50);
-        }
-    }
+    // Kept for the tests of other folders that still call it; Eventually is the one polling helper.
+    internal static Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout) => Eventually.TrueAsync(condition, timeout);
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using DeepDeploy.Tests.Support;
 
 namespace DeepDeploy.Tests.EndToEnd;
 
@@ -26,7 +27,7 @@ public sealed class RestartTests
             });
             Assert.Equal(HttpStatusCode.OK, created.StatusCode);
             deployId = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("deploy_id").GetString()!;
-            await RunningSystem.WaitForAsync(client, deployId, IsRunning, TimeSpan.FromSeconds(90));
+            await RunningSystem.WaitForAsync(client, deployId, SystemHttp.IsRunningWithOneInstance, TimeSpan.FromSeconds(90));
             firstPid = Assert.Single(system.Agent.Instances).Process!.Id;
         }
 
@@ -36,7 +37,7 @@ public sealed class RestartTests
         await using (var system = await RunningSystem.StartAsync(dataDir))
         {
             using var client = system.Client(token);
-            var back = await RunningSystem.WaitForAsync(client, deployId, IsRunning, TimeSpan.FromSeconds(90));
+            var back = await RunningSystem.WaitForAsync(client, deployId, SystemHttp.IsRunningWithOneInstance, TimeSpan.FromSeconds(90));
             Assert.Equal("carol/keeper", back.GetProperty("model_name").GetString());
             Assert.Equal("H100-80GB", back.GetProperty("config").GetProperty("gpu").GetString());
 
@@ -49,7 +50,4 @@ public sealed class RestartTests
             Assert.Equal(HttpStatusCode.OK, chat.StatusCode);
         }
     }
-
-    static bool IsRunning(JsonElement d) =>
-        d.GetProperty("status").GetString() == "running" && d.GetProperty("instances").GetProperty("running").GetInt32() == 1;
 }

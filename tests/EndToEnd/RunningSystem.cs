@@ -1,11 +1,8 @@
-using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text.Json;
 using DeepDeploy.Silo.Hosting;
 using DeepDeploy.Node;
 using DeepDeploy.Node.Engines;
+using DeepDeploy.Tests.Support;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -18,7 +15,7 @@ namespace DeepDeploy.Tests.EndToEnd;
 /// loopback ports, over a data directory that may outlive it to test restarts.</summary>
 public sealed class RunningSystem : IAsyncDisposable
 {
-    public const string AdminToken = "test-admin-token";
+    public const string AdminToken = SystemHttp.AdminToken;
 
     readonly WebApplication _app;
 
@@ -40,7 +37,7 @@ public sealed class RunningSystem : IAsyncDisposable
     /// <param name="settings">Extra configuration (e.g. DeepDeploy:Node:WorkerArgs, DeepDeploy:Inference:*).</param>
     public static async Task<RunningSystem> StartAsync(string? dataDir = null, IReadOnlyDictionary<string, string>? settings = null)
     {
-        dataDir ??= Directory.CreateTempSubdirectory("deepdeploy-e2e-").FullName;
+        dataDir ??= SystemHttp.NewDataDirectory("deepdeploy-e2e-");
         var app = DeepDeployHost.Build(["--urls", "http://127.0.0.1:0"], builder =>
         {
             builder.Configuration["DEEPDEPLOY_DATA_DIR"] = dataDir;
@@ -59,45 +56,17 @@ public sealed class RunningSystem : IAsyncDisposable
         return new RunningSystem(app, dataDir, new Uri(address));
     }
 
-    public HttpClient Client(string? token)
-    {
-        var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
-        if (token is not null)
-        {
-            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        }
-
-        return client;
-    }
+    public HttpClient Client(string? token) => SystemHttp.Client(BaseAddress, token, TimeSpan.FromMinutes(2));
 
     public async Task<string> CreateUserAsync(string name)
     {
         using var admin = Client(AdminToken);
-        var response = await admin.PostAsJsonAsync("/admin/users", new { name });
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.Equal(name, body.GetProperty("name").GetString());
-        return body.GetProperty("token").GetString()!;
+        return await SystemHttp.CreateUserAsync(admin, name);
     }
 
     /// <summary>Polls a deployment until <paramref name="done"/> holds, and returns its last deploy object.</summary>
-    public static async Task<JsonElement> WaitForAsync(HttpClient client, string deployId, Func<JsonElement, bool> done, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        JsonElement last = default;
-        while (DateTime.UtcNow < deadline)
-        {
-            last = await client.GetFromJsonAsync<JsonElement>($"/deploy/{deployId}");
-            if (done(last))
-            {
-                return last;
-            }
-
-            await Task.Delay(100);
-        }
-
-        throw new TimeoutException($"deployment {deployId} did not get there in {timeout}: {last}");
-    }
+    public static Task<JsonElement> WaitForAsync(HttpClient client, string deployId, Func<JsonElement, bool> done, TimeSpan timeout) =>
+        SystemHttp.WaitForDeploymentAsync(client, deployId, done, timeout);
 
     public async Task StopAsync() => await _app.StopAsync();
 

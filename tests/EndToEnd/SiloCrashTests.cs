@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
+using DeepDeploy.Tests.Support;
 
 namespace DeepDeploy.Tests.EndToEnd;
 
@@ -12,7 +12,7 @@ public sealed class SiloCrashTests
     [Fact]
     public async Task After_a_silo_crash_the_orphaned_worker_is_killed_and_the_instance_placed_again()
     {
-        var dataDir = Directory.CreateTempSubdirectory("deepdeploy-crash-").FullName;
+        var dataDir = SystemHttp.NewDataDirectory("deepdeploy-crash-");
         string token, deployId;
         int orphanPid;
         using (var silo = await SiloProcess.StartAsync(dataDir))
@@ -30,7 +30,7 @@ public sealed class SiloCrashTests
             });
             Assert.Equal(HttpStatusCode.OK, created.StatusCode);
             deployId = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("deploy_id").GetString()!;
-            await RunningSystem.WaitForAsync(client, deployId, IsRunning, TimeSpan.FromSeconds(90));
+            await RunningSystem.WaitForAsync(client, deployId, SystemHttp.IsRunningWithOneInstance, TimeSpan.FromSeconds(90));
             orphanPid = WorkerPids(dataDir).Single();
             silo.Crash();
         }
@@ -42,7 +42,7 @@ public sealed class SiloCrashTests
         {
             using var client = Client(silo, token);
             Assert.False(IsAlive(orphanPid), "the restarted node must kill the orphan before it registers");
-            var back = await RunningSystem.WaitForAsync(client, deployId, IsRunning, TimeSpan.FromSeconds(90));
+            var back = await RunningSystem.WaitForAsync(client, deployId, SystemHttp.IsRunningWithOneInstance, TimeSpan.FromSeconds(90));
             Assert.Equal(1, back.GetProperty("instances").GetProperty("running").GetInt32());
             var newPid = WorkerPids(dataDir).Single();
             Assert.NotEqual(orphanPid, newPid);
@@ -52,12 +52,7 @@ public sealed class SiloCrashTests
         }
     }
 
-    static HttpClient Client(SiloProcess silo, string token)
-    {
-        var client = new HttpClient { BaseAddress = silo.BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        return client;
-    }
+    static HttpClient Client(SiloProcess silo, string token) => SystemHttp.Client(silo.BaseAddress, token, TimeSpan.FromMinutes(2));
 
     static int[] WorkerPids(string dataDir) =>
         Directory.GetFiles(Path.Combine(dataDir, "nodes", "crash-node", "run"), "*.pid")
@@ -76,7 +71,4 @@ public sealed class SiloCrashTests
             return false;
         }
     }
-
-    static bool IsRunning(JsonElement d) =>
-        d.GetProperty("status").GetString() == "running" && d.GetProperty("instances").GetProperty("running").GetInt32() == 1;
 }

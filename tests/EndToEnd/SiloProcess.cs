@@ -1,6 +1,4 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
+using DeepDeploy.Tests.Support;
 
 namespace DeepDeploy.Tests.EndToEnd;
 
@@ -8,11 +6,11 @@ namespace DeepDeploy.Tests.EndToEnd;
 /// that must crash it for real.</summary>
 public sealed class SiloProcess : IDisposable
 {
-    readonly Process _process;
+    readonly ProcessHost _host;
 
-    SiloProcess(Process process, Uri baseAddress)
+    SiloProcess(ProcessHost host, Uri baseAddress)
     {
-        _process = process;
+        _host = host;
         BaseAddress = baseAddress;
     }
 
@@ -20,66 +18,30 @@ public sealed class SiloProcess : IDisposable
 
     public static async Task<SiloProcess> StartAsync(string dataDir)
     {
-        var port = Ports.Free();
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        var baseAddress = new Uri($"http://127.0.0.1:{Ports.Free()}");
+        var host = ProcessHost.StartDotnet("silo", "DeepDeploy.Silo.dll", ["--urls", baseAddress.ToString()], new Dictionary<string, string>
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = AppContext.BaseDirectory,
-        };
-        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "DeepDeploy.Silo.dll"), "--urls", $"http://127.0.0.1:{port}" })
+            ["DEEPDEPLOY_DATA_DIR"] = dataDir,
+            ["DEEPDEPLOY_ADMIN_TOKEN"] = RunningSystem.AdminToken,
+            ["DeepDeploy__SiloPort"] = Ports.Free().ToString(),
+            ["DeepDeploy__GatewayPort"] = Ports.Free().ToString(),
+            ["DeepDeploy__Node__Name"] = "crash-node",
+        });
+        var silo = new SiloProcess(host, baseAddress);
+        try
         {
-            start.ArgumentList.Add(arg);
+            await SystemHttp.WaitHealthyAsync(host, baseAddress, TimeSpan.FromSeconds(60));
+            return silo;
         }
-
-        start.Environment["DEEPDEPLOY_DATA_DIR"] = dataDir;
-        start.Environment["DEEPDEPLOY_ADMIN_TOKEN"] = RunningSystem.AdminToken;
-        start.Environment["DeepDeploy__SiloPort"] = Ports.Free().ToString();
-        start.Environment["DeepDeploy__GatewayPort"] = Ports.Free().ToString();
-        start.Environment["DeepDeploy__Node__Name"] = "crash-node";
-        var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-
-        var silo = new SiloProcess(process, new Uri($"http://127.0.0.1:{port}"));
-        using var http = new HttpClient();
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (true)
+        catch
         {
-            Assert.False(process.HasExited, "silo process exited during start");
-            Assert.True(DateTime.UtcNow < deadline, "silo did not start in 60 s");
-            try
-            {
-                if ((await http.GetAsync(new Uri(silo.BaseAddress, "/health"))).IsSuccessStatusCode)
-                {
-                    return silo;
-                }
-            }
-            catch (HttpRequestException)
-            {
-            }
-
-            await Task.Delay(200);
+            silo.Dispose();
+            throw;
         }
     }
 
     /// <summary>SIGKILL: no shutdown hooks run, so its engine processes are left orphaned.</summary>
-    public void Crash()
-    {
-        _process.Kill(entireProcessTree: false);
-        _process.WaitForExit();
-    }
+    public void Crash() => _host.Kill(entireProcessTree: false);
 
-    public void Dispose()
-    {
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            _process.WaitForExit();
-        }
-
-        _process.Dispose();
-    }
+    public void Dispose() => _host.Dispose();
 }

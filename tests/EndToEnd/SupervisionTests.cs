@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using DeepDeploy.Tests.Support;
 using static DeepDeploy.Tests.DeployApi.DeployApi;
 
 namespace DeepDeploy.Tests.EndToEnd;
@@ -24,7 +25,7 @@ public sealed class SupervisionTests
         // One crash: the same instance comes back with a new process and serves again.
         var pid = first.Process!.Id;
         first.Process.Kill();
-        await DeployAndChatTests.WaitUntilAsync(() => first.Process is { HasExited: false } p && p.Id != pid && first.Endpoint is not null, TimeSpan.FromSeconds(30));
+        await Eventually.TrueAsync(() => first.Process is { HasExited: false } p && p.Id != pid && first.Endpoint is not null, TimeSpan.FromSeconds(30));
         await RunningSystem.WaitForAsync(client, id, d => Running(d) == 1, TimeSpan.FromSeconds(30));
         Assert.Equal(instanceId, Assert.Single(system.Agent.Instances).Launch.InstanceId);
         var chat = await client.PostAsJsonAsync("/v1/openai/completions", new { model = "rita/fragile", prompt = "again", max_tokens = 4 });
@@ -40,10 +41,10 @@ public sealed class SupervisionTests
             }
 
             process.Kill();
-            await DeployAndChatTests.WaitUntilAsync(() => process.HasExited, TimeSpan.FromSeconds(10));
+            await Eventually.TrueAsync(() => process.HasExited, TimeSpan.FromSeconds(10));
         }
 
-        await DeployAndChatTests.WaitUntilAsync(() => system.Agent.Instances.Any(i => i.Launch.InstanceId != instanceId), TimeSpan.FromSeconds(60));
+        await Eventually.TrueAsync(() => system.Agent.Instances.Any(i => i.Launch.InstanceId != instanceId), TimeSpan.FromSeconds(60));
         var replaced = await RunningSystem.WaitForAsync(client, id, d => Running(d) == 1, TimeSpan.FromSeconds(60));
         Assert.Equal("running", Status(replaced));
 
@@ -58,23 +59,15 @@ public sealed class SupervisionTests
     /// <summary>The instance's process once it has been (re)started, or null when the instance is gone.</summary>
     static async Task<System.Diagnostics.Process?> WaitForProcessAsync(RunningSystem system, string instanceId)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (DateTime.UtcNow < deadline)
-        {
-            var instance = system.Agent.Instances.FirstOrDefault(i => i.Launch.InstanceId == instanceId);
-            if (instance is null)
+        var (_, process) = await Eventually.MatchAsync(
+            () =>
             {
-                return null;
-            }
-
-            if (instance.Process is { HasExited: false } process)
-            {
-                return process;
-            }
-
-            await Task.Delay(20);
-        }
-
-        return null;
+                var instance = system.Agent.Instances.FirstOrDefault(i => i.Launch.InstanceId == instanceId);
+                return Task.FromResult((Gone: instance is null, Process: instance?.Process is { HasExited: false } p ? p : null));
+            },
+            seen => seen.Gone || seen.Process is not null,
+            TimeSpan.FromSeconds(30),
+            $"instance {instanceId} running or gone");
+        return process;
     }
 }

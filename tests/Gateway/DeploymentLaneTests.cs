@@ -7,6 +7,7 @@ namespace DeepDeploy.Tests.Gateway;
 
 /// <summary>Admission and routing of one deployment in one gateway, without any I/O; deadlines and cooldowns run on a
 /// fake clock.</summary>
+[Trait("Category", "Unit")]
 public sealed class DeploymentLaneTests
 {
     readonly FakeTimeProvider _clock = new();

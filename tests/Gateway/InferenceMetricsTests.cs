@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 
 namespace DeepDeploy.Tests.Gateway;
 
+[Trait("Category", "Unit")]
 public sealed class InferenceMetricsTests
 {
     [Fact]

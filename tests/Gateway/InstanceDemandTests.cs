@@ -5,6 +5,7 @@ using DeepDeploy.Grains.Routing;
 namespace DeepDeploy.Tests.Gateway;
 
 /// <summary>Cold-start demand, load reports and the autoscaler's arithmetic as the deployment grain keeps them.</summary>
+[Trait("Category", "Unit")]
 public sealed class InstanceDemandTests
 {
     static readonly DateTimeOffset T0 = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);

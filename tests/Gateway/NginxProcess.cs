@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using DeepDeploy.Tests.Support;
 
 namespace DeepDeploy.Tests.Gateway;
 
@@ -8,12 +8,12 @@ namespace DeepDeploy.Tests.Gateway;
 /// with its configuration in a temp directory; the baseline of the gateway benchmark.</summary>
 public sealed class NginxProcess : IAsyncDisposable
 {
-    readonly Process _process;
+    readonly ProcessHost _host;
     readonly string _dir;
 
-    NginxProcess(Process process, string dir, Uri baseAddress)
+    NginxProcess(ProcessHost host, string dir, Uri baseAddress)
     {
-        _process = process;
+        _host = host;
         _dir = dir;
         BaseAddress = baseAddress;
     }
@@ -58,51 +58,28 @@ public sealed class NginxProcess : IAsyncDisposable
               }
             }
             """);
-        var start = new ProcessStartInfo(binary) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var arg in new[] { "-p", dir, "-c", Path.Combine(dir, "nginx.conf"), "-g", "daemon off;" })
+        var host = ProcessHost.Start("nginx", binary, ["-p", dir, "-c", Path.Combine(dir, "nginx.conf"), "-g", "daemon off;"]);
+        var nginx = new NginxProcess(host, dir, new Uri($"http://127.0.0.1:{port}"));
+        try
         {
-            start.ArgumentList.Add(arg);
-        }
-
-        var process = Process.Start(start)!;
-        var nginx = new NginxProcess(process, dir, new Uri($"http://127.0.0.1:{port}"));
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (true)
-        {
-            try
+            await host.WaitUntilAsync(async () =>
             {
                 using var client = new TcpClient();
                 await client.ConnectAsync(IPAddress.Loopback, port);
-                return nginx;
-            }
-            catch (SocketException) when (DateTime.UtcNow < deadline && !process.HasExited)
-            {
-                await Task.Delay(50);
-            }
-            catch
-            {
-                var error = process.HasExited ? await process.StandardError.ReadToEndAsync() : "no answer";
-                await nginx.DisposeAsync();
-                throw new InvalidOperationException($"nginx did not start: {error}");
-            }
+                return true;
+            }, TimeSpan.FromSeconds(10), $"accepting on port {port}");
+            return nginx;
+        }
+        catch (Exception e)
+        {
+            await nginx.DisposeAsync();
+            throw new InvalidOperationException($"nginx did not start: {e.Message}", e);
         }
     }
 
     public async ValueTask DisposeAsync()
     {
-        try
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                await _process.WaitForExitAsync();
-            }
-        }
-        catch (InvalidOperationException)
-        {
-        }
-
-        _process.Dispose();
+        await _host.DisposeAsync();
         try
         {
             Directory.Delete(_dir, recursive: true);

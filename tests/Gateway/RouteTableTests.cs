@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 namespace DeepDeploy.Tests.Gateway;
 
 /// <summary>Ordering of snapshots and pushes from the route directory.</summary>
+[Trait("Category", "Unit")]
 public sealed class RouteTableTests
 {
     static readonly Guid Epoch = Guid.NewGuid();

@@ -2,6 +2,7 @@ using DeepDeploy.Contracts.Routing;
 
 namespace DeepDeploy.Tests.Gateway;
 
+[Trait("Category", "Unit")]
 public sealed class SlotShareTests
 {
     [Theory]

@@ -4,6 +4,7 @@ using Xunit.Abstractions;
 
 namespace DeepDeploy.Tests.Placement;
 
+[Trait("Category", "Unit")]
 public sealed class PlacementPolicyTests(ITestOutputHelper output)
 {
     const string Gpu = "H100-80GB";

@@ -1,7 +1,4 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
-using DeepDeploy.Node;
-using DeepDeploy.Node.Engines;
+using DeepDeploy.Tests.Support;
 
 namespace DeepDeploy.Tests.Production;
 
@@ -9,9 +6,10 @@ namespace DeepDeploy.Tests.Production;
 /// <c>--role</c>), a real OS process that can be stopped, SIGKILLed and started again over the same data directory.</summary>
 public sealed class ClusterProcess : IDisposable
 {
-    readonly ConcurrentQueue<string> _output = new();
+    // One output across restarts, so a failure shows what each run printed.
+    readonly ProcessOutput _output = new();
     readonly IReadOnlyDictionary<string, string> _environment;
-    Process? _process;
+    ProcessHost? _host;
 
     public ClusterProcess(string name, string role, string dataDir, IReadOnlyDictionary<string, string> environment)
     {
@@ -39,9 +37,9 @@ public sealed class ClusterProcess : IDisposable
 
     public Uri BaseAddress => new($"http://127.0.0.1:{HttpPort}");
 
-    public int? Pid => _process is { HasExited: false } p ? p.Id : null;
+    public int? Pid => IsRunning ? _host!.Pid : null;
 
-    public bool IsRunning => _process is { HasExited: false };
+    public bool IsRunning => _host is { HasExited: false };
 
     public void Start()
     {
@@ -50,130 +48,51 @@ public sealed class ClusterProcess : IDisposable
             throw new InvalidOperationException($"{Name} is already running");
         }
 
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        var environment = new Dictionary<string, string>(_environment)
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = AppContext.BaseDirectory,
+            ["DEEPDEPLOY_DATA_DIR"] = DataDir,
+            ["POD_NAME"] = Name,           // the Kubernetes convention: silo name...
+            ["POD_IP"] = "127.0.0.1",      // ...and advertised address from the pod
+            ["DeepDeploy__SiloPort"] = SiloPort.ToString(),
+            ["DeepDeploy__GatewayPort"] = GatewayPort.ToString(),
+            ["Logging__LogLevel__Default"] = "Warning",
+            ["Logging__Console__FormatterName"] = "simple",
         };
-        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "DeepDeploy.Silo.dll"), "--role", Role, "--urls", BaseAddress.ToString() })
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        foreach (var (key, value) in _environment)
-        {
-            start.Environment[key] = value;
-        }
-
-        start.Environment["DEEPDEPLOY_DATA_DIR"] = DataDir;
-        start.Environment["POD_NAME"] = Name;           // the Kubernetes convention: silo name...
-        start.Environment["POD_IP"] = "127.0.0.1";      // ...and advertised address from the pod
-        start.Environment["DeepDeploy__SiloPort"] = SiloPort.ToString();
-        start.Environment["DeepDeploy__GatewayPort"] = GatewayPort.ToString();
-        start.Environment["Logging__LogLevel__Default"] = "Warning";
-        start.Environment["Logging__Console__FormatterName"] = "simple";
-
-        var process = new Process { StartInfo = start };
-        process.OutputDataReceived += (_, e) => Record(e.Data);
-        process.ErrorDataReceived += (_, e) => Record(e.Data);
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        _process = process;
-        Record($"--- started pid {process.Id} ---");
+        _host?.Dispose();
+        _host = ProcessHost.StartDotnet(Name, "DeepDeploy.Silo.dll", ["--role", Role, "--urls", BaseAddress.ToString()], environment, _output);
+        _output.Add($"--- started pid {_host.Pid} ---");
     }
 
-    public async Task WaitHealthyAsync(TimeSpan timeout)
-    {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            if (_process is not { HasExited: false })
-            {
-                throw new InvalidOperationException($"{Name} exited during start (code {_process?.ExitCode}):\n{Output()}");
-            }
-
-            try
-            {
-                if ((await http.GetAsync(new Uri(BaseAddress, "/health"))).IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-            }
-            catch (TaskCanceledException)
-            {
-            }
-
-            if (deadline.Elapsed > timeout)
-            {
-                throw new TimeoutException($"{Name} not healthy after {timeout}:\n{Output()}");
-            }
-
-            await Task.Delay(200);
-        }
-    }
+    public Task WaitHealthyAsync(TimeSpan timeout) =>
+        SystemHttp.WaitHealthyAsync(_host ?? throw new InvalidOperationException($"{Name} was not started"), BaseAddress, timeout);
 
     /// <summary>SIGKILL: no shutdown code runs (its engine processes, if any, are orphaned).</summary>
     public void Kill()
     {
-        if (_process is { HasExited: false } process)
+        if (IsRunning)
         {
-            process.Kill(entireProcessTree: false);
-            process.WaitForExit();
-            Record("--- SIGKILLed ---");
+            _host!.Kill(entireProcessTree: false);
+            _output.Add("--- SIGKILLed ---");
         }
     }
 
     /// <summary>SIGTERM and wait: the graceful stop an orchestrator does.</summary>
     public async Task StopAsync(TimeSpan timeout)
     {
-        if (_process is not { HasExited: false } process)
+        if (!IsRunning)
         {
             return;
         }
 
-        ProcessSignals.Terminate(process.Id);
-        using var cancel = new CancellationTokenSource(timeout);
-        try
+        if (!await _host!.StopAsync(timeout))
         {
-            await process.WaitForExitAsync(cancel.Token);
-            Record($"--- stopped, code {process.ExitCode} ---");
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
             throw new TimeoutException($"{Name} did not stop within {timeout} of SIGTERM:\n{Output()}");
         }
+
+        _output.Add($"--- stopped, code {_host.ExitCode} ---");
     }
 
-    public string Output(int lines = 60) => $"[{Name}] " + string.Join("\n[" + Name + "] ", _output.TakeLast(lines));
+    public string Output(int lines = 60) => $"[{Name}] " + _output.Tail(lines).Replace("\n", "\n[" + Name + "] ");
 
-    public void Dispose()
-    {
-        if (_process is { HasExited: false } process)
-        {
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit();
-        }
-
-        _process?.Dispose();
-    }
-
-    void Record(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-
-        _output.Enqueue(line);
-        while (_output.Count > 400 && _output.TryDequeue(out _))
-        {
-        }
-    }
+    public void Dispose() => _host?.Dispose();
 }

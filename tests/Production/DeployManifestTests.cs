@@ -11,6 +11,7 @@ namespace DeepDeploy.Tests.Production;
 /// settings, POD_NAME/POD_IP from the pod, /health probes, GPUs for the node DaemonSet, a Service and disruption
 /// budgets; every DeepDeploy__* setting they use exists. (No container engine or cluster runs here.)
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class DeployManifestTests
 {
     static readonly string DeployDirectory = Path.Combine(RepositoryRoot(), "deploy");

@@ -2,6 +2,7 @@ using DeepDeploy.Silo.Hosting;
 
 namespace DeepDeploy.Tests.Production;
 
+[Trait("Category", "Unit")]
 public sealed class HostRolesTests
 {
     [Theory]

@@ -29,12 +29,3 @@ public sealed class PostgresFactAttribute : FactAttribute
             $"{Variable} is not set: PostgreSQL did not start (.ci/run starts a throwaway server and exports it). "
             + "In CI the PostgreSQL tests fail rather than skip.");
 }
-
-/// <summary>A theory with the same PostgreSQL rule as <see cref="PostgresFactAttribute"/>.</summary>
-public sealed class PostgresTheoryAttribute : TheoryAttribute
-{
-    public PostgresTheoryAttribute()
-    {
-        Skip = new PostgresFactAttribute().Skip;
-    }
-}

@@ -1,42 +1,11 @@
-using System.Collections.Concurrent;
 using DeepDeploy.Silo.Storage;
+using DeepDeploy.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Configuration;
 using Orleans.Hosting;
 using Orleans.TestingHost;
 
 namespace DeepDeploy.Tests.Production;
-
-public interface IReminderProbeGrain : IGrainWithStringKey
-{
-    Task StartAsync(TimeSpan due, TimeSpan period);
-
-    Task StopAsync();
-}
-
-/// <summary>Counts its reminder's ticks in a static table, so that ticks after a cluster restart are seen too.</summary>
-public sealed class ReminderProbeGrain : Grain, IReminderProbeGrain, IRemindable
-{
-    public const string ReminderName = "probe";
-
-    public static ConcurrentDictionary<string, int> Ticks { get; } = new();
-
-    public async Task StartAsync(TimeSpan due, TimeSpan period) => await this.RegisterOrUpdateReminder(ReminderName, due, period);
-
-    public async Task StopAsync()
-    {
-        if (await this.GetReminder(ReminderName) is { } reminder)
-        {
-            await this.UnregisterReminder(reminder);
-        }
-    }
-
-    public Task ReceiveReminder(string reminderName, TickStatus status)
-    {
-        Ticks.AddOrUpdate(this.GetPrimaryKeyString(), 1, (_, n) => n + 1);
-        return Task.CompletedTask;
-    }
-}
 
 /// <summary>Orleans' ADO.NET reminders provider on our PostgreSQL scripts: the table contract, and a reminder that
 /// keeps firing after the whole cluster restarted.</summary>
@@ -149,13 +118,7 @@ public sealed class PostgresRemindersTests
         }
     }
 
-    static async Task WaitForTicksAsync(string key, int atLeast)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (ReminderProbeGrain.Ticks.GetValueOrDefault(key) < atLeast)
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"reminder of {key} did not tick {atLeast} times in 30 s");
-            await Task.Delay(100);
-        }
-    }
+    static Task WaitForTicksAsync(string key, int atLeast) =>
+        Eventually.TrueAsync(() => ReminderProbeGrain.Ticks.GetValueOrDefault(key) >= atLeast, TimeSpan.FromSeconds(30),
+            $"reminder of {key} ticked {atLeast} times");
 }

@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using DeepDeploy.LocalHub;
 using DeepDeploy.Silo.Storage;
+using DeepDeploy.Tests.Support;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -24,7 +24,7 @@ namespace DeepDeploy.Tests.Production;
 /// </summary>
 public sealed class ProductionCluster : IAsyncDisposable
 {
-    public const string AdminToken = "prod-test-admin-token";
+    public const string AdminToken = SystemHttp.AdminToken;
     public const string NodeName = "gpu-host-1";
     public const string TinyRepo = LocalHubSeeder.TinyRepo;
 
@@ -59,7 +59,7 @@ public sealed class ProductionCluster : IAsyncDisposable
     public static async Task<ProductionCluster> CreateAsync(ITestOutputHelper log, int controlSilos = 2)
     {
         var database = await TestDatabase.CreateAsync();
-        var root = Directory.CreateTempSubdirectory("deepdeploy-prod-").FullName;
+        var root = SystemHttp.NewDataDirectory("deepdeploy-prod-");
 
         var hubDirectory = Path.Combine(root, "hub");
         LocalHubSeeder.EnsureSeeded(hubDirectory);
@@ -131,23 +131,12 @@ public sealed class ProductionCluster : IAsyncDisposable
         _log.WriteLine($"{clock.Elapsed.TotalSeconds:0.0} s: stopped every process");
     }
 
-    public HttpClient Client(string? token)
-    {
-        var client = new HttpClient { BaseAddress = Gateway.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
-        if (token is not null)
-        {
-            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        }
-
-        return client;
-    }
+    public HttpClient Client(string? token) => SystemHttp.Client(Gateway.BaseAddress, token, TimeSpan.FromSeconds(60));
 
     public async Task<string> CreateUserAsync(string name)
     {
         using var admin = Client(AdminToken);
-        var response = await admin.PostAsJsonAsync("/admin/users", new { name });
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString()!;
+        return await SystemHttp.CreateUserAsync(admin, name);
     }
 
     /// <summary>Deploys the tiny model; with a Hugging Face token (sealed by the gateway's Data Protection, opened
@@ -166,38 +155,10 @@ public sealed class ProductionCluster : IAsyncDisposable
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("deploy_id").GetString()!;
     }
 
-    public static async Task<JsonElement> WaitForAsync(HttpClient client, string deployId, Func<JsonElement, bool> done, TimeSpan timeout)
-    {
-        var clock = Stopwatch.StartNew();
-        string last = "";
-        while (clock.Elapsed < timeout)
-        {
-            try
-            {
-                var response = await client.GetAsync($"/deploy/{deployId}");
-                last = $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}";
-                if (response.IsSuccessStatusCode)
-                {
-                    var body = await response.Content.ReadFromJsonAsync<JsonElement>();
-                    if (done(body))
-                    {
-                        return body;
-                    }
-                }
-            }
-            catch (HttpRequestException e)
-            {
-                last = e.Message;
-            }
+    public static Task<JsonElement> WaitForAsync(HttpClient client, string deployId, Func<JsonElement, bool> done, TimeSpan timeout) =>
+        SystemHttp.WaitForDeploymentAsync(client, deployId, done, timeout);
 
-            await Task.Delay(200);
-        }
-
-        throw new TimeoutException($"deployment {deployId} did not get there in {timeout}: {last}");
-    }
-
-    public static bool IsRunningWithOneInstance(JsonElement d) =>
-        d.GetProperty("status").GetString() == "running" && d.GetProperty("instances").GetProperty("running").GetInt32() == 1;
+    public static bool IsRunningWithOneInstance(JsonElement d) => SystemHttp.IsRunningWithOneInstance(d);
 
     /// <summary>A completion through the gateway; the status code and body.</summary>
     public static async Task<(HttpStatusCode Status, string Body)> CompleteAsync(HttpClient client, string model)

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using DeepDeploy.Tests.EndToEnd;
+using DeepDeploy.Tests.Support;
 using Xunit.Abstractions;
 
 namespace DeepDeploy.Tests.Production;
@@ -46,18 +47,16 @@ public sealed class ProductionClusterTests(ITestOutputHelper log)
 
             // Inference and the deploy API through the gateway come back (Orleans declares the silo dead, the
             // grains activate again elsewhere from PostgreSQL).
-            while (true)
-            {
-                (status, body) = await ProductionCluster.CompleteAsync(client, $"erin/{model}");
-                var get = await client.GetAsync($"/deploy/{deployId}");
-                if (status == HttpStatusCode.OK && get.StatusCode == HttpStatusCode.OK)
+            await Eventually.MatchAsync(
+                async () =>
                 {
-                    break;
-                }
-
-                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(90), $"no recovery in 90 s: inference {status} {body}; get {get.StatusCode}");
-                await Task.Delay(250);
-            }
+                    var (inference, answer) = await ProductionCluster.CompleteAsync(client, $"erin/{model}");
+                    using var get = await client.GetAsync($"/deploy/{deployId}");
+                    return (Inference: inference, Get: get.StatusCode, Answer: answer);
+                },
+                seen => seen.Inference == HttpStatusCode.OK && seen.Get == HttpStatusCode.OK,
+                TimeSpan.FromSeconds(90),
+                "recovery of inference and the deploy API");
 
             log.WriteLine($"{clock.Elapsed.TotalSeconds:0.0} s after SIGKILL: inference and deploy API answer again");
 
@@ -74,30 +73,21 @@ public sealed class ProductionClusterTests(ITestOutputHelper log)
             await cluster.CreateUserAsync("erin2");
             var recovered = await cluster.ActivationsAsync(ControlGrains);
             Assert.Equal(HttpStatusCode.OK, (await client.DeleteAsync($"/deploy/{deployId}")).StatusCode);
-            var deadline = Stopwatch.StartNew();
-            while (cluster.WorkerPids().Length > 0)
-            {
-                Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30), "the worker did not stop after delete");
-                await Task.Delay(200);
-            }
+            await Eventually.TrueAsync(() => cluster.WorkerPids().Length == 0, TimeSpan.FromSeconds(30), "the worker stopped after delete");
 
             // Every grain the dead silo hosted was called again since (the node reports the freed GPUs to the
             // registry just after the worker's exit), so it comes back on a survivor.
             var missing = lost.ToList();
-            var settle = Stopwatch.StartNew();
-            while (true)
-            {
-                recovered.AddRange(await cluster.ActivationsAsync(ControlGrains));
-                missing.RemoveAll(grain => recovered.Any(a => a.Grain == grain && a.Host != victim));
-                if (missing.Count == 0 || settle.Elapsed > TimeSpan.FromSeconds(20))
+            await Eventually.MatchAsync(
+                async () =>
                 {
-                    break;
-                }
-
-                await Task.Delay(500);
-            }
-
-            Assert.True(missing.Count == 0, $"not back on a surviving silo: {string.Join(", ", missing)}");
+                    recovered.AddRange(await cluster.ActivationsAsync(ControlGrains));
+                    missing.RemoveAll(grain => recovered.Any(a => a.Grain == grain && a.Host != victim));
+                    return string.Join(", ", missing);
+                },
+                notBack => notBack.Length == 0,
+                TimeSpan.FromSeconds(20),
+                "every lost grain back on a surviving silo");
             Assert.DoesNotContain(recovered, a => a.Host == victim);
         }
         catch
@@ -137,13 +127,11 @@ public sealed class ProductionClusterTests(ITestOutputHelper log)
             Assert.Equal(before.Users, after.Users);
             Assert.Equal(before.Deployments, after.Deployments);
             Assert.Equal(before.Quotas, after.Quotas);
-            var clock = Stopwatch.StartNew();
-            do
-            {
-                (status, body) = await ProductionCluster.CompleteAsync(frank, "frank/keeper");
-            }
-            while (status != HttpStatusCode.OK && clock.Elapsed < TimeSpan.FromSeconds(30) && await Delay());
-            Assert.True(status == HttpStatusCode.OK, $"inference after the restart: {status} {body}");
+            await Eventually.MatchAsync(
+                () => ProductionCluster.CompleteAsync(frank, "frank/keeper"),
+                answer => answer.Status == HttpStatusCode.OK,
+                TimeSpan.FromSeconds(30),
+                "inference after the restart");
 
             // The operator's dashboard is served by the gateway (an Orleans client) from the silos' data.
             using (var admin = cluster.Client(ProductionCluster.AdminToken))
@@ -160,12 +148,6 @@ public sealed class ProductionClusterTests(ITestOutputHelper log)
             cluster.DumpLogs();
             throw;
         }
-    }
-
-    static async Task<bool> Delay()
-    {
-        await Task.Delay(250);
-        return true;
     }
 
     sealed record Snapshot(string Users, string Deployments, string Quotas);

@@ -1,29 +1,8 @@
 namespace DeepDeploy.Tests.Storage;
 
-/// <summary>State persisted by <see cref="PersistenceTestGrain"/> through the SQLite store.</summary>
-[GenerateSerializer, Immutable]
-public sealed record NoteState
-{
-    [Id(0)] public string Text { get; init; } = "";
-    [Id(1)] public int Count { get; init; }
-}
-
-[GenerateSerializer, Immutable]
-public sealed record NoteSnapshot(
-    [property: Id(0)] NoteState State,
-    [property: Id(1)] string? ETag,
-    [property: Id(2)] bool RecordExists);
-
-public interface IPersistenceTestGrain : IGrainWithStringKey
-{
-    Task<NoteSnapshot> GetAsync();
-    Task<NoteSnapshot> SetAsync(string text, int count);
-    Task<NoteSnapshot> ClearAsync();
-    Task<NoteSnapshot> ReloadAsync();
-}
-
+/// <summary>A grain whose only job is to read, write and clear its state through the store under test.</summary>
 public sealed class PersistenceTestGrain(
-    [PersistentState(PersistenceTestGrain.StateName, SqlitePersistenceTests.StorageName)] IPersistentState<NoteState> note)
+    [PersistentState(PersistenceTestGrain.StateName, PersistenceContract.StorageName)] IPersistentState<NoteState> note)
     : Grain, IPersistenceTestGrain
 {
     public const string StateName = "note";
@@ -49,5 +28,5 @@ public sealed class PersistenceTestGrain(
         return Snapshot();
     }
 
-    private NoteSnapshot Snapshot() => new(note.State, note.Etag, note.RecordExists);
+    NoteSnapshot Snapshot() => new(note.State, note.Etag, note.RecordExists);
 }

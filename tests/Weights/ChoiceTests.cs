@@ -6,6 +6,7 @@ using DeepDeploy.Node.Weights;
 namespace DeepDeploy.Tests.Weights;
 
 /// <summary>What to run: GGUF file choice by quantization and GPU memory; engine command templates; load metrics.</summary>
+[Trait("Category", "Unit")]
 public sealed class ChoiceTests
 {
     const long GiB = 1L << 30;

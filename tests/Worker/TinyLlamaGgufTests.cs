@@ -9,6 +9,7 @@ using Xunit;
 
 namespace DeepDeploy.Tests.Worker;
 
+[Trait("Category", "Unit")]
 public sealed class TinyLlamaGgufTests : IDisposable
 {
     readonly string _dir = Path.Combine(Path.GetTempPath(), "deepdeploy-gguf-tests-" + Guid.NewGuid().ToString("N"));

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using DeepDeploy.Silo.Nodes;
+using DeepDeploy.Node.Engines;
 using DeepDeploy.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;

@@ -1,0 +1,8 @@
+namespace DeepDeploy.Tests.Production;
+
+public interface IReminderProbeGrain : IGrainWithStringKey
+{
+    Task StartAsync(TimeSpan due, TimeSpan period);
+
+    Task StopAsync();
+}
