@@ -79,8 +79,7 @@ public sealed class WorkerProcess : IAsyncDisposable
     {
         var text = await Http.GetStringAsync("/metrics");
         return DeepDeploy.Node.Engines.EngineCommand.ReadLoad(text, [name])
-            ?? throw new InvalidOperationException($"metric {name} not found in:
-{text}");
+            ?? throw new InvalidOperationException($"metric {name} not found in:\n{text}");
     }
 
     public void SendSigterm() => _host.Terminate();
