@@ -15,6 +15,7 @@ namespace DeepDeploy.Tests.Gateway;
 
 /// <summary>The request records and the error mapping, over real HTTP on a bare host (no cluster): every refusal
 /// names its field with the documented code, and a failure nobody expected is a 500 that shows no internals.</summary>
+[Trait("Category", "Unit")]
 public sealed class RequestBodyTests : IAsyncLifetime
 {
     WebApplication _app = null!;

@@ -2,6 +2,7 @@ using DeepDeploy.Node.Engines;
 
 namespace DeepDeploy.Tests.Units;
 
+[Trait("Category", "Unit")]
 public sealed class PortAllocatorTests
 {
     [Fact]

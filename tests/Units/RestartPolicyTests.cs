@@ -3,6 +3,7 @@ using DeepDeploy.Node.Engines;
 
 namespace DeepDeploy.Tests.Units;
 
+[Trait("Category", "Unit")]
 public sealed class RestartPolicyTests
 {
     readonly RestartPolicy _policy = new(new NodeOptions

@@ -10,6 +10,7 @@ namespace DeepDeploy.Tests.Worker;
 
 /// <summary>The shared batching loop, driven in-process through the fake engine on a fake clock: the token rate,
 /// admission up to max_batch_size, stop strings and cancellation, without a worker process.</summary>
+[Trait("Category", "Unit")]
 public sealed class FakeEngineTests : IDisposable
 {
     static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
