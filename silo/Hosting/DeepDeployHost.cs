@@ -91,7 +91,7 @@ public static class DeepDeployHost
                 DefaultToken = string.IsNullOrWhiteSpace(builder.Configuration["HF_TOKEN"]) ? null : builder.Configuration["HF_TOKEN"]!.Trim(),
             });
             builder.Services.AddSingleton<IWeightsResolver, HubWeightsResolver>();
-            builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, DeploymentWaker>();
+            builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, LostNodeWaker>();
             if (roles.HasNode())
             {
                 builder.Services.Configure<NodeOptions>(builder.Configuration.GetSection("DeepDeploy:Node"));
@@ -120,7 +120,7 @@ public static class DeepDeployHost
                 else
                 {
                     silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort, serviceId: options.ServiceId, clusterId: options.ClusterId);
-                    silo.AddDeepDeploySqliteStorage(StorageNames.Default, $"Data Source={options.DatabasePath}");
+                    silo.UseDeepDeploySqlite(StorageNames.Default, $"Data Source={options.DatabasePath}");
                 }
 
                 if (options.SiloName is { } siloName)

@@ -78,8 +78,9 @@ public sealed class SqlitePersistenceTests : IDisposable
             while (reader.Read()) keys.Add(reader.GetString(0));
         }
 
-        Assert.Equal(["ClearStorageKey", "DeleteStorageKey", "ReadFromStorageKey", "WriteToStorageKey"], keys);
-        Assert.Equal(["main.sql", "persistence.sql"], SqliteSchema.ScriptNames);
+        Assert.Equal(["ClearStorageKey", "DeleteReminderRowKey", "DeleteReminderRowsKey", "DeleteStorageKey", "ReadFromStorageKey",
+            "ReadRangeRows1Key", "ReadRangeRows2Key", "ReadReminderRowKey", "ReadReminderRowsKey", "UpsertReminderRowKey", "WriteToStorageKey"], keys);
+        Assert.Equal(["main.sql", "persistence.sql", "reminders.sql"], SqliteSchema.ScriptNames);
     }
 
     [Fact]

@@ -16,4 +16,8 @@ public sealed record DeploymentSpec(
     [property: Id(8)] int MinInstances,
     [property: Id(9)] int MaxInstances,
     [property: Id(10)] IReadOnlyList<string> ExtraArgs,
-    [property: Id(11)] string? Quantization = null);
+    [property: Id(11)] string? Quantization = null)
+{
+    /// <summary>The name clients call the deployment by, <c>owner/model_name</c> (<see cref="ModelName"/> is the second part).</summary>
+    public string FullModelName => $"{Owner}/{ModelName}";
+}

@@ -3,7 +3,7 @@ using DeepDeploy.Contracts.Deployments;
 using DeepDeploy.Contracts.Nodes;
 using DeepDeploy.Contracts.Routing;
 using DeepDeploy.Contracts.Users;
-using DeepDeploy.Grains.Routing;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -12,17 +12,19 @@ namespace DeepDeploy.Grains.Deployments;
 /// <summary>
 /// A deployment's control loop. Level-triggered: every tick (and right after any change) it compares the
 /// instances it has with the instances it wants and acts on the difference, so that a lost report, a
-/// restart or a full cluster all heal the same way.
+/// restart or a full cluster all heal the same way. A timer drives the loop while the grain is active; a
+/// reminder brings a live deployment back when its silo is gone.
 /// </summary>
 public sealed class DeploymentGrain(
     [PersistentState("deployment", StorageNames.Default)] IPersistentState<DeploymentState> state,
     IGrainFactory grains,
     IWeightsResolver weights,
+    IDataProtectionProvider protection,
     TimeProvider time,
     IOptions<GpuPrices> prices,
     IOptions<AutoscalerOptions> autoscaler,
     IClusterMembershipService membership,
-    ILogger<DeploymentGrain> log) : Grain, IDeploymentGrain
+    ILogger<DeploymentGrain> log) : Grain, IDeploymentGrain, IWeightsListener, IRemindable
 {
     /// <summary>Instances that fail this many times in a row without ever serving fail the deployment.</summary>
     public const int MaxConsecutiveFailures = 3;
@@ -35,10 +37,20 @@ public sealed class DeploymentGrain(
 
     static readonly TimeSpan ReconcilePeriod = TimeSpan.FromSeconds(2);
 
+    /// <summary>The durable wake-up of a live deployment (Orleans' shortest reminder period).</summary>
+    const string WakeReminder = "wake";
+
+    static readonly TimeSpan WakePeriod = TimeSpan.FromMinutes(1);
+
     IGrainTimer? _timer;
-    BillingStanding _standing = new(true, null);
     RoutePublisher? _routes;
     InstanceDemand? _demandState;
+    DeploymentMeter? _meter;
+
+    /// <summary>The run whose weights are being resolved off this grain's turn, if any.</summary>
+    int? _resolving;
+
+    DeploymentMeter Meter => _meter ??= new DeploymentMeter(DeployId, grains, time, prices.Value, log);
 
     InstanceDemand Demand => _demandState ??= new InstanceDemand(autoscaler.Value);
 
@@ -59,22 +71,69 @@ public sealed class DeploymentGrain(
         return Task.CompletedTask;
     }
 
-    public async Task<DeploymentView> Create(DeploymentSpec spec)
+    public async Task<DeploymentResult> Create(NewDeployment request)
     {
         if (S.Spec is not null)
         {
             throw new InvalidOperationException($"deployment {DeployId} already exists");
         }
 
-        var now = time.GetUtcNow();
-        S.Spec = spec;
-        S.Status = DeploymentStatus.Initializing;
-        S.CreatedAt = now;
-        S.UpdatedAt = now;
-        await state.WriteStateAsync();
+        var capacity = await ClusterCapacity.LoadAsync(grains);
+        if (!capacity.CanHold(request.Gpu, request.NumGpus))
+        {
+            return DeploymentResult.Refused(new DeploymentError(DeploymentErrorKind.Invalid, "invalid_field",
+                $"No node holds {request.NumGpus} GPUs of type '{request.Gpu}': all GPUs of an instance sit on one node, and the largest has {capacity.LargestNode(request.Gpu)}.",
+                "num_gpus"));
+        }
+
+        if (await Meter.RefusalAsync(request.Owner) is { } refused)
+        {
+            return DeploymentResult.Refused(refused);
+        }
+
+        var quota = grains.GetGrain<IUserQuotaGrain>(request.Owner);
+        var account = await quota.Get();
+        if (account is null)
+        {
+            return DeploymentResult.Refused(new DeploymentError(DeploymentErrorKind.Forbidden, "no_account", $"User '{request.Owner}' has no account."));
+        }
+
+        if (request.NumGpus > account.GpuLimit)
+        {
+            return DeploymentResult.Refused(new DeploymentError(DeploymentErrorKind.Forbidden, "quota_exceeded",
+                $"One instance needs {request.NumGpus} GPUs but your GPU limit is {account.GpuLimit}.", "num_gpus"));
+        }
+
+        if (!await quota.ClaimModelName(request.ModelName, DeployId))
+        {
+            return DeploymentResult.Refused(new DeploymentError(DeploymentErrorKind.Conflict, "name_taken",
+                $"A live deployment named '{request.Owner}/{request.ModelName}' already exists.", "model_name"));
+        }
+
+        try
+        {
+            var token = request.HfToken is null ? null : protection.CreateProtector(SecretPurposes.HfToken).Protect(request.HfToken);
+            var now = time.GetUtcNow();
+            S.Spec = new DeploymentSpec(request.Owner, request.ModelName, request.Gpu, request.NumGpus, request.MaxBatchSize,
+                request.HfRepo, request.HfRevision, token, request.MinInstances, request.MaxInstances, request.ExtraArgs, request.Quantization);
+            S.Status = DeploymentStatus.Initializing;
+            S.CreatedAt = now;
+            S.UpdatedAt = now;
+            S.Run++;
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            // Nothing was created: the name is free again.
+            S.Spec = null;
+            await quota.ReleaseModelName(request.ModelName, DeployId);
+            throw;
+        }
+
         await Routes.PublishAsync(DeployId, S);
+        await KeepAwakeAsync();
         StartLoop(TimeSpan.Zero);
-        return View();
+        return DeploymentResult.Ok(View());
     }
 
     public Task<DeploymentView?> Get() => Task.FromResult(S.Spec is null ? null : View());
@@ -93,11 +152,16 @@ public sealed class DeploymentGrain(
         return true;
     }
 
-    public async Task<DeploymentView?> UpdateSettings(int minInstances, int maxInstances)
+    public async Task<DeploymentResult> UpdateSettings(int minInstances, int maxInstances)
     {
         if (S.Spec is null || S.Status == DeploymentStatus.Deleted)
         {
-            return null;
+            return NotFound();
+        }
+
+        if ((minInstances > S.Spec.MinInstances || maxInstances > S.Spec.MaxInstances) && await Meter.RefusalAsync(S.Spec.Owner) is { } refused)
+        {
+            return DeploymentResult.Refused(refused);
         }
 
         S.Spec = S.Spec with { MinInstances = minInstances, MaxInstances = maxInstances };
@@ -107,10 +171,11 @@ public sealed class DeploymentGrain(
         await state.WriteStateAsync();
         if (!IsFinished())
         {
+            await KeepAwakeAsync();
             StartLoop(TimeSpan.Zero);
         }
 
-        return View();
+        return DeploymentResult.Ok(View());
     }
 
     public async Task<DeploymentView?> Stop()
@@ -132,11 +197,16 @@ public sealed class DeploymentGrain(
         return View();
     }
 
-    public async Task<DeploymentView?> Start()
+    public async Task<DeploymentResult> Start()
     {
         if (S.Spec is null || S.Status == DeploymentStatus.Deleted)
         {
-            return null;
+            return NotFound();
+        }
+
+        if (await Meter.RefusalAsync(S.Spec.Owner) is { } refused)
+        {
+            return DeploymentResult.Refused(refused);
         }
 
         if (S.Status is DeploymentStatus.Stopped or DeploymentStatus.Failed)
@@ -150,13 +220,15 @@ public sealed class DeploymentGrain(
 
             S.ConsecutiveFailures = 0;
             S.Suspended = false;
+            S.Run++;
             SetStatus(DeploymentStatus.Initializing, null);
             RefreshStatus();
             await state.WriteStateAsync();
+            await KeepAwakeAsync();
             StartLoop(TimeSpan.Zero);
         }
 
-        return View();
+        return DeploymentResult.Ok(View());
     }
 
     public async Task OnInstanceUpdate(InstanceUpdate update)
@@ -196,7 +268,7 @@ public sealed class DeploymentGrain(
                 if (instance.Phase == InstancePhase.Running && instance.RunningSince is not null)
                 {
                     // Restarting after a crash: not serving, not billed, until it runs again.
-                    await PauseMeterAsync(instance);
+                    await Meter.PauseAsync(S.Spec!, instance);
                 }
 
                 instance.Phase = update.Phase;
@@ -211,6 +283,38 @@ public sealed class DeploymentGrain(
     }
 
     public Task Wake() => Task.CompletedTask;
+
+    /// <summary>Activation already started the loop of a live deployment; one with nothing left to do lets go of its reminder.</summary>
+    public Task ReceiveReminder(string reminderName, TickStatus status) =>
+        S.Spec is null || (IsFinished() && S.Instances.Count == 0 && !S.Suspended) ? SleepAsync() : Task.CompletedTask;
+
+    public async Task OnWeightsResolved(int run, WeightsResolution? resolution)
+    {
+        if (run == _resolving)
+        {
+            _resolving = null;
+        }
+
+        // Stale: the deployment stopped, restarted or already has its weights since this run asked.
+        if (resolution is null || run != S.Run || S.Spec is null || S.Commit is not null || IsFinished())
+        {
+            return;
+        }
+
+        if (resolution.Error is not null)
+        {
+            SetStatus(DeploymentStatus.Failed, resolution.Error);
+        }
+        else
+        {
+            S.Commit = resolution.Commit;
+            S.WeightsFile = resolution.File;
+            S.WeightsFormat = resolution.Format;
+        }
+
+        await state.WriteStateAsync();
+        StartLoop(TimeSpan.Zero);
+    }
 
     public Task RequestInstance()
     {
@@ -237,28 +341,10 @@ public sealed class DeploymentGrain(
         return Task.CompletedTask;
     }
 
-    public async Task<IReadOnlyList<InstanceLog>> GetLogs(int lines)
-    {
-        if (S.Spec is null)
-        {
-            return [];
-        }
-
-        var logs = new List<InstanceLog>();
-        foreach (var node in S.Instances.Values.Select(i => i.Node).Concat(S.RecentNodes).Distinct())
-        {
-            try
-            {
-                logs.AddRange(await grains.GetGrain<IGpuNodeGrain>(node).GetLogs(DeployId, lines));
-            }
-            catch (Exception e)
-            {
-                logs.Add(new InstanceLog($"{node}: unreachable", node, false, [e.Message]));
-            }
-        }
-
-        return logs;
-    }
+    public Task<IReadOnlyList<InstanceLog>> GetLogs(int lines) =>
+        S.Spec is null
+            ? Task.FromResult<IReadOnlyList<InstanceLog>>([])
+            : NodeLogs.CollectAsync(grains, DeployId, S.Instances.Values.Select(i => i.Node).Concat(S.RecentNodes), lines);
 
     void StartLoop(TimeSpan due)
     {
@@ -280,18 +366,18 @@ public sealed class DeploymentGrain(
             return;
         }
 
-        _standing = await MeterAsync();
-        if (S.Suspended && _standing.MayRun && S.Status == DeploymentStatus.Stopped)
+        var standing = await Meter.RenewAsync(spec, S.Instances.Values);
+        if (S.Suspended && standing.MayRun && S.Status == DeploymentStatus.Stopped)
         {
             log.LogInformation("Deployment {DeployId} resumes: the spending limit allows it again", DeployId);
             S.Suspended = false;
             SetStatus(DeploymentStatus.Initializing, null);
             RefreshStatus();
         }
-        else if (!_standing.MayRun && !IsFinished())
+        else if (!standing.MayRun && !IsFinished())
         {
             S.Suspended = true;
-            SetStatus(DeploymentStatus.Stopped, _standing.Reason);
+            SetStatus(DeploymentStatus.Stopped, standing.Reason);
         }
 
         await ForgetLostAsync();
@@ -305,6 +391,7 @@ public sealed class DeploymentGrain(
             {
                 _timer?.Dispose();
                 _timer = null;
+                await SleepAsync();
                 DeactivateOnIdle();
             }
 
@@ -313,19 +400,10 @@ public sealed class DeploymentGrain(
 
         if (S.Commit is null)
         {
-            var resolved = await weights.ResolveAsync(
-                new WeightsRequest(spec.HfRepo, spec.HfRevision, spec.HfTokenProtected, spec.Quantization, spec.Gpu, spec.NumGpus), cancellationToken);
-            if (resolved.Error is not null)
-            {
-                SetStatus(DeploymentStatus.Failed, resolved.Error);
-                await state.WriteStateAsync();
-                return;
-            }
-
-            S.Commit = resolved.Commit;
-            S.WeightsFile = resolved.File;
-            S.WeightsFormat = resolved.Format;
+            ResolveWeights(spec);
             await state.WriteStateAsync();
+            await Routes.PublishAsync(DeployId, S);
+            return;
         }
 
         var live = S.Instances.Values.Where(i => !i.Stopping).ToList();
@@ -352,68 +430,58 @@ public sealed class DeploymentGrain(
         await Routes.PublishAsync(DeployId, S);
     }
 
-    /// <summary>Starts the meters of instances that began serving, renews those still serving, and learns
-    /// whether the user may run. A billing outage never stops the control loop.</summary>
-    async Task<BillingStanding> MeterAsync()
+    /// <summary>Asks the hub for the weights of the current run on the thread pool: the hub may take long,
+    /// and this grain keeps answering meanwhile. The answer comes back as <see cref="OnWeightsResolved"/>.</summary>
+    void ResolveWeights(DeploymentSpec spec)
     {
-        var spec = S.Spec!;
-        var ledger = grains.GetGrain<IBillingLedgerGrain>(spec.Owner);
-        try
+        if (_resolving == S.Run)
         {
-            var serving = S.Instances.Values.Where(i => i.RunningSince is not null && i.Phase == InstancePhase.Running).ToList();
-            foreach (var instance in serving.Where(i => !i.Metered))
+            return;
+        }
+
+        var run = S.Run;
+        _resolving = run;
+        var self = this.AsReference<IWeightsListener>();
+        var request = new WeightsRequest(spec.HfRepo, spec.HfRevision, spec.HfTokenProtected, spec.Quantization, spec.Gpu, spec.NumGpus);
+        _ = Task.Run(async () =>
+        {
+            WeightsResolution? resolution = null;
+            try
             {
-                await ledger.MeterStart(MeterStartOf(instance));
-                instance.Metered = true;
+                resolution = await weights.ResolveAsync(request, CancellationToken.None);
+            }
+            catch (Exception e)
+            {
+                log.LogWarning(e, "Resolving the weights of {DeployId} broke down; trying again", DeployId);
             }
 
-            return await ledger.Renew(serving.Select(i => i.Id).ToArray(), time.GetUtcNow());
-        }
-        catch (Exception e)
-        {
-            log.LogWarning(e, "Billing ledger of {User} unreachable", spec.Owner);
-            return _standing;
-        }
-    }
-
-    MeterStart MeterStartOf(InstanceRecord instance) =>
-        new(instance.Id, DeployId, $"{S.Spec!.Owner}/{S.Spec.ModelName}", S.Spec.Gpu, S.Spec.NumGpus, prices.Value.Of(S.Spec.Gpu), instance.RunningSince!.Value);
-
-    async Task PauseMeterAsync(InstanceRecord instance)
-    {
-        try
-        {
-            await grains.GetGrain<IBillingLedgerGrain>(S.Spec!.Owner).MeterPause(instance.Id, time.GetUtcNow());
-        }
-        catch (Exception e)
-        {
-            log.LogWarning(e, "Could not pause the meter of {InstanceId}", instance.Id);
-        }
-    }
-
-    async Task StopMeterAsync(InstanceRecord instance)
-    {
-        var spec = S.Spec!;
-        var ledger = grains.GetGrain<IBillingLedgerGrain>(spec.Owner);
-        try
-        {
-            if (!instance.Metered)
+            try
             {
-                await ledger.MeterStart(MeterStartOf(instance));
+                await self.OnWeightsResolved(run, resolution);
             }
+            catch (Exception e)
+            {
+                // The grain resolves again at a later tick: its run is still waiting for weights.
+                log.LogWarning(e, "Could not hand the weights of {DeployId} to its grain", DeployId);
+            }
+        });
+    }
 
-            await ledger.MeterStop(instance.Id, time.GetUtcNow());
-        }
-        catch (Exception e)
+    /// <summary>A live deployment keeps a reminder, so that it comes back by itself if its silo is lost.</summary>
+    Task KeepAwakeAsync() => this.RegisterOrUpdateReminder(WakeReminder, WakePeriod, WakePeriod);
+
+    /// <summary>A finished deployment with nothing left to stop needs no wake-up.</summary>
+    async Task SleepAsync()
+    {
+        if (await this.GetReminder(WakeReminder) is { } reminder)
         {
-            // The meter's lease runs out instead: billed until its last renewal.
-            log.LogWarning(e, "Could not stop the meter of {InstanceId}", instance.Id);
+            await this.UnregisterReminder(reminder);
         }
     }
 
     async Task<bool> TryPlaceAsync(DeploymentSpec spec)
     {
-        if (!_standing.MayRun)
+        if (!Meter.Standing.MayRun)
         {
             return false;
         }
@@ -434,7 +502,7 @@ public sealed class DeploymentGrain(
         var replicas = S.Instances.Values.Where(i => !i.Stopping).GroupBy(i => i.Node).ToDictionary(g => g.Key, g => g.Count());
         var nodes = await grains.GetGrain<INodeRegistryGrain>(INodeRegistryGrain.Key)
             .FindNodes(spec.Gpu, spec.NumGpus, replicas, S.TroubledNodes.Keys.ToArray());
-        var launch = new InstanceLaunch(instanceId, DeployId, $"{spec.Owner}/{spec.ModelName}", spec.Gpu, spec.NumGpus, spec.MaxBatchSize,
+        var launch = new InstanceLaunch(instanceId, DeployId, spec.FullModelName, spec.Gpu, spec.NumGpus, spec.MaxBatchSize,
             spec.HfRepo, S.Commit!, S.WeightsFile!, spec.HfTokenProtected, spec.ExtraArgs, spec.Quantization,
             S.WeightsFormat ?? WeightsFormats.Gguf);
         foreach (var node in nodes)
@@ -527,7 +595,7 @@ public sealed class DeploymentGrain(
 
         if (instance.RunningSince is not null)
         {
-            await StopMeterAsync(instance);
+            await Meter.StopAsync(S.Spec!, instance);
         }
 
         if (failed)
@@ -542,6 +610,9 @@ public sealed class DeploymentGrain(
 
         await grains.GetGrain<IUserQuotaGrain>(S.Spec!.Owner).ReleaseGpus(instance.Id);
     }
+
+    DeploymentResult NotFound() =>
+        DeploymentResult.Refused(new DeploymentError(DeploymentErrorKind.NotFound, "not_found", $"No deployment '{DeployId}'.", "deploy_id"));
 
     bool IsFinished() => S.Status is DeploymentStatus.Deleted or DeploymentStatus.Stopped or DeploymentStatus.Failed;
 
