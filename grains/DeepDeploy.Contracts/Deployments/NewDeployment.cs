@@ -15,4 +15,7 @@ public sealed record NewDeployment(
     [property: Id(8)] int MinInstances,
     [property: Id(9)] int MaxInstances,
     [property: Id(10)] IReadOnlyList<string> ExtraArgs,
-    [property: Id(11)] string? Quantization = null);
+    [property: Id(11)] string? Quantization = null)
+{
+    public string FullModelName => ModelNames.Full(Owner, ModelName);
+}

@@ -107,7 +107,7 @@ public sealed class DeploymentGrain(
         if (!await quota.ClaimModelName(request.ModelName, DeployId))
         {
             return DeploymentResult.Refused(new DeploymentError(DeploymentErrorKind.Conflict, "name_taken",
-                $"A live deployment named '{request.Owner}/{request.ModelName}' already exists.", "model_name"));
+                $"A live deployment named '{request.FullModelName}' already exists.", "model_name"));
         }
 
         try
