@@ -1,4 +1,3 @@
-using DeepDeploy.Contracts.Billing;
 using DeepDeploy.Contracts.Deployments;
 using DeepDeploy.Contracts.Nodes;
 using DeepDeploy.Contracts.Routing;
@@ -29,9 +28,6 @@ public sealed class DeploymentGrain(
     /// <summary>Instances that fail this many times in a row without ever serving fail the deployment.</summary>
     public const int MaxConsecutiveFailures = 3;
 
-    /// <summary>How long a node where an instance failed or was lost is placed last.</summary>
-    static readonly TimeSpan TroubleMemory = TimeSpan.FromMinutes(5);
-
     /// <summary>A stop request not answered by the instance's end is sent again after this long.</summary>
     static readonly TimeSpan StopResend = TimeSpan.FromSeconds(15);
 
@@ -47,10 +43,14 @@ public sealed class DeploymentGrain(
     InstanceDemand? _demandState;
     DeploymentMeter? _meter;
 
-    /// <summary>The run whose weights are being resolved off this grain's turn, if any.</summary>
-    int? _resolving;
+    WeightsFetch? _fetch;
+    InstancePlacer? _placer;
 
     DeploymentMeter Meter => _meter ??= new DeploymentMeter(DeployId, grains, time, prices.Value, log);
+
+    InstancePlacer Placer => _placer ??= new InstancePlacer(DeployId, grains, time, log);
+
+    WeightsFetch Fetch => _fetch ??= new WeightsFetch(weights, this.AsReference<IWeightsListener>(), DeployId, log);
 
     InstanceDemand Demand => _demandState ??= new InstanceDemand(autoscaler.Value);
 
@@ -78,32 +78,12 @@ public sealed class DeploymentGrain(
             throw new InvalidOperationException($"deployment {DeployId} already exists");
         }
 
-        var capacity = await ClusterCapacity.LoadAsync(grains);
-        if (!capacity.CanHold(request.Gpu, request.NumGpus))
-        {
-            return DeploymentResult.Refused(new DeploymentError(DeploymentErrorKind.Invalid, "invalid_field",
-                $"No node holds {request.NumGpus} GPUs of type '{request.Gpu}': all GPUs of an instance sit on one node, and the largest has {capacity.LargestNode(request.Gpu)}.",
-                "num_gpus"));
-        }
-
-        if (await Meter.RefusalAsync(request.Owner) is { } refused)
+        if (await DeploymentAdmission.RefuseCreateAsync(grains, request) is { } refused)
         {
             return DeploymentResult.Refused(refused);
         }
 
         var quota = grains.GetGrain<IUserQuotaGrain>(request.Owner);
-        var account = await quota.Get();
-        if (account is null)
-        {
-            return DeploymentResult.Refused(new DeploymentError(DeploymentErrorKind.Forbidden, "no_account", $"User '{request.Owner}' has no account."));
-        }
-
-        if (request.NumGpus > account.GpuLimit)
-        {
-            return DeploymentResult.Refused(new DeploymentError(DeploymentErrorKind.Forbidden, "quota_exceeded",
-                $"One instance needs {request.NumGpus} GPUs but your GPU limit is {account.GpuLimit}.", "num_gpus"));
-        }
-
         if (!await quota.ClaimModelName(request.ModelName, DeployId))
         {
             return DeploymentResult.Refused(new DeploymentError(DeploymentErrorKind.Conflict, "name_taken",
@@ -159,7 +139,7 @@ public sealed class DeploymentGrain(
             return NotFound();
         }
 
-        if ((minInstances > S.Spec.MinInstances || maxInstances > S.Spec.MaxInstances) && await Meter.RefusalAsync(S.Spec.Owner) is { } refused)
+        if ((minInstances > S.Spec.MinInstances || maxInstances > S.Spec.MaxInstances) && await DeploymentAdmission.RefuseSpendingAsync(grains, S.Spec.Owner) is { } refused)
         {
             return DeploymentResult.Refused(refused);
         }
@@ -204,7 +184,7 @@ public sealed class DeploymentGrain(
             return NotFound();
         }
 
-        if (await Meter.RefusalAsync(S.Spec.Owner) is { } refused)
+        if (await DeploymentAdmission.RefuseSpendingAsync(grains, S.Spec.Owner) is { } refused)
         {
             return DeploymentResult.Refused(refused);
         }
@@ -290,10 +270,7 @@ public sealed class DeploymentGrain(
 
     public async Task OnWeightsResolved(int run, WeightsResolution? resolution)
     {
-        if (run == _resolving)
-        {
-            _resolving = null;
-        }
+        Fetch.Done(run);
 
         // Stale: the deployment stopped, restarted or already has its weights since this run asked.
         if (resolution is null || run != S.Run || S.Spec is null || S.Commit is not null || IsFinished())
@@ -400,7 +377,7 @@ public sealed class DeploymentGrain(
 
         if (S.Commit is null)
         {
-            ResolveWeights(spec);
+            Fetch.Start(S.Run, new WeightsRequest(spec.HfRepo, spec.HfRevision, spec.HfTokenProtected, spec.Quantization, spec.Gpu, spec.NumGpus));
             await state.WriteStateAsync();
             await Routes.PublishAsync(DeployId, S);
             return;
@@ -410,7 +387,7 @@ public sealed class DeploymentGrain(
         var desired = Demand.Desired(spec.MinInstances, spec.MaxInstances, spec.MaxBatchSize, live.Count, time.GetUtcNow());
         for (var n = live.Count; n < desired; n++)
         {
-            if (!await TryPlaceAsync(spec))
+            if (!Meter.Standing.MayRun || !await Placer.TryPlaceAsync(S, () => state.WriteStateAsync()))
             {
                 break;
             }
@@ -430,43 +407,6 @@ public sealed class DeploymentGrain(
         await Routes.PublishAsync(DeployId, S);
     }
 
-    /// <summary>Asks the hub for the weights of the current run on the thread pool: the hub may take long,
-    /// and this grain keeps answering meanwhile. The answer comes back as <see cref="OnWeightsResolved"/>.</summary>
-    void ResolveWeights(DeploymentSpec spec)
-    {
-        if (_resolving == S.Run)
-        {
-            return;
-        }
-
-        var run = S.Run;
-        _resolving = run;
-        var self = this.AsReference<IWeightsListener>();
-        var request = new WeightsRequest(spec.HfRepo, spec.HfRevision, spec.HfTokenProtected, spec.Quantization, spec.Gpu, spec.NumGpus);
-        _ = Task.Run(async () =>
-        {
-            WeightsResolution? resolution = null;
-            try
-            {
-                resolution = await weights.ResolveAsync(request, CancellationToken.None);
-            }
-            catch (Exception e)
-            {
-                log.LogWarning(e, "Resolving the weights of {DeployId} broke down; trying again", DeployId);
-            }
-
-            try
-            {
-                await self.OnWeightsResolved(run, resolution);
-            }
-            catch (Exception e)
-            {
-                // The grain resolves again at a later tick: its run is still waiting for weights.
-                log.LogWarning(e, "Could not hand the weights of {DeployId} to its grain", DeployId);
-            }
-        });
-    }
-
     /// <summary>A live deployment keeps a reminder, so that it comes back by itself if its silo is lost.</summary>
     Task KeepAwakeAsync() => this.RegisterOrUpdateReminder(WakeReminder, WakePeriod, WakePeriod);
 
@@ -477,63 +417,6 @@ public sealed class DeploymentGrain(
         {
             await this.UnregisterReminder(reminder);
         }
-    }
-
-    async Task<bool> TryPlaceAsync(DeploymentSpec spec)
-    {
-        if (!Meter.Standing.MayRun)
-        {
-            return false;
-        }
-
-        var instanceId = $"{DeployId}-{S.NextInstance + 1}";
-        var quota = grains.GetGrain<IUserQuotaGrain>(spec.Owner);
-        if (!await quota.TryReserveGpus(instanceId, spec.NumGpus))
-        {
-            return false;
-        }
-
-        var now = time.GetUtcNow();
-        foreach (var old in S.TroubledNodes.Where(t => now - t.Value > TroubleMemory).Select(t => t.Key).ToList())
-        {
-            S.TroubledNodes.Remove(old);
-        }
-
-        var replicas = S.Instances.Values.Where(i => !i.Stopping).GroupBy(i => i.Node).ToDictionary(g => g.Key, g => g.Count());
-        var nodes = await grains.GetGrain<INodeRegistryGrain>(INodeRegistryGrain.Key)
-            .FindNodes(spec.Gpu, spec.NumGpus, replicas, S.TroubledNodes.Keys.ToArray());
-        var launch = new InstanceLaunch(instanceId, DeployId, spec.FullModelName, spec.Gpu, spec.NumGpus, spec.MaxBatchSize,
-            spec.HfRepo, S.Commit!, S.WeightsFile!, spec.HfTokenProtected, spec.ExtraArgs, spec.Quantization,
-            S.WeightsFormat ?? WeightsFormats.Gguf);
-        foreach (var node in nodes)
-        {
-            // Record the intent first: a crash between here and the node's answer leaves a record the
-            // node's next registration clears, never GPUs nobody knows about.
-            S.NextInstance++;
-            S.Instances[instanceId] = new InstanceRecord { Id = instanceId, Node = node, Phase = InstancePhase.Placed, Seq = S.NextInstance };
-            await state.WriteStateAsync();
-            NodeAllocation? allocation;
-            try
-            {
-                allocation = await grains.GetGrain<IGpuNodeGrain>(node).StartInstance(launch);
-            }
-            catch (Exception e)
-            {
-                log.LogWarning(e, "Node {Node} did not take instance {InstanceId}", node, instanceId);
-                allocation = null;
-            }
-
-            if (allocation is not null)
-            {
-                S.Instances[instanceId].Silo = allocation.Silo;
-                return true;
-            }
-
-            S.Instances.Remove(instanceId);
-        }
-
-        await quota.ReleaseGpus(instanceId);
-        return false;
     }
 
     /// <summary>Takes instances out of the routes; their stop requests go out once <paramref name="delay"/> passed.</summary>

@@ -14,16 +14,6 @@ public sealed class DeploymentMeter(string deployId, IGrainFactory grains, TimeP
     /// <summary>Whether the owner may run, as of the last renewal.</summary>
     public BillingStanding Standing { get; private set; } = new(true, null);
 
-    /// <summary>A 402 error when the owner's spending limit forbids running more; null when it allows it.</summary>
-    public async Task<DeploymentError?> RefusalAsync(string owner)
-    {
-        var standing = await grains.GetGrain<IBillingLedgerGrain>(owner).GetStanding();
-        return standing.MayRun
-            ? null
-            : new DeploymentError(DeploymentErrorKind.PaymentRequired, "spending_limit_reached",
-                $"Your {standing.Reason}. Raise it with PUT /billing/limit to run more.");
-    }
-
     /// <summary>Starts the meters of instances that began serving, renews those still serving, and learns
     /// whether the owner may run.</summary>
     public async Task<BillingStanding> RenewAsync(DeploymentSpec spec, IEnumerable<InstanceRecord> instances)
