@@ -120,7 +120,7 @@ public sealed class SqliteRemindersTests : IDisposable
         var id = await sim.DeployAsync("wes", "kept", numGpus: 1, min: 1, max: 1);
         var table = sim.Cluster.GetSiloServiceProvider(sim.Cluster.Silos[0].SiloAddress).GetRequiredService<IReminderTable>();
         var grainId = sim.Grains.GetGrain<IDeploymentGrain>(id).GetGrainId();
-        Assert.Single((await table.ReadRows(grainId)).Reminders);
+        await Eventually.TrueAsync(async () => (await table.ReadRows(grainId)).Reminders.Count == 1, TimeSpan.FromSeconds(30), "the reminder registered");
 
         await sim.WaitForAsync(id, v => v.RunningInstances == 1, TimeSpan.FromSeconds(30));
         Assert.True(await sim.Grains.GetGrain<IDeploymentGrain>(id).Delete());

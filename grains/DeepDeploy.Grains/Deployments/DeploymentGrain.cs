@@ -42,9 +42,9 @@ public sealed class DeploymentGrain(
     RoutePublisher? _routes;
     InstanceDemand? _demandState;
     DeploymentMeter? _meter;
-
     WeightsFetch? _fetch;
     InstancePlacer? _placer;
+    bool _awake;
 
     DeploymentMeter Meter => _meter ??= new DeploymentMeter(DeployId, grains, time, prices.Value, log);
 
@@ -62,8 +62,7 @@ public sealed class DeploymentGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        // A finished deployment may still have instances to stop.
-        if (state.RecordExists && (!IsFinished() || S.Instances.Count > 0 || S.Suspended))
+        if (state.RecordExists && HasWork())
         {
             StartLoop(TimeSpan.Zero);
         }
@@ -111,7 +110,6 @@ public sealed class DeploymentGrain(
         }
 
         await Routes.PublishAsync(DeployId, S);
-        await KeepAwakeAsync();
         StartLoop(TimeSpan.Zero);
         return DeploymentResult.Ok(View());
     }
@@ -151,7 +149,6 @@ public sealed class DeploymentGrain(
         await state.WriteStateAsync();
         if (!IsFinished())
         {
-            await KeepAwakeAsync();
             StartLoop(TimeSpan.Zero);
         }
 
@@ -204,7 +201,6 @@ public sealed class DeploymentGrain(
             SetStatus(DeploymentStatus.Initializing, null);
             RefreshStatus();
             await state.WriteStateAsync();
-            await KeepAwakeAsync();
             StartLoop(TimeSpan.Zero);
         }
 
@@ -266,7 +262,7 @@ public sealed class DeploymentGrain(
 
     /// <summary>Activation already started the loop of a live deployment; one with nothing left to do lets go of its reminder.</summary>
     public Task ReceiveReminder(string reminderName, TickStatus status) =>
-        S.Spec is null || (IsFinished() && S.Instances.Count == 0 && !S.Suspended) ? SleepAsync() : Task.CompletedTask;
+        S.Spec is null || !HasWork() ? SleepAsync() : Task.CompletedTask;
 
     public async Task OnWeightsResolved(int run, WeightsResolution? resolution)
     {
@@ -343,6 +339,11 @@ public sealed class DeploymentGrain(
             return;
         }
 
+        if (HasWork())
+        {
+            await KeepAwakeAsync();
+        }
+
         var standing = await Meter.RenewAsync(spec, S.Instances.Values);
         if (S.Suspended && standing.MayRun && S.Status == DeploymentStatus.Stopped)
         {
@@ -364,7 +365,7 @@ public sealed class DeploymentGrain(
             await SendStopsAsync();
             await state.WriteStateAsync();
             await Routes.PublishAsync(DeployId, S);
-            if (S.Instances.Count == 0 && !S.Suspended)
+            if (!HasWork())
             {
                 _timer?.Dispose();
                 _timer = null;
@@ -407,8 +408,26 @@ public sealed class DeploymentGrain(
         await Routes.PublishAsync(DeployId, S);
     }
 
-    /// <summary>A live deployment keeps a reminder, so that it comes back by itself if its silo is lost.</summary>
-    Task KeepAwakeAsync() => this.RegisterOrUpdateReminder(WakeReminder, WakePeriod, WakePeriod);
+    /// <summary>A deployment with work to do keeps a reminder, so that it comes back by itself if its silo is
+    /// lost. Registered at an activation's first tick (older deployments get theirs that way too) and tried
+    /// again at the next one while the reminder service is not ready.</summary>
+    async Task KeepAwakeAsync()
+    {
+        if (_awake)
+        {
+            return;
+        }
+
+        try
+        {
+            await this.RegisterOrUpdateReminder(WakeReminder, WakePeriod, WakePeriod);
+            _awake = true;
+        }
+        catch (Exception e)
+        {
+            log.LogWarning(e, "Could not register the wake-up reminder of {DeployId}; trying again at the next tick", DeployId);
+        }
+    }
 
     /// <summary>A finished deployment with nothing left to stop needs no wake-up.</summary>
     async Task SleepAsync()
@@ -417,6 +436,8 @@ public sealed class DeploymentGrain(
         {
             await this.UnregisterReminder(reminder);
         }
+
+        _awake = false;
     }
 
     /// <summary>Takes instances out of the routes; their stop requests go out once <paramref name="delay"/> passed.</summary>
@@ -496,6 +517,9 @@ public sealed class DeploymentGrain(
 
     DeploymentResult NotFound() =>
         DeploymentResult.Refused(new DeploymentError(DeploymentErrorKind.NotFound, "not_found", $"No deployment '{DeployId}'.", "deploy_id"));
+
+    /// <summary>Live, or finished with instances still to stop, or suspended until the spending limit allows it again.</summary>
+    bool HasWork() => !IsFinished() || S.Instances.Count > 0 || S.Suspended;
 
     bool IsFinished() => S.Status is DeploymentStatus.Deleted or DeploymentStatus.Stopped or DeploymentStatus.Failed;
 
