@@ -136,16 +136,6 @@ public static partial class BillingEndpoints
         return Results.Ok(new { users = rows, total_month_usd = rows.Sum(r => r.month_usd), total_all_time_usd = rows.Sum(r => r.all_time_usd) });
     }
 
-    /// <summary>402 when the caller's spending limit forbids running more; null when it may.</summary>
-    public static async Task<IResult?> RefuseIfOverLimit(IGrainFactory grains, string user)
-    {
-        var standing = await grains.GetGrain<IBillingLedgerGrain>(user).GetStanding();
-        return standing.MayRun
-            ? null
-            : ApiErrors.Result(StatusCodes.Status402PaymentRequired, "spending_limit_reached",
-                $"Your {standing.Reason}. Raise it with PUT /billing/limit to run more.");
-    }
-
     static object Describe(SpendingView v) => new
     {
         limit_usd = v.LimitUsd,

@@ -1,12 +1,10 @@
 using System.Security.Claims;
-using System.Security.Cryptography;
 using DeepDeploy.Contracts.Deployments;
+using DeepDeploy.Contracts.Nodes;
 using DeepDeploy.Contracts.Users;
 using DeepDeploy.Gateway.Auth;
-using DeepDeploy.Gateway.Billing;
 using DeepDeploy.Gateway.Http;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
@@ -42,51 +40,14 @@ public static class DeployEndpoints
         group.MapPost("/{deployId}/start", Start).WithSummary("Run a stopped or failed deployment again").Produces<DeployObject>();
     }
 
-    static async Task<IResult> Create(HttpContext http, IGrainFactory grains, IDataProtectionProvider protection)
+    static async Task<IResult> Create(HttpContext http, IGrainFactory grains)
     {
         var user = http.User.Identity!.Name!;
         var request = await DeployRequest.ReadAsync(http.Request, user, http.RequestAborted);
-
-        (await ClusterCapacity.LoadAsync(grains)).EnsureCanHold(request.Gpu, request.NumGpus);
-        if (await BillingEndpoints.RefuseIfOverLimit(grains, user) is { } refused)
-        {
-            return refused;
-        }
-
-        var deployId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(10));
-        var quota = grains.GetGrain<IUserQuotaGrain>(user);
-        var account = await quota.Get();
-        if (account is null)
-        {
-            return ApiErrors.Result(StatusCodes.Status403Forbidden, "no_account", $"User '{user}' has no account.");
-        }
-
-        if (request.NumGpus > account.GpuLimit)
-        {
-            return ApiErrors.Result(StatusCodes.Status403Forbidden, "quota_exceeded",
-                $"One instance needs {request.NumGpus} GPUs but your GPU limit is {account.GpuLimit}.", "num_gpus");
-        }
-
-        if (!await quota.ClaimModelName(request.ModelName, deployId))
-        {
-            return ApiErrors.Result(StatusCodes.Status409Conflict, "name_taken",
-                $"A live deployment named '{user}/{request.ModelName}' already exists.", "model_name");
-        }
-
-        var token = request.HfToken is null ? null : protection.CreateProtector(SecretPurposes.HfToken).Protect(request.HfToken);
-        var spec = new DeploymentSpec(user, request.ModelName, request.Gpu, request.NumGpus, request.MaxBatchSize,
-            request.HfRepo, request.HfRevision, token, request.MinInstances, request.MaxInstances, request.ExtraArgs,
-            request.Quantization);
-        try
-        {
-            var view = await grains.GetGrain<IDeploymentGrain>(deployId).Create(spec);
-            return Results.Ok(DeployObject.From(view));
-        }
-        catch
-        {
-            await quota.ReleaseModelName(request.ModelName, deployId);
-            throw;
-        }
+        var result = await grains.GetGrain<IDeploymentGrain>(DeploymentIds.New()).Create(new NewDeployment(user, request.ModelName,
+            request.Gpu, request.NumGpus, request.MaxBatchSize, request.HfRepo, request.HfRevision, request.HfToken,
+            request.MinInstances, request.MaxInstances, request.ExtraArgs, request.Quantization));
+        return Map(result);
     }
 
     static async Task<IResult> List(HttpContext http, IGrainFactory grains, string? status)
@@ -125,12 +86,7 @@ public static class DeployEndpoints
 
         var body = await UpdateBody.ReadAsync(http.Request, http.RequestAborted);
         var (min, max) = body.Apply(view.MinInstances, view.MaxInstances);
-        if ((min > view.MinInstances || max > view.MaxInstances) && await BillingEndpoints.RefuseIfOverLimit(grains, view.Owner) is { } refused)
-        {
-            return refused;
-        }
-        var updated = await grains.GetGrain<IDeploymentGrain>(deployId).UpdateSettings(min, max);
-        return updated is null ? NotFound(deployId) : Results.Ok(DeployObject.From(updated));
+        return Map(await grains.GetGrain<IDeploymentGrain>(deployId).UpdateSettings(min, max));
     }
 
     static async Task<IResult> Logs(HttpContext http, IGrainFactory grains, string deployId, int? lines)
@@ -154,21 +110,10 @@ public static class DeployEndpoints
             ? NotFound(deployId)
             : await grains.GetGrain<IDeploymentGrain>(deployId).Stop() is { } view ? Results.Ok(DeployObject.From(view)) : NotFound(deployId);
 
-    static async Task<IResult> Start(HttpContext http, IGrainFactory grains, string deployId)
-    {
-        var view = await Visible(http.User, grains, deployId);
-        if (view is null)
-        {
-            return NotFound(deployId);
-        }
-
-        if (await BillingEndpoints.RefuseIfOverLimit(grains, view.Owner) is { } refused)
-        {
-            return refused;
-        }
-
-        return await grains.GetGrain<IDeploymentGrain>(deployId).Start() is { } started ? Results.Ok(DeployObject.From(started)) : NotFound(deployId);
-    }
+    static async Task<IResult> Start(HttpContext http, IGrainFactory grains, string deployId) =>
+        await Visible(http.User, grains, deployId) is null
+            ? NotFound(deployId)
+            : Map(await grains.GetGrain<IDeploymentGrain>(deployId).Start());
 
     /// <summary>Per GPU type and instance size: price per hour, free GPUs, and whether the caller could
     /// start such an instance now (a node has the GPUs free and the caller's quota has room).</summary>
@@ -259,6 +204,19 @@ public static class DeployEndpoints
 
         return set;
     }
+
+    /// <summary>The deploy object, or the grain's refusal in the documented error shape.</summary>
+    static IResult Map(DeploymentResult result) => result.Error is { } error
+        ? ApiErrors.Result(error.Kind switch
+        {
+            DeploymentErrorKind.Invalid => StatusCodes.Status400BadRequest,
+            DeploymentErrorKind.PaymentRequired => StatusCodes.Status402PaymentRequired,
+            DeploymentErrorKind.Forbidden => StatusCodes.Status403Forbidden,
+            DeploymentErrorKind.NotFound => StatusCodes.Status404NotFound,
+            DeploymentErrorKind.Conflict => StatusCodes.Status409Conflict,
+            _ => StatusCodes.Status500InternalServerError,
+        }, error.Code, error.Message, error.Field)
+        : Results.Ok(DeployObject.From(result.View!));
 
     static IResult NotFound(string deployId) =>
         ApiErrors.Result(StatusCodes.Status404NotFound, "not_found", $"No deployment '{deployId}'.", "deploy_id");

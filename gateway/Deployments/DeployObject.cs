@@ -18,7 +18,7 @@ public sealed record DeployObject(
 {
     public static DeployObject From(DeploymentView v) => new(
         v.DeployId,
-        $"{v.Owner}/{v.ModelName}",
+        v.FullModelName,
         "llm",
         v.Status.ToString().ToLowerInvariant(),
         v.FailReason,

@@ -128,7 +128,7 @@ public static class InferenceEndpoints
         var views = account is null ? [] : await Task.WhenAll(account.Deployments.Select(id => grains.GetGrain<IDeploymentGrain>(id).Get()));
         var data = views.OfType<DeploymentView>()
             .Where(v => v.Status != DeploymentStatus.Deleted)
-            .Select(v => new { id = $"{v.Owner}/{v.ModelName}", @object = "model", created = v.CreatedAt.ToUnixTimeSeconds(), owned_by = v.Owner });
+            .Select(v => new { id = v.FullModelName, @object = "model", created = v.CreatedAt.ToUnixTimeSeconds(), owned_by = v.Owner });
         return Results.Ok(new { @object = "list", data });
     }
 

@@ -27,7 +27,7 @@ public static class ClusteringExtensions
         else
         {
             silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort, serviceId: options.ServiceId, clusterId: options.ClusterId);
-            silo.AddDeepDeploySqliteStorage(StorageNames.Default, $"Data Source={options.DatabasePath}");
+            silo.UseDeepDeploySqlite(StorageNames.Default, $"Data Source={options.DatabasePath}");
         }
 
         if (options.SiloName is { } siloName)

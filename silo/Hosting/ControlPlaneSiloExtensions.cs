@@ -31,7 +31,7 @@ public static class ControlPlaneSiloExtensions
             DefaultToken = string.IsNullOrWhiteSpace(token) ? null : token.Trim(),
         });
         services.TryAddSingleton<IWeightsResolver, HubWeightsResolver>();
-        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, DeploymentWaker>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, LostNodeWaker>();
 
         silo.UseSiloMetadata(hostedNode is null
             ? new Dictionary<string, string>()

@@ -3,8 +3,8 @@ using Orleans.Configuration;
 
 namespace DeepDeploy.Silo.Storage;
 
-/// <summary>Registers DeepDeploy's storage: embedded (Orleans ADO.NET persistence on a SQLite file) or production
-/// (Orleans ADO.NET persistence, clustering and reminders on PostgreSQL).</summary>
+/// <summary>Registers DeepDeploy's storage: embedded (Orleans ADO.NET persistence and reminders on a SQLite file) or
+/// production (Orleans ADO.NET persistence, clustering and reminders on PostgreSQL).</summary>
 public static class StorageSetup
 {
     /// <summary>ADO.NET invariant Orleans maps to Npgsql's <c>NpgsqlFactory</c>.</summary>
@@ -35,6 +35,20 @@ public static class StorageSetup
             options.Invariant = SqliteInvariant;
             options.ConnectionString = connectionString;
         });
+    }
+
+    /// <summary>
+    /// Embedded mode for a silo: grain state (provider <paramref name="storageName"/>) and reminders in one SQLite file.
+    /// </summary>
+    public static ISiloBuilder UseDeepDeploySqlite(this ISiloBuilder builder, string storageName, string connectionString)
+    {
+        builder.AddDeepDeploySqliteStorage(storageName, connectionString);
+        builder.UseAdoNetReminderService((AdoNetReminderTableOptions options) =>
+        {
+            options.Invariant = SqliteInvariant;
+            options.ConnectionString = connectionString;
+        });
+        return builder;
     }
 
     /// <summary>

@@ -1,6 +1,7 @@
 using DeepDeploy.Grains;
 using DeepDeploy.Silo.Storage;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
 
 namespace DeepDeploy.Tests.Billing;
@@ -13,13 +14,21 @@ public sealed class LedgerCluster : IAsyncDisposable
 
     public InProcessTestCluster Cluster { get; private set; } = null!;
 
-    public static async Task<LedgerCluster> StartAsync(short silos = 2)
+    /// <param name="clock">The ledger's clock (e.g. a FakeTimeProvider, where time is the subject); the system clock by default.</param>
+    public static async Task<LedgerCluster> StartAsync(short silos = 2, TimeProvider? clock = null)
     {
         var ledger = new LedgerCluster();
         var connection = $"Data Source={Path.Combine(ledger._directory, "state.db")}";
         var builder = new InProcessTestClusterBuilder(silos);
         builder.Options.ConfigureFileLogging = false;
-        builder.ConfigureSilo((_, silo) => silo.AddDeepDeploySqliteStorage(StorageNames.Default, connection));
+        builder.ConfigureSilo((_, silo) =>
+        {
+            silo.AddDeepDeploySqliteStorage(StorageNames.Default, connection);
+            if (clock is not null)
+            {
+                silo.Services.AddSingleton(clock);
+            }
+        });
         ledger.Cluster = builder.Build();
         await ledger.Cluster.DeployAsync();
         return ledger;

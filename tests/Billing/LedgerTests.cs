@@ -1,4 +1,5 @@
 using DeepDeploy.Contracts.Billing;
+using Microsoft.Extensions.Time.Testing;
 using Xunit.Abstractions;
 
 namespace DeepDeploy.Tests.Billing;
@@ -119,13 +120,9 @@ public sealed class LedgerTests(ITestOutputHelper output)
     [Fact]
     public async Task An_instance_running_across_sunday_midnight_is_split_between_two_weekly_invoices()
     {
-        await using var ledgerCluster = await LedgerCluster.StartAsync(silos: 1);
+        var monday = new DateTimeOffset(2026, 11, 23, 0, 0, 0, TimeSpan.Zero);
+        await using var ledgerCluster = await LedgerCluster.StartAsync(silos: 1, new FakeTimeProvider(monday.AddDays(2)));
         var ledger = ledgerCluster.Cluster.Client.GetGrain<IBillingLedgerGrain>("week-user");
-        var monday = new DateTimeOffset(DateTime.UtcNow.Date, TimeSpan.Zero);
-        while (monday.DayOfWeek != DayOfWeek.Monday || monday > DateTimeOffset.UtcNow.AddDays(-1))
-        {
-            monday = monday.AddDays(-1);
-        }
 
         await ledger.MeterStart(Start("x", 2, monday.AddHours(-1), "weekend"));
         await ledger.MeterStop("x", monday.AddHours(3));
@@ -143,11 +140,10 @@ public sealed class LedgerTests(ITestOutputHelper output)
     [Fact]
     public async Task Spending_limit_warns_at_80_percent_and_refuses_at_the_limit()
     {
-        await using var ledgerCluster = await LedgerCluster.StartAsync(silos: 1);
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
+        await using var ledgerCluster = await LedgerCluster.StartAsync(silos: 1, clock);
         var ledger = ledgerCluster.Cluster.Client.GetGrain<IBillingLedgerGrain>("limit-user");
-        var now = DateTimeOffset.UtcNow;
-        var monthStart = new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero);
-        var from = now.AddHours(-2) > monthStart ? now.AddHours(-2) : monthStart;
+        var from = clock.GetUtcNow().AddHours(-2);
         await ledger.MeterStart(Start("s", 1, from));
         await ledger.MeterStop("s", from.AddHours(1)); // 2 USD spent this month
 
@@ -168,6 +164,6 @@ public sealed class LedgerTests(ITestOutputHelper output)
         var raised = await ledger.SetSpendingLimit(100m);
         Assert.False(raised.Reached);
         Assert.Contains(raised.Events, e => e.Kind == "resumed");
-        Assert.True((await ledger.Renew([], DateTimeOffset.UtcNow)).MayRun);
+        Assert.True((await ledger.Renew([], clock.GetUtcNow())).MayRun);
     }
 }

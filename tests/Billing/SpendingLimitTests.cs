@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using DeepDeploy.Tests.EndToEnd;
+using DeepDeploy.Tests.Support;
 using Xunit.Abstractions;
 using static DeepDeploy.Tests.DeployApi.DeployApi;
 
@@ -31,14 +32,8 @@ public sealed class SpendingLimitTests(ITestOutputHelper output)
 
         // Wait for the ledger to see the limit reached, then for the instance to stop.
         var clock = Stopwatch.StartNew();
-        JsonElement state;
-        do
-        {
-            state = await client.GetFromJsonAsync<JsonElement>("/billing/limit");
-            await Task.Delay(50);
-        }
-        while (!state.GetProperty("reached").GetBoolean() && clock.Elapsed < TimeSpan.FromSeconds(30));
-        Assert.True(state.GetProperty("reached").GetBoolean());
+        var state = await Eventually.MatchAsync(() => client.GetFromJsonAsync<JsonElement>("/billing/limit"),
+            limitState => limitState.GetProperty("reached").GetBoolean(), TimeSpan.FromSeconds(30), "the limit reached");
         var reachedAt = clock.Elapsed;
         var stopped = await RunningSystem.WaitForAsync(client, id, d => Status(d) == "stopped", TimeSpan.FromSeconds(10));
         await DeployAndChatTests.WaitUntilAsync(() => process.HasExited, TimeSpan.FromSeconds(15));

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using DeepDeploy.Contracts.Deployments;
 using DeepDeploy.Contracts.Nodes;
 using DeepDeploy.Contracts.Routing;
+using DeepDeploy.Tests.Support;
 using Xunit.Abstractions;
 
 namespace DeepDeploy.Tests.Cluster;
@@ -28,12 +29,7 @@ public sealed class ClusterControlTests(ITestOutputHelper output)
         await sim.Cluster.KillSiloAsync(victim);
 
         var survivors = sim.Cluster.Silos.Where(s => s != victim).ToList();
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (survivors.Sum(s => sim.Agent(s).Running.Count) < 3)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "no replacement was placed within 60 s");
-            await Task.Delay(50);
-        }
+        await Eventually.TrueAsync(() => survivors.Sum(s => sim.Agent(s).Running.Count) == 3, TimeSpan.FromSeconds(60), "a replacement placed on a surviving node");
 
         output.WriteLine($"silo killed → replacement placed on a surviving node: {clock.ElapsedMilliseconds} ms");
         var healed = await sim.WaitForAsync(id, v => v.RunningInstances == 3, TimeSpan.FromSeconds(10));
@@ -55,37 +51,31 @@ public sealed class ClusterControlTests(ITestOutputHelper output)
 
         var free = Enumerable.Range(0, 3).Select(_ => SimulatedCluster.GpusPerNode).ToArray();
         var expected = 0;
-        foreach (var size in sequence)
+        var placed = 0;
+        for (var i = 0; i < sequence.Length; i++)
         {
+            var size = sequence[i];
             var best = Enumerable.Range(0, 3).Where(n => free[n] >= size).OrderBy(n => free[n] - size).Cast<int?>().FirstOrDefault();
             if (best is { } n)
             {
                 free[n] -= size;
                 expected += size;
             }
+
+            // Where the central best fit places an instance, the grains must too; where it does not, the instance is pending.
+            var id = await sim.DeployAsync("paul", $"seq-{i}", size, min: 1, max: 1);
+            var view = best is null
+                ? (await sim.Grains.GetGrain<IDeploymentGrain>(id).Get())!
+                : await sim.WaitForAsync(id, v => v.RunningInstances == 1, TimeSpan.FromSeconds(10));
+            Assert.Equal(best is null ? 1 : 0, view.PendingInstances);
+            placed += view.RunningInstances * size;
         }
 
-        var placed = 0;
-        for (var i = 0; i < sequence.Length; i++)
-        {
-            var id = await sim.DeployAsync("paul", $"seq-{i}", sequence[i], min: 1, max: 1);
-            // A placed instance serves within a tick; one that does not fit stays pending.
-            DeploymentView view;
-            try
-            {
-                view = await sim.WaitForAsync(id, v => v.RunningInstances == 1, TimeSpan.FromSeconds(3));
-            }
-            catch (TimeoutException)
-            {
-                view = (await sim.Grains.GetGrain<IDeploymentGrain>(id).Get())!;
-                Assert.Equal(1, view.PendingInstances);
-            }
-
-            placed += view.RunningInstances * sequence[i];
-        }
-
+        var used = (await sim.Grains.GetGrain<INodeRegistryGrain>(INodeRegistryGrain.Key).List())
+            .Sum(node => SimulatedCluster.GpusPerNode - node.Free[SimulatedCluster.Gpu]);
         output.WriteLine($"sequence [{string.Join(",", sequence)}] on 3 × 8 GPUs: placed {placed} GPUs, central best fit {expected}");
         Assert.Equal(expected, placed);
+        Assert.Equal(expected, used);
     }
 
     [Fact]
@@ -108,14 +98,14 @@ public sealed class ClusterControlTests(ITestOutputHelper output)
         await sim.WaitForAsync(id, v => v.RunningInstances == 3, TimeSpan.FromSeconds(10));
         output.WriteLine($"load reported → 3 instances running: {clock.ElapsedMilliseconds} ms");
         await deployment.ReportLoad(new GatewayLoad("gw-1", 12, 40, 5));
-        await Task.Delay(500);
-        Assert.Equal(3, (await deployment.Get())!.RunningInstances + (await deployment.Get())!.PendingInstances);
+        var capped = (await deployment.Get())!;
+        Assert.Equal(3, capped.RunningInstances + capped.PendingInstances);
 
-        // Load falls to 3 (one instance's worth): nothing is removed before the cooldown, then one remains.
+        // Load falls to 3 (one instance's worth): one remains, and not before the cooldown passed.
+        var fell = Stopwatch.StartNew();
         await deployment.ReportLoad(new GatewayLoad("gw-1", 3, 0, 0));
-        await Task.Delay(1000);
-        Assert.Equal(3, (await deployment.Get())!.RunningInstances);
         await sim.WaitForAsync(id, v => v.RunningInstances == 1, TimeSpan.FromSeconds(15));
+        Assert.True(fell.Elapsed >= TimeSpan.FromSeconds(2), $"scaled down after {fell.Elapsed}, before the 2 s cooldown");
 
         // No load at all: after the idle window, down to zero; a cold-start request brings one back.
         await deployment.ReportLoad(new GatewayLoad("gw-1", 0, 0, 0));

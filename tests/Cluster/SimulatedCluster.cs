@@ -5,6 +5,8 @@ using DeepDeploy.Grains.Deployments;
 using DeepDeploy.Grains.Nodes;
 using DeepDeploy.Silo.Hosting;
 using DeepDeploy.Silo.Storage;
+using DeepDeploy.Tests.Support;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
@@ -14,7 +16,7 @@ namespace DeepDeploy.Tests.Cluster;
 /// <summary>
 /// A real Orleans cluster (TestingHost, grain state in SQLite) where every silo is one GPU node with
 /// <see cref="GpusPerNode"/> simulated GPUs run by a <see cref="SimulatedNodeAgent"/>. The control plane is
-/// the production code: deployment, node, registry, quota and ledger grains, placement, the deployment waker.
+/// the production code: deployment, node, registry, quota and ledger grains, placement, reminders, the lost-node waker.
 /// </summary>
 public sealed class SimulatedCluster : IAsyncDisposable
 {
@@ -27,21 +29,25 @@ public sealed class SimulatedCluster : IAsyncDisposable
 
     public IGrainFactory Grains => Cluster.Client;
 
-    public static async Task<SimulatedCluster> StartAsync(short nodes, Action<AutoscalerOptions>? autoscaler = null)
+    /// <param name="silo">More silo configuration, applied last.</param>
+    public static async Task<SimulatedCluster> StartAsync(short nodes, Action<AutoscalerOptions>? autoscaler = null, Action<ISiloBuilder>? silo = null)
     {
+        var configure = silo;
         var sim = new SimulatedCluster();
         var connection = $"Data Source={Path.Combine(sim._directory, "state.db")}";
         var builder = new InProcessTestClusterBuilder(nodes);
         builder.Options.ConfigureFileLogging = false;
         builder.ConfigureSilo((options, silo) =>
         {
-            silo.AddDeepDeploySqliteStorage(StorageNames.Default, connection);
+            silo.UseDeepDeploySqlite(StorageNames.Default, connection);
             silo.Services.AddSingleton<IWeightsResolver, FixedWeightsResolver>();
             silo.AddDeepDeployControlPlane(hostedNode: options.SiloName);
             silo.Services.AddSingleton(sp => new SimulatedNodeAgent(sp.GetRequiredService<IGrainFactory>(), options.SiloName, GpusPerNode, Gpu));
             silo.Services.AddSingleton<INodeAgent>(sp => sp.GetRequiredService<SimulatedNodeAgent>());
             silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<SimulatedNodeAgent>());
             silo.Services.Configure<AutoscalerOptions>(o => autoscaler?.Invoke(o));
+            silo.Services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(sim._directory, "keys")));
+            configure?.Invoke(silo);
         });
         sim.Cluster = builder.Build();
         await sim.Cluster.DeployAsync();
@@ -58,30 +64,18 @@ public sealed class SimulatedCluster : IAsyncDisposable
 
     public async Task<string> DeployAsync(string user, string name, int numGpus, int min, int max, int maxBatchSize = 4)
     {
-        var deployId = Guid.NewGuid().ToString("N")[..20];
-        Assert.True(await Grains.GetGrain<IUserQuotaGrain>(user).ClaimModelName(name, deployId));
-        await Grains.GetGrain<IDeploymentGrain>(deployId).Create(new DeploymentSpec(user, name, Gpu, numGpus, maxBatchSize,
-            "sim/model", null, null, min, max, []));
+        var deployId = DeploymentIds.New();
+        var result = await Grains.GetGrain<IDeploymentGrain>(deployId).Create(Request(user, name, numGpus, min, max, maxBatchSize));
+        Assert.Null(result.Error);
         return deployId;
     }
 
-    public async Task<DeploymentView> WaitForAsync(string deployId, Func<DeploymentView, bool> done, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        DeploymentView? view = null;
-        while (DateTime.UtcNow < deadline)
-        {
-            view = await Grains.GetGrain<IDeploymentGrain>(deployId).Get();
-            if (view is not null && done(view))
-            {
-                return view;
-            }
+    /// <summary>A deployment of the simulated GPU type on a fixed repo.</summary>
+    public static NewDeployment Request(string user, string name, int numGpus = 1, int min = 1, int max = 1, int maxBatchSize = 4, string? hfToken = null) =>
+        new(user, name, Gpu, numGpus, maxBatchSize, "sim/model", null, hfToken, min, max, []);
 
-            await Task.Delay(50);
-        }
-
-        throw new TimeoutException($"deployment {deployId} did not get there in {timeout}: {view}");
-    }
+    public async Task<DeploymentView> WaitForAsync(string deployId, Func<DeploymentView, bool> done, TimeSpan timeout) =>
+        (await Eventually.MatchAsync(() => Grains.GetGrain<IDeploymentGrain>(deployId).Get(), view => view is not null && done(view), timeout, $"deployment {deployId} there"))!;
 
     public async ValueTask DisposeAsync()
     {

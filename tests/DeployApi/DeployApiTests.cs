@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using DeepDeploy.Tests.EndToEnd;
+using DeepDeploy.Tests.Support;
 using static DeepDeploy.Tests.DeployApi.DeployApi;
 
 namespace DeepDeploy.Tests.DeployApi;
@@ -112,9 +113,8 @@ public sealed class DeployApiTests
         await AssertErrorAsync(await client.PostAsJsonAsync("/deploy/llm", Tiny("big", numGpus: 5, min: 0)), HttpStatusCode.BadRequest, "num_gpus");
         // A catalogue type no node offers yet is accepted and waits for such a node.
         var l4 = Id(await CreateAsync(client, Tiny("l4", gpu: "L4-24GB")));
-        await Task.Delay(TimeSpan.FromSeconds(2.5));
-        var waiting = await client.GetFromJsonAsync<JsonElement>($"/deploy/{l4}");
-        Assert.Equal("deploying", Status(waiting));
+        var waiting = await Eventually.MatchAsync(() => client.GetFromJsonAsync<JsonElement>($"/deploy/{l4}"),
+            d => Status(d) == "deploying", TimeSpan.FromSeconds(30), "deploying, waiting for an L4 node");
         Assert.Equal(1, Pending(waiting));
         foreach (var (json, field) in new[]
                  {

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using DeepDeploy.Tests.EndToEnd;
+using DeepDeploy.Tests.Support;
 using static DeepDeploy.Tests.DeployApi.DeployApi;
 
 namespace DeepDeploy.Tests.DeployApi;
@@ -27,11 +28,10 @@ public sealed class QuotaTests
 
         // The H100s are free, but the quota (4) is used up: this one waits.
         var small = Id(await CreateAsync(client, Tiny("one-gpu", gpu: "H100-80GB")));
-        await Task.Delay(TimeSpan.FromSeconds(3));
-        var waiting = await client.GetFromJsonAsync<JsonElement>($"/deploy/{small}");
+        var waiting = await Eventually.MatchAsync(() => client.GetFromJsonAsync<JsonElement>($"/deploy/{small}"),
+            d => Status(d) == "deploying", TimeSpan.FromSeconds(30), "deploying, waiting for quota");
         Assert.Equal(0, Running(waiting));
         Assert.Equal(1, Pending(waiting));
-        Assert.Equal("deploying", Status(waiting));
         Assert.Equal(4, (await client.GetFromJsonAsync<JsonElement>("/v1/me")).GetProperty("gpus_reserved").GetInt32());
 
         Assert.Equal(HttpStatusCode.OK, (await client.DeleteAsync($"/deploy/{big}")).StatusCode);
@@ -71,15 +71,8 @@ public sealed class QuotaTests
         Assert.All(puts, p => Assert.Equal(HttpStatusCode.OK, p.StatusCode));
 
         // Settle: exactly the quota runs, the rest is pending.
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        int running;
-        do
-        {
-            await Task.Delay(200);
-            var views = await Task.WhenAll(ids.Select(id => client.GetFromJsonAsync<JsonElement>($"/deploy/{id}")));
-            running = views.Sum(Running);
-        }
-        while (running < 4 && DateTime.UtcNow < deadline);
+        await Eventually.TrueAsync(async () => (await Task.WhenAll(ids.Select(id => client.GetFromJsonAsync<JsonElement>($"/deploy/{id}")))).Sum(Running) >= 4,
+            TimeSpan.FromSeconds(60), "the quota's four instances running");
 
         await Task.Delay(TimeSpan.FromSeconds(3)); // several control-loop ticks
         watching.Cancel();

@@ -44,7 +44,8 @@ public sealed class SqliteSchemaTests : IDisposable
             }
         }
 
-        Assert.Equal(["ClearStorageKey", "DeleteStorageKey", "ReadFromStorageKey", "WriteToStorageKey"], keys);
-        Assert.Equal(["main.sql", "persistence.sql"], SqliteSchema.ScriptNames);
+        Assert.Equal(["ClearStorageKey", "DeleteReminderRowKey", "DeleteReminderRowsKey", "DeleteStorageKey", "ReadFromStorageKey",
+            "ReadRangeRows1Key", "ReadRangeRows2Key", "ReadReminderRowKey", "ReadReminderRowsKey", "UpsertReminderRowKey", "WriteToStorageKey"], keys);
+        Assert.Equal(["main.sql", "persistence.sql", "reminders.sql"], SqliteSchema.ScriptNames);
     }
 }

@@ -1,8 +1,8 @@
--- DeepDeploy: SQLite schema, part 1 of 2 (applied in file-name order: main.sql, then persistence.sql).
+-- DeepDeploy: SQLite schema, part 1 (applied in file-name order: main.sql, persistence.sql, reminders.sql).
 --
 -- Orleans' ADO.NET providers do not embed their SQL. At start-up each provider reads the text of
 -- the statements it needs from the table below, by key, and executes them with named parameters.
--- This file creates that table; persistence.sql fills in the keys the grain persistence provider reads.
+-- This file creates that table; persistence.sql and reminders.sql fill in the keys their providers read.
 --
 -- Idempotent: safe to run on every start (CREATE ... IF NOT EXISTS; INSERT OR REPLACE for the queries).
 

@@ -1,4 +1,4 @@
--- DeepDeploy: SQLite schema, part 2 of 2: grain state storage for Orleans' ADO.NET persistence
+-- DeepDeploy: SQLite schema, part 2: grain state storage for Orleans' ADO.NET persistence
 -- provider (Microsoft.Orleans.Persistence.AdoNet 10.4.2, invariant "System.Data.SQLite").
 --
 -- Contract with the provider (what it sends and what it reads back):

@@ -1,7 +1,7 @@
 namespace DeepDeploy.Contracts.Billing;
 
 /// <summary>An instance began serving at <see cref="At"/>: its GPUs are billed from then on at the price
-/// fixed here, so a later price change never rewrites the past.</summary>
+/// fixed here, so a later price change never rewrites the past. <see cref="ModelName"/> is the full name, <c>owner/model_name</c>.</summary>
 [GenerateSerializer, Immutable]
 public sealed record MeterStart(
     [property: Id(0)] string InstanceId,

@@ -2,7 +2,8 @@ namespace DeepDeploy.Contracts.Deployments;
 
 /// <summary>What a user asked for. <see cref="HfTokenProtected"/> is the Hugging Face token sealed with
 /// Data Protection: grains never hold it in clear text and it is never returned. <see cref="Quantization"/> picks
-/// the GGUF file (a quantization name such as Q4_K_M, or a file name) or is passed to an external engine.</summary>
+/// the GGUF file (a quantization name such as Q4_K_M, or a file name) or is passed to an external engine.
+/// <see cref="ModelName"/> is the short name the owner chose; what leaves the deployment carries <see cref="FullModelName"/>.</summary>
 [GenerateSerializer, Immutable]
 public sealed record DeploymentSpec(
     [property: Id(0)] string Owner,
@@ -16,4 +17,8 @@ public sealed record DeploymentSpec(
     [property: Id(8)] int MinInstances,
     [property: Id(9)] int MaxInstances,
     [property: Id(10)] IReadOnlyList<string> ExtraArgs,
-    [property: Id(11)] string? Quantization = null);
+    [property: Id(11)] string? Quantization = null)
+{
+    /// <summary>The name clients call the deployment by, <c>owner/model_name</c> (<see cref="ModelName"/> is the second part).</summary>
+    public string FullModelName => ModelNames.Full(Owner, ModelName);
+}

@@ -1,6 +1,6 @@
 namespace DeepDeploy.Contracts.Deployments;
 
-/// <summary>The deploy object as the API shows it (no secrets).</summary>
+/// <summary>The deploy object as the API shows it (no secrets). <see cref="ModelName"/> is the short name the owner chose.</summary>
 [GenerateSerializer, Immutable]
 public sealed record DeploymentView(
     [property: Id(0)] string DeployId,
@@ -21,4 +21,8 @@ public sealed record DeploymentView(
     [property: Id(15)] int MaxInstances,
     [property: Id(16)] string? Quantization = null,
     [property: Id(17)] string? WeightsFile = null,
-    [property: Id(18)] DownloadProgress? Download = null);
+    [property: Id(18)] DownloadProgress? Download = null)
+{
+    /// <summary>The name clients call the deployment by, <c>owner/model_name</c> (<see cref="ModelName"/> is the second part).</summary>
+    public string FullModelName => ModelNames.Full(Owner, ModelName);
+}

@@ -14,4 +14,7 @@ public interface INodeRegistryGrain : IGrainWithStringKey
     Task<IReadOnlyList<string>> FindNodes(string gpuType, int numGpus, IReadOnlyDictionary<string, int> replicasOnNode, IReadOnlyList<string> avoid);
 
     Task<IReadOnlyList<NodeCapacity>> List();
+
+    /// <summary>Deployments that had instances on the nodes of the given (lost) silos.</summary>
+    Task<IReadOnlyList<string>> DeploymentsOn(IReadOnlyList<SiloAddress> silos);
 }

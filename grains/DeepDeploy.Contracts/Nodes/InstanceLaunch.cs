@@ -1,6 +1,7 @@
 namespace DeepDeploy.Contracts.Nodes;
 
-/// <summary>Everything a node needs to start one engine instance.</summary>
+/// <summary>Everything a node needs to start one engine instance. <see cref="ModelName"/> is the full name the
+/// engine serves, <c>owner/model_name</c> (DeploymentSpec.FullModelName).</summary>
 [GenerateSerializer, Immutable]
 public sealed record InstanceLaunch(
     [property: Id(0)] string InstanceId,

@@ -1,9 +1,8 @@
-using DeepDeploy.Contracts.Billing;
 using DeepDeploy.Contracts.Deployments;
 using DeepDeploy.Contracts.Nodes;
 using DeepDeploy.Contracts.Routing;
 using DeepDeploy.Contracts.Users;
-using DeepDeploy.Grains.Routing;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -12,33 +11,46 @@ namespace DeepDeploy.Grains.Deployments;
 /// <summary>
 /// A deployment's control loop. Level-triggered: every tick (and right after any change) it compares the
 /// instances it has with the instances it wants and acts on the difference, so that a lost report, a
-/// restart or a full cluster all heal the same way.
+/// restart or a full cluster all heal the same way. A timer drives the loop while the grain is active; a
+/// reminder brings a live deployment back when its silo is gone.
 /// </summary>
 public sealed class DeploymentGrain(
     [PersistentState("deployment", StorageNames.Default)] IPersistentState<DeploymentState> state,
     IGrainFactory grains,
     IWeightsResolver weights,
+    IDataProtectionProvider protection,
     TimeProvider time,
     IOptions<GpuPrices> prices,
     IOptions<AutoscalerOptions> autoscaler,
     IClusterMembershipService membership,
-    ILogger<DeploymentGrain> log) : Grain, IDeploymentGrain
+    ILogger<DeploymentGrain> log) : Grain, IDeploymentGrain, IWeightsListener, IRemindable
 {
     /// <summary>Instances that fail this many times in a row without ever serving fail the deployment.</summary>
     public const int MaxConsecutiveFailures = 3;
-
-    /// <summary>How long a node where an instance failed or was lost is placed last.</summary>
-    static readonly TimeSpan TroubleMemory = TimeSpan.FromMinutes(5);
 
     /// <summary>A stop request not answered by the instance's end is sent again after this long.</summary>
     static readonly TimeSpan StopResend = TimeSpan.FromSeconds(15);
 
     static readonly TimeSpan ReconcilePeriod = TimeSpan.FromSeconds(2);
 
+    /// <summary>The durable wake-up of a live deployment (Orleans' shortest reminder period).</summary>
+    const string WakeReminder = "wake";
+
+    static readonly TimeSpan WakePeriod = TimeSpan.FromMinutes(1);
+
     IGrainTimer? _timer;
-    BillingStanding _standing = new(true, null);
     RoutePublisher? _routes;
     InstanceDemand? _demandState;
+    DeploymentMeter? _meter;
+    WeightsFetch? _fetch;
+    InstancePlacer? _placer;
+    bool _awake;
+
+    DeploymentMeter Meter => _meter ??= new DeploymentMeter(DeployId, grains, time, prices.Value, log);
+
+    InstancePlacer Placer => _placer ??= new InstancePlacer(DeployId, grains, time, log);
+
+    WeightsFetch Fetch => _fetch ??= new WeightsFetch(weights, this.AsReference<IWeightsListener>(), DeployId, log);
 
     InstanceDemand Demand => _demandState ??= new InstanceDemand(autoscaler.Value);
 
@@ -50,8 +62,7 @@ public sealed class DeploymentGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        // A finished deployment may still have instances to stop.
-        if (state.RecordExists && (!IsFinished() || S.Instances.Count > 0 || S.Suspended))
+        if (state.RecordExists && HasWork())
         {
             StartLoop(TimeSpan.Zero);
         }
@@ -59,22 +70,48 @@ public sealed class DeploymentGrain(
         return Task.CompletedTask;
     }
 
-    public async Task<DeploymentView> Create(DeploymentSpec spec)
+    public async Task<DeploymentResult> Create(NewDeployment request)
     {
         if (S.Spec is not null)
         {
             throw new InvalidOperationException($"deployment {DeployId} already exists");
         }
 
-        var now = time.GetUtcNow();
-        S.Spec = spec;
-        S.Status = DeploymentStatus.Initializing;
-        S.CreatedAt = now;
-        S.UpdatedAt = now;
-        await state.WriteStateAsync();
+        if (await DeploymentAdmission.RefuseCreateAsync(grains, request) is { } refused)
+        {
+            return DeploymentResult.Refused(refused);
+        }
+
+        var quota = grains.GetGrain<IUserQuotaGrain>(request.Owner);
+        if (!await quota.ClaimModelName(request.ModelName, DeployId))
+        {
+            return DeploymentResult.Refused(new DeploymentError(DeploymentErrorKind.Conflict, "name_taken",
+                $"A live deployment named '{request.FullModelName}' already exists.", "model_name"));
+        }
+
+        try
+        {
+            var token = request.HfToken is null ? null : protection.CreateProtector(SecretPurposes.HfToken).Protect(request.HfToken);
+            var now = time.GetUtcNow();
+            S.Spec = new DeploymentSpec(request.Owner, request.ModelName, request.Gpu, request.NumGpus, request.MaxBatchSize,
+                request.HfRepo, request.HfRevision, token, request.MinInstances, request.MaxInstances, request.ExtraArgs, request.Quantization);
+            S.Status = DeploymentStatus.Initializing;
+            S.CreatedAt = now;
+            S.UpdatedAt = now;
+            S.Run++;
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            // Nothing was created: the name is free again.
+            S.Spec = null;
+            await quota.ReleaseModelName(request.ModelName, DeployId);
+            throw;
+        }
+
         await Routes.PublishAsync(DeployId, S);
         StartLoop(TimeSpan.Zero);
-        return View();
+        return DeploymentResult.Ok(View());
     }
 
     public Task<DeploymentView?> Get() => Task.FromResult(S.Spec is null ? null : View());
@@ -93,11 +130,16 @@ public sealed class DeploymentGrain(
         return true;
     }
 
-    public async Task<DeploymentView?> UpdateSettings(int minInstances, int maxInstances)
+    public async Task<DeploymentResult> UpdateSettings(int minInstances, int maxInstances)
     {
         if (S.Spec is null || S.Status == DeploymentStatus.Deleted)
         {
-            return null;
+            return NotFound();
+        }
+
+        if ((minInstances > S.Spec.MinInstances || maxInstances > S.Spec.MaxInstances) && await DeploymentAdmission.RefuseSpendingAsync(grains, S.Spec.Owner) is { } refused)
+        {
+            return DeploymentResult.Refused(refused);
         }
 
         S.Spec = S.Spec with { MinInstances = minInstances, MaxInstances = maxInstances };
@@ -110,7 +152,7 @@ public sealed class DeploymentGrain(
             StartLoop(TimeSpan.Zero);
         }
 
-        return View();
+        return DeploymentResult.Ok(View());
     }
 
     public async Task<DeploymentView?> Stop()
@@ -132,11 +174,16 @@ public sealed class DeploymentGrain(
         return View();
     }
 
-    public async Task<DeploymentView?> Start()
+    public async Task<DeploymentResult> Start()
     {
         if (S.Spec is null || S.Status == DeploymentStatus.Deleted)
         {
-            return null;
+            return NotFound();
+        }
+
+        if (await DeploymentAdmission.RefuseSpendingAsync(grains, S.Spec.Owner) is { } refused)
+        {
+            return DeploymentResult.Refused(refused);
         }
 
         if (S.Status is DeploymentStatus.Stopped or DeploymentStatus.Failed)
@@ -150,13 +197,14 @@ public sealed class DeploymentGrain(
 
             S.ConsecutiveFailures = 0;
             S.Suspended = false;
+            S.Run++;
             SetStatus(DeploymentStatus.Initializing, null);
             RefreshStatus();
             await state.WriteStateAsync();
             StartLoop(TimeSpan.Zero);
         }
 
-        return View();
+        return DeploymentResult.Ok(View());
     }
 
     public async Task OnInstanceUpdate(InstanceUpdate update)
@@ -196,7 +244,7 @@ public sealed class DeploymentGrain(
                 if (instance.Phase == InstancePhase.Running && instance.RunningSince is not null)
                 {
                     // Restarting after a crash: not serving, not billed, until it runs again.
-                    await PauseMeterAsync(instance);
+                    await Meter.PauseAsync(S.Spec!, instance);
                 }
 
                 instance.Phase = update.Phase;
@@ -211,6 +259,35 @@ public sealed class DeploymentGrain(
     }
 
     public Task Wake() => Task.CompletedTask;
+
+    /// <summary>Activation already started the loop of a live deployment; one with nothing left to do lets go of its reminder.</summary>
+    public Task ReceiveReminder(string reminderName, TickStatus status) =>
+        S.Spec is null || !HasWork() ? SleepAsync() : Task.CompletedTask;
+
+    public async Task OnWeightsResolved(int run, WeightsResolution? resolution)
+    {
+        Fetch.Done(run);
+
+        // Stale: the deployment stopped, restarted or already has its weights since this run asked.
+        if (resolution is null || run != S.Run || S.Spec is null || S.Commit is not null || IsFinished())
+        {
+            return;
+        }
+
+        if (resolution.Error is not null)
+        {
+            SetStatus(DeploymentStatus.Failed, resolution.Error);
+        }
+        else
+        {
+            S.Commit = resolution.Commit;
+            S.WeightsFile = resolution.File;
+            S.WeightsFormat = resolution.Format;
+        }
+
+        await state.WriteStateAsync();
+        StartLoop(TimeSpan.Zero);
+    }
 
     public Task RequestInstance()
     {
@@ -237,28 +314,10 @@ public sealed class DeploymentGrain(
         return Task.CompletedTask;
     }
 
-    public async Task<IReadOnlyList<InstanceLog>> GetLogs(int lines)
-    {
-        if (S.Spec is null)
-        {
-            return [];
-        }
-
-        var logs = new List<InstanceLog>();
-        foreach (var node in S.Instances.Values.Select(i => i.Node).Concat(S.RecentNodes).Distinct())
-        {
-            try
-            {
-                logs.AddRange(await grains.GetGrain<IGpuNodeGrain>(node).GetLogs(DeployId, lines));
-            }
-            catch (Exception e)
-            {
-                logs.Add(new InstanceLog($"{node}: unreachable", node, false, [e.Message]));
-            }
-        }
-
-        return logs;
-    }
+    public Task<IReadOnlyList<InstanceLog>> GetLogs(int lines) =>
+        S.Spec is null
+            ? Task.FromResult<IReadOnlyList<InstanceLog>>([])
+            : NodeLogs.CollectAsync(grains, DeployId, S.Instances.Values.Select(i => i.Node).Concat(S.RecentNodes), lines);
 
     void StartLoop(TimeSpan due)
     {
@@ -280,18 +339,23 @@ public sealed class DeploymentGrain(
             return;
         }
 
-        _standing = await MeterAsync();
-        if (S.Suspended && _standing.MayRun && S.Status == DeploymentStatus.Stopped)
+        if (HasWork())
+        {
+            await KeepAwakeAsync();
+        }
+
+        var standing = await Meter.RenewAsync(spec, S.Instances.Values);
+        if (S.Suspended && standing.MayRun && S.Status == DeploymentStatus.Stopped)
         {
             log.LogInformation("Deployment {DeployId} resumes: the spending limit allows it again", DeployId);
             S.Suspended = false;
             SetStatus(DeploymentStatus.Initializing, null);
             RefreshStatus();
         }
-        else if (!_standing.MayRun && !IsFinished())
+        else if (!standing.MayRun && !IsFinished())
         {
             S.Suspended = true;
-            SetStatus(DeploymentStatus.Stopped, _standing.Reason);
+            SetStatus(DeploymentStatus.Stopped, standing.Reason);
         }
 
         await ForgetLostAsync();
@@ -301,10 +365,11 @@ public sealed class DeploymentGrain(
             await SendStopsAsync();
             await state.WriteStateAsync();
             await Routes.PublishAsync(DeployId, S);
-            if (S.Instances.Count == 0 && !S.Suspended)
+            if (!HasWork())
             {
                 _timer?.Dispose();
                 _timer = null;
+                await SleepAsync();
                 DeactivateOnIdle();
             }
 
@@ -313,26 +378,17 @@ public sealed class DeploymentGrain(
 
         if (S.Commit is null)
         {
-            var resolved = await weights.ResolveAsync(
-                new WeightsRequest(spec.HfRepo, spec.HfRevision, spec.HfTokenProtected, spec.Quantization, spec.Gpu, spec.NumGpus), cancellationToken);
-            if (resolved.Error is not null)
-            {
-                SetStatus(DeploymentStatus.Failed, resolved.Error);
-                await state.WriteStateAsync();
-                return;
-            }
-
-            S.Commit = resolved.Commit;
-            S.WeightsFile = resolved.File;
-            S.WeightsFormat = resolved.Format;
+            Fetch.Start(S.Run, new WeightsRequest(spec.HfRepo, spec.HfRevision, spec.HfTokenProtected, spec.Quantization, spec.Gpu, spec.NumGpus));
             await state.WriteStateAsync();
+            await Routes.PublishAsync(DeployId, S);
+            return;
         }
 
         var live = S.Instances.Values.Where(i => !i.Stopping).ToList();
         var desired = Demand.Desired(spec.MinInstances, spec.MaxInstances, spec.MaxBatchSize, live.Count, time.GetUtcNow());
         for (var n = live.Count; n < desired; n++)
         {
-            if (!await TryPlaceAsync(spec))
+            if (!Meter.Standing.MayRun || !await Placer.TryPlaceAsync(S, () => state.WriteStateAsync()))
             {
                 break;
             }
@@ -352,120 +408,36 @@ public sealed class DeploymentGrain(
         await Routes.PublishAsync(DeployId, S);
     }
 
-    /// <summary>Starts the meters of instances that began serving, renews those still serving, and learns
-    /// whether the user may run. A billing outage never stops the control loop.</summary>
-    async Task<BillingStanding> MeterAsync()
+    /// <summary>A deployment with work to do keeps a reminder, so that it comes back by itself if its silo is
+    /// lost. Registered at an activation's first tick (older deployments get theirs that way too) and tried
+    /// again at the next one while the reminder service is not ready.</summary>
+    async Task KeepAwakeAsync()
     {
-        var spec = S.Spec!;
-        var ledger = grains.GetGrain<IBillingLedgerGrain>(spec.Owner);
+        if (_awake)
+        {
+            return;
+        }
+
         try
         {
-            var serving = S.Instances.Values.Where(i => i.RunningSince is not null && i.Phase == InstancePhase.Running).ToList();
-            foreach (var instance in serving.Where(i => !i.Metered))
-            {
-                await ledger.MeterStart(MeterStartOf(instance));
-                instance.Metered = true;
-            }
-
-            return await ledger.Renew(serving.Select(i => i.Id).ToArray(), time.GetUtcNow());
+            await this.RegisterOrUpdateReminder(WakeReminder, WakePeriod, WakePeriod);
+            _awake = true;
         }
         catch (Exception e)
         {
-            log.LogWarning(e, "Billing ledger of {User} unreachable", spec.Owner);
-            return _standing;
+            log.LogWarning(e, "Could not register the wake-up reminder of {DeployId}; trying again at the next tick", DeployId);
         }
     }
 
-    MeterStart MeterStartOf(InstanceRecord instance) =>
-        new(instance.Id, DeployId, $"{S.Spec!.Owner}/{S.Spec.ModelName}", S.Spec.Gpu, S.Spec.NumGpus, prices.Value.Of(S.Spec.Gpu), instance.RunningSince!.Value);
-
-    async Task PauseMeterAsync(InstanceRecord instance)
+    /// <summary>A finished deployment with nothing left to stop needs no wake-up.</summary>
+    async Task SleepAsync()
     {
-        try
+        if (await this.GetReminder(WakeReminder) is { } reminder)
         {
-            await grains.GetGrain<IBillingLedgerGrain>(S.Spec!.Owner).MeterPause(instance.Id, time.GetUtcNow());
-        }
-        catch (Exception e)
-        {
-            log.LogWarning(e, "Could not pause the meter of {InstanceId}", instance.Id);
-        }
-    }
-
-    async Task StopMeterAsync(InstanceRecord instance)
-    {
-        var spec = S.Spec!;
-        var ledger = grains.GetGrain<IBillingLedgerGrain>(spec.Owner);
-        try
-        {
-            if (!instance.Metered)
-            {
-                await ledger.MeterStart(MeterStartOf(instance));
-            }
-
-            await ledger.MeterStop(instance.Id, time.GetUtcNow());
-        }
-        catch (Exception e)
-        {
-            // The meter's lease runs out instead: billed until its last renewal.
-            log.LogWarning(e, "Could not stop the meter of {InstanceId}", instance.Id);
-        }
-    }
-
-    async Task<bool> TryPlaceAsync(DeploymentSpec spec)
-    {
-        if (!_standing.MayRun)
-        {
-            return false;
+            await this.UnregisterReminder(reminder);
         }
 
-        var instanceId = $"{DeployId}-{S.NextInstance + 1}";
-        var quota = grains.GetGrain<IUserQuotaGrain>(spec.Owner);
-        if (!await quota.TryReserveGpus(instanceId, spec.NumGpus))
-        {
-            return false;
-        }
-
-        var now = time.GetUtcNow();
-        foreach (var old in S.TroubledNodes.Where(t => now - t.Value > TroubleMemory).Select(t => t.Key).ToList())
-        {
-            S.TroubledNodes.Remove(old);
-        }
-
-        var replicas = S.Instances.Values.Where(i => !i.Stopping).GroupBy(i => i.Node).ToDictionary(g => g.Key, g => g.Count());
-        var nodes = await grains.GetGrain<INodeRegistryGrain>(INodeRegistryGrain.Key)
-            .FindNodes(spec.Gpu, spec.NumGpus, replicas, S.TroubledNodes.Keys.ToArray());
-        var launch = new InstanceLaunch(instanceId, DeployId, $"{spec.Owner}/{spec.ModelName}", spec.Gpu, spec.NumGpus, spec.MaxBatchSize,
-            spec.HfRepo, S.Commit!, S.WeightsFile!, spec.HfTokenProtected, spec.ExtraArgs, spec.Quantization,
-            S.WeightsFormat ?? WeightsFormats.Gguf);
-        foreach (var node in nodes)
-        {
-            // Record the intent first: a crash between here and the node's answer leaves a record the
-            // node's next registration clears, never GPUs nobody knows about.
-            S.NextInstance++;
-            S.Instances[instanceId] = new InstanceRecord { Id = instanceId, Node = node, Phase = InstancePhase.Placed, Seq = S.NextInstance };
-            await state.WriteStateAsync();
-            NodeAllocation? allocation;
-            try
-            {
-                allocation = await grains.GetGrain<IGpuNodeGrain>(node).StartInstance(launch);
-            }
-            catch (Exception e)
-            {
-                log.LogWarning(e, "Node {Node} did not take instance {InstanceId}", node, instanceId);
-                allocation = null;
-            }
-
-            if (allocation is not null)
-            {
-                S.Instances[instanceId].Silo = allocation.Silo;
-                return true;
-            }
-
-            S.Instances.Remove(instanceId);
-        }
-
-        await quota.ReleaseGpus(instanceId);
-        return false;
+        _awake = false;
     }
 
     /// <summary>Takes instances out of the routes; their stop requests go out once <paramref name="delay"/> passed.</summary>
@@ -527,7 +499,7 @@ public sealed class DeploymentGrain(
 
         if (instance.RunningSince is not null)
         {
-            await StopMeterAsync(instance);
+            await Meter.StopAsync(S.Spec!, instance);
         }
 
         if (failed)
@@ -542,6 +514,12 @@ public sealed class DeploymentGrain(
 
         await grains.GetGrain<IUserQuotaGrain>(S.Spec!.Owner).ReleaseGpus(instance.Id);
     }
+
+    DeploymentResult NotFound() =>
+        DeploymentResult.Refused(new DeploymentError(DeploymentErrorKind.NotFound, "not_found", $"No deployment '{DeployId}'.", "deploy_id"));
+
+    /// <summary>Live, or finished with instances still to stop, or suspended until the spending limit allows it again.</summary>
+    bool HasWork() => !IsFinished() || S.Instances.Count > 0 || S.Suspended;
 
     bool IsFinished() => S.Status is DeploymentStatus.Deleted or DeploymentStatus.Stopped or DeploymentStatus.Failed;
 

@@ -27,4 +27,7 @@ public sealed class DeploymentState
 
     /// <summary>The format of the resolved weights (gguf: one file; safetensors: the whole snapshot).</summary>
     [Id(13)] public string? WeightsFormat { get; set; }
+
+    /// <summary>Counts starts (create, start): a weights resolution answers for the run that asked for it.</summary>
+    [Id(14)] public int Run { get; set; }
 }

@@ -4,7 +4,12 @@ namespace DeepDeploy.Grains.Deployments;
 
 /// <summary>Either a commit and file to run (and its format), or an error a user can act on. A safetensors
 /// resolution has no single file (<see cref="File"/> is empty): the engine takes the whole snapshot.</summary>
-public sealed record WeightsResolution(string? Commit, string? File, string? Error, string Format = WeightsFormats.Gguf)
+[GenerateSerializer, Immutable]
+public sealed record WeightsResolution(
+    [property: Id(0)] string? Commit,
+    [property: Id(1)] string? File,
+    [property: Id(2)] string? Error,
+    [property: Id(3)] string Format = WeightsFormats.Gguf)
 {
     public static WeightsResolution Resolved(string commit, string file) => new(commit, file, null);
 

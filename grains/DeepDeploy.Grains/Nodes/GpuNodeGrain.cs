@@ -85,7 +85,8 @@ public sealed class GpuNodeGrain(
         var held = state.State.Allocations.Values.SelectMany(a => a.GpuIndices).ToHashSet();
         var total = info.Gpus.GroupBy(g => g.Type).ToDictionary(g => g.Key, g => g.Count());
         var free = info.Gpus.GroupBy(g => g.Type).ToDictionary(g => g.Key, g => g.Count(d => !held.Contains(d.Index)));
-        return new NodeCapacity(info.Name, info.Simulated, total, free, silo.SiloAddress);
+        var deployments = state.State.Allocations.Values.Select(a => a.DeployId).Distinct().Order(StringComparer.Ordinal).ToArray();
+        return new NodeCapacity(info.Name, info.Simulated, total, free, silo.SiloAddress, deployments);
     }
 
     Task PublishCapacityAsync() =>

@@ -19,6 +19,13 @@ public sealed class NodeRegistryGrain(
     public Task<IReadOnlyList<NodeCapacity>> List() =>
         Task.FromResult<IReadOnlyList<NodeCapacity>>(Live().OrderBy(n => n.Node, StringComparer.Ordinal).ToArray());
 
+    public Task<IReadOnlyList<string>> DeploymentsOn(IReadOnlyList<SiloAddress> silos) =>
+        Task.FromResult<IReadOnlyList<string>>(state.State.Nodes.Values
+            .Where(n => n.Silo is not null && silos.Contains(n.Silo))
+            .SelectMany(n => n.Deployments ?? [])
+            .Distinct()
+            .ToArray());
+
     /// <summary>Nodes whose silo the cluster does not hold dead. A lost node leaves the view at once and comes
     /// back when its silo registers it again.</summary>
     IEnumerable<NodeCapacity> Live() =>

@@ -1,7 +1,4 @@
-using DeepDeploy.Contracts.Nodes;
-using DeepDeploy.Gateway.Http;
-
-namespace DeepDeploy.Gateway.Deployments;
+namespace DeepDeploy.Contracts.Nodes;
 
 /// <summary>What the cluster's nodes hold, per GPU type, from the registry's capacity view.</summary>
 public sealed record ClusterCapacity(IReadOnlyList<NodeCapacity> Nodes)
@@ -17,15 +14,11 @@ public sealed record ClusterCapacity(IReadOnlyList<NodeCapacity> Nodes)
     /// <summary>True when some node has <paramref name="numGpus"/> free GPUs of the type right now.</summary>
     public bool FitsNow(string gpu, int numGpus) => Nodes.Any(n => n.Free.GetValueOrDefault(gpu) >= numGpus);
 
-    /// <summary>Refuses an instance larger than every node of its GPU type. A type no node offers yet is
-    /// accepted: its instances stay pending until a node with such GPUs joins.</summary>
-    public void EnsureCanHold(string gpu, int numGpus)
+    /// <summary>False for an instance larger than every node of its GPU type (all GPUs of an instance sit on
+    /// one node). A type no node offers yet can hold anything: its instances wait until such a node joins.</summary>
+    public bool CanHold(string gpu, int numGpus)
     {
         var largest = LargestNode(gpu);
-        if (largest > 0 && numGpus > largest)
-        {
-            throw new BadRequestException("num_gpus",
-                $"No node holds {numGpus} GPUs of type '{gpu}': all GPUs of an instance sit on one node, and the largest has {largest}.");
-        }
+        return largest == 0 || numGpus <= largest;
     }
 }

@@ -1,9 +1,8 @@
 using DeepDeploy.Contracts.Deployments;
 using DeepDeploy.Contracts.Routing;
-using DeepDeploy.Grains.Deployments;
 using Microsoft.Extensions.Logging;
 
-namespace DeepDeploy.Grains.Routing;
+namespace DeepDeploy.Grains.Deployments;
 
 /// <summary>
 /// Used by a deployment grain: builds its route from its state and publishes it to the route directory when
@@ -27,7 +26,7 @@ public sealed class RoutePublisher(IGrainFactory grains, ILogger log)
             .OrderBy(i => i.Id, StringComparer.Ordinal)
             .Select(i => new RouteInstance(i.Id, i.Endpoint!))
             .ToArray();
-        var route = new DeploymentRoute(deployId, $"{spec.Owner}/{spec.ModelName}", state.Status, spec.MaxBatchSize, spec.MinInstances, instances);
+        var route = new DeploymentRoute(deployId, spec.FullModelName, state.Status, spec.MaxBatchSize, spec.MinInstances, instances);
         if (_published is not null && _published.SameContent(route))
         {
             return;

@@ -1,7 +1,6 @@
 using DeepDeploy.Contracts.Routing;
-using DeepDeploy.Grains.Deployments;
 
-namespace DeepDeploy.Grains.Routing;
+namespace DeepDeploy.Grains.Deployments;
 
 /// <summary>
 /// Demand for a deployment's instances as its gateways see it, kept in the deployment grain's memory: cold-start

@@ -1,0 +1,49 @@
+using DeepDeploy.Contracts.Billing;
+using DeepDeploy.Contracts.Deployments;
+using DeepDeploy.Contracts.Nodes;
+using DeepDeploy.Contracts.Users;
+
+namespace DeepDeploy.Grains.Deployments;
+
+/// <summary>Whether a deployment may be created or run more, asked of the grains that know: the node registry
+/// (capacity), the owner's ledger (spending standing) and the owner's account (GPU limit). Null means yes.</summary>
+public static class DeploymentAdmission
+{
+    /// <summary>The first reason to refuse creating <paramref name="request"/>, in the order a user fixes them.</summary>
+    public static async Task<DeploymentError?> RefuseCreateAsync(IGrainFactory grains, NewDeployment request)
+    {
+        var capacity = await ClusterCapacity.LoadAsync(grains);
+        if (!capacity.CanHold(request.Gpu, request.NumGpus))
+        {
+            return new DeploymentError(DeploymentErrorKind.Invalid, "invalid_field",
+                $"No node holds {request.NumGpus} GPUs of type '{request.Gpu}': all GPUs of an instance sit on one node, and the largest has {capacity.LargestNode(request.Gpu)}.",
+                "num_gpus");
+        }
+
+        if (await RefuseSpendingAsync(grains, request.Owner) is { } refused)
+        {
+            return refused;
+        }
+
+        var account = await grains.GetGrain<IUserQuotaGrain>(request.Owner).Get();
+        if (account is null)
+        {
+            return new DeploymentError(DeploymentErrorKind.Forbidden, "no_account", $"User '{request.Owner}' has no account.");
+        }
+
+        return request.NumGpus > account.GpuLimit
+            ? new DeploymentError(DeploymentErrorKind.Forbidden, "quota_exceeded",
+                $"One instance needs {request.NumGpus} GPUs but your GPU limit is {account.GpuLimit}.", "num_gpus")
+            : null;
+    }
+
+    /// <summary>A refusal when the owner's spending limit forbids running more (create, start, scale-up).</summary>
+    public static async Task<DeploymentError?> RefuseSpendingAsync(IGrainFactory grains, string owner)
+    {
+        var standing = await grains.GetGrain<IBillingLedgerGrain>(owner).GetStanding();
+        return standing.MayRun
+            ? null
+            : new DeploymentError(DeploymentErrorKind.PaymentRequired, "spending_limit_reached",
+                $"Your {standing.Reason}. Raise it with PUT /billing/limit to run more.");
+    }
+}
