@@ -1,6 +1,5 @@
 using DeepDeploy.Contracts.Routing;
 using DeepDeploy.Grains.Deployments;
-using DeepDeploy.Grains.Routing;
 
 namespace DeepDeploy.Tests.Gateway;
 
