@@ -42,14 +42,7 @@ public static class OpenAiJson
         Write(w =>
         {
             Header(w, id, "text_completion", created, model);
-            w.WriteStartArray("choices");
-            w.WriteStartObject();
-            w.WriteNumber("index", 0);
-            w.WriteString("text", Clean(text));
-            w.WriteNull("logprobs");
-            w.WriteString("finish_reason", finishReason);
-            w.WriteEndObject();
-            w.WriteEndArray();
+            TextChoices(w, text, finishReason);
             WriteUsage(w, usage);
         });
 
@@ -83,14 +76,7 @@ public static class OpenAiJson
         Write(w =>
         {
             Header(w, id, "text_completion", created, model);
-            w.WriteStartArray("choices");
-            w.WriteStartObject();
-            w.WriteNumber("index", 0);
-            w.WriteString("text", Clean(text));
-            w.WriteNull("logprobs");
-            WriteNullable(w, "finish_reason", finishReason);
-            w.WriteEndObject();
-            w.WriteEndArray();
+            TextChoices(w, text, finishReason);
         });
 
     /// <summary>The last chunk of a stream: empty choices and the usage totals.</summary>
@@ -109,6 +95,19 @@ public static class OpenAiJson
         w.WriteString("object", obj);
         w.WriteNumber("created", created);
         w.WriteString("model", model);
+    }
+
+    /// <summary>The one choice of a text completion or chunk; the finish reason is null until the last chunk.</summary>
+    static void TextChoices(Utf8JsonWriter w, string text, string? finishReason)
+    {
+        w.WriteStartArray("choices");
+        w.WriteStartObject();
+        w.WriteNumber("index", 0);
+        w.WriteString("text", Clean(text));
+        w.WriteNull("logprobs");
+        WriteNullable(w, "finish_reason", finishReason);
+        w.WriteEndObject();
+        w.WriteEndArray();
     }
 
     static void WriteUsage(Utf8JsonWriter w, TokenUsage u)

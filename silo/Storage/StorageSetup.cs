@@ -24,17 +24,9 @@ public static class StorageSetup
     /// <param name="connectionString">A Microsoft.Data.Sqlite connection string, e.g. "Data Source=/var/lib/deepdeploy/state.db".</param>
     public static ISiloBuilder AddDeepDeploySqliteStorage(this ISiloBuilder builder, string name, string connectionString)
     {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
-
         SqliteSchema.EnsureCreated(connectionString);
-
-        return builder.AddAdoNetGrainStorage(name, (AdoNetGrainStorageOptions options) =>
-        {
-            options.Invariant = SqliteInvariant;
-            options.ConnectionString = connectionString;
-        });
+        return builder.AddAdoNetStorage(name, SqliteInvariant, connectionString);
     }
 
     /// <summary>
@@ -58,15 +50,17 @@ public static class StorageSetup
     /// <param name="builder">The silo builder.</param>
     /// <param name="name">Storage provider name, e.g. "deepdeploy".</param>
     /// <param name="connectionString">An Npgsql connection string, e.g. "Host=db;Username=deepdeploy;Password=...;Database=deepdeploy".</param>
-    public static ISiloBuilder AddDeepDeployPostgresStorage(this ISiloBuilder builder, string name, string connectionString)
+    public static ISiloBuilder AddDeepDeployPostgresStorage(this ISiloBuilder builder, string name, string connectionString) =>
+        builder.AddAdoNetStorage(name, PostgresInvariant, connectionString);
+
+    static ISiloBuilder AddAdoNetStorage(this ISiloBuilder builder, string name, string invariant, string connectionString)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
-
         return builder.AddAdoNetGrainStorage(name, (AdoNetGrainStorageOptions options) =>
         {
-            options.Invariant = PostgresInvariant;
+            options.Invariant = invariant;
             options.ConnectionString = connectionString;
         });
     }
