@@ -21,7 +21,9 @@ public static class GatewayExtensions
     {
         services.Configure(configure);
         services.AddSingleton(TimeProvider.System);
+        services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section);
         services.AddSingleton<UserTokenCache>();
+        services.AddSingleton<AuthFailureThrottle>();
         services.AddOptions<InferenceOptions>().BindConfiguration(InferenceOptions.Section);
         services.AddMetrics();
         services.AddSingleton<GatewayIdentity>();
@@ -64,6 +66,7 @@ public static class GatewayExtensions
             o.DocumentTitle = "DeepDeploy API";
         });
         app.MapUserEndpoints();
+        app.MapTokenEndpoints();
         app.MapDeployEndpoints();
         app.MapInferenceEndpoints();
         app.MapBillingEndpoints();

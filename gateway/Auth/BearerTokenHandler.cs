@@ -15,9 +15,13 @@ public sealed class BearerTokenHandler(
     ILoggerFactory logger,
     UrlEncoder encoder,
     IOptions<GatewayOptions> gateway,
-    UserTokenCache users) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+    UserTokenCache users,
+    AuthFailureThrottle throttle) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "Bearer";
+
+    /// <summary>HttpContext.Items key: the source is throttled for this long, so the challenge is a 429.</summary>
+    const string ThrottledFor = "DeepDeploy.Auth.ThrottledFor";
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
@@ -27,8 +31,16 @@ public sealed class BearerTokenHandler(
             return AuthenticateResult.NoResult();
         }
 
+        var source = Context.Connection.RemoteIpAddress;
+        if (throttle.RetryAfter(source) is { } wait)
+        {
+            Context.Items[ThrottledFor] = wait;
+            return AuthenticateResult.Fail("Too many failed authentications from this address.");
+        }
+
         if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
+            throttle.RecordFailure(source);
             return AuthenticateResult.Fail("Authorization header must be 'Bearer <token>'.");
         }
 
@@ -40,12 +52,28 @@ public sealed class BearerTokenHandler(
         }
 
         var user = await users.FindUserAsync(TokenHasher.Hash(token));
-        return user is null ? AuthenticateResult.Fail("Unknown token.") : Success(user, Roles.User);
+        if (user is null)
+        {
+            throttle.RecordFailure(source);
+            return AuthenticateResult.Fail("Unknown token.");
+        }
+
+        return Success(user, Roles.User);
     }
 
-    protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
-        ApiErrors.Write(Context, StatusCodes.Status401Unauthorized, "unauthorized",
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        if (Context.Items[ThrottledFor] is TimeSpan wait)
+        {
+            var seconds = (int)Math.Ceiling(wait.TotalSeconds);
+            Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return ApiErrors.Write(Context, StatusCodes.Status429TooManyRequests, "too_many_auth_failures",
+                $"Too many failed authentications from this address; retry after {seconds} s.", null);
+        }
+
+        return ApiErrors.Write(Context, StatusCodes.Status401Unauthorized, "unauthorized",
             "Missing or invalid token: send 'Authorization: Bearer <token>'.", null);
+    }
 
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
         ApiErrors.Write(Context, StatusCodes.Status403Forbidden, "forbidden", "This call needs the operator token.", null);

@@ -1,27 +1,53 @@
 using System.Collections.Concurrent;
 using DeepDeploy.Contracts.Users;
+using Microsoft.Extensions.Options;
 
 namespace DeepDeploy.Gateway.Auth;
 
-/// <summary>Token hash → user name, kept in gateway memory so that a request costs no grain call once its
-/// token was seen. Tokens are never revoked yet, so entries never go stale.</summary>
-public sealed class UserTokenCache(IGrainFactory grains)
+/// <summary>Token hash → user name (or "unknown"), kept in gateway memory for a short time, so that most requests
+/// cost no grain call while a revocation still reaches every gateway within <see cref="AuthOptions.TokenCacheTime"/>.
+/// Bounded: a flood of distinct tokens makes it start over rather than grow.</summary>
+public sealed class UserTokenCache(IGrainFactory grains, TimeProvider time, IOptions<AuthOptions> options)
 {
-    readonly ConcurrentDictionary<string, string> _users = new();
+    readonly ConcurrentDictionary<string, Entry> _entries = new();
 
     public async ValueTask<string?> FindUserAsync(string tokenHash)
     {
-        if (_users.TryGetValue(tokenHash, out var name))
+        var now = time.GetUtcNow();
+        if (_entries.TryGetValue(tokenHash, out var entry) && entry.Expires > now)
         {
-            return name;
+            return entry.User;
         }
 
-        name = await grains.GetGrain<IUserDirectoryGrain>(IUserDirectoryGrain.Key).FindByTokenHash(tokenHash);
-        if (name is not null)
-        {
-            _users[tokenHash] = name;
-        }
-
-        return name;
+        var user = await grains.GetGrain<IUserDirectoryGrain>(IUserDirectoryGrain.Key).FindByTokenHash(tokenHash);
+        var o = options.Value;
+        MakeRoom(now, o.MaxCachedTokens);
+        _entries[tokenHash] = new Entry(user, now + (user is null ? o.UnknownTokenCacheTime : o.TokenCacheTime));
+        return user;
     }
+
+    public int Count => _entries.Count;
+
+    void MakeRoom(DateTimeOffset now, int max)
+    {
+        if (_entries.Count < max)
+        {
+            return;
+        }
+
+        foreach (var (hash, entry) in _entries)
+        {
+            if (entry.Expires <= now)
+            {
+                _entries.TryRemove(hash, out _);
+            }
+        }
+
+        if (_entries.Count >= max)
+        {
+            _entries.Clear();
+        }
+    }
+
+    sealed record Entry(string? User, DateTimeOffset Expires);
 }

@@ -20,6 +20,7 @@ namespace DeepDeploy.Gateway.Http;
 [JsonSerializable(typeof(UpdateBody))]
 [JsonSerializable(typeof(CreateUserBody))]
 [JsonSerializable(typeof(QuotaBody))]
+[JsonSerializable(typeof(TokenBody))]
 [JsonSerializable(typeof(LimitBody))]
 [JsonSerializable(typeof(NativeBody))]
 public sealed partial class RequestJsonContext : JsonSerializerContext

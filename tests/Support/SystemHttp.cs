@@ -10,7 +10,7 @@ namespace DeepDeploy.Tests.Support;
 public static class SystemHttp
 {
     /// <summary>The operator token the test systems are started with.</summary>
-    public const string AdminToken = "test-admin-token";
+    public const string AdminToken = "test-admin-token-0123456789abcdef0123456789";
 
     /// <summary>A fresh, empty data directory under the temp directory.</summary>
     public static string NewDataDirectory(string prefix) => Directory.CreateTempSubdirectory(prefix).FullName;
