@@ -122,6 +122,11 @@ public sealed class NodeAgent(
         {
             // Before any download: a node without an engine for the format says so at once.
             (instance.EngineName, instance.Profile) = EngineSelection.Select(Options, launch);
+            if (instance.Profile is { } profile)
+            {
+                ExtraArgsPolicy.Ensure(instance.EngineName, profile, launch.ExtraArgs);
+            }
+
             await ReportAsync(launch, InstancePhase.Downloading, null, null);
             lease = await weights.AcquireAsync(launch,
                 progress => ReportAsync(launch, InstancePhase.Downloading, null, null, progress), instance.StopToken);
