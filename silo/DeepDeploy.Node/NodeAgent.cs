@@ -86,6 +86,11 @@ public sealed class NodeAgent(
             log.LogWarning("Killed {Count} engine processes orphaned by an earlier run", killed);
         }
 
+        if (Directory.Exists(paths.EnginesDirectory))
+        {
+            Directory.Delete(paths.EnginesDirectory, recursive: true);
+        }
+
         var info = GpuDiscovery.Discover(Options);
         log.LogInformation("GPU node {Node}: {Count} GPUs ({Kind}): {Gpus}", info.Name, info.Gpus.Count,
             info.Simulated ? "simulated" : "nvidia-smi", string.Join(", ", info.Gpus.Select(g => $"{g.Index}:{g.Type}")));
@@ -117,6 +122,11 @@ public sealed class NodeAgent(
         {
             // Before any download: a node without an engine for the format says so at once.
             (instance.EngineName, instance.Profile) = EngineSelection.Select(Options, launch);
+            if (instance.Profile is { } profile)
+            {
+                ExtraArgsPolicy.Ensure(instance.EngineName, profile, launch.ExtraArgs);
+            }
+
             await ReportAsync(launch, InstancePhase.Downloading, null, null);
             lease = await weights.AcquireAsync(launch,
                 progress => ReportAsync(launch, InstancePhase.Downloading, null, null, progress), instance.StopToken);
@@ -168,6 +178,7 @@ public sealed class NodeAgent(
             }
 
             _launcher.Pids.Delete(launch.InstanceId);
+            DeleteWorkingDirectory(launch.InstanceId);
             _instances.TryRemove(launch.InstanceId, out _);
             _ended.Remember(instance);
         }
@@ -180,11 +191,31 @@ public sealed class NodeAgent(
     {
         if (instance.Profile is not { } profile)
         {
-            return EngineStart.ForWorker(Options, instance, modelPath);
+            return EngineStart.ForWorker(Options, instance, modelPath, paths.EngineDirectory(instance.Launch.InstanceId));
         }
 
         instance.Port ??= _ports.Acquire();
-        return EngineStart.ForProfile(Options, instance, profile, modelPath, instance.Port.Value);
+        return EngineStart.ForProfile(Options, instance, profile, modelPath, instance.Port.Value, paths.EngineDirectory(instance.Launch.InstanceId));
+    }
+
+    void DeleteWorkingDirectory(string instanceId)
+    {
+        try
+        {
+            if (Directory.Exists(paths.EngineDirectory(instanceId)))
+            {
+                Directory.Delete(paths.EngineDirectory(instanceId), recursive: true);
+            }
+        }
+        catch (IOException e)
+        {
+            // What the engine left behind is removed when the node starts next.
+            log.LogWarning(e, "Could not remove the working directory of {InstanceId}", instanceId);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            log.LogWarning(e, "Could not remove the working directory of {InstanceId}", instanceId);
+        }
     }
 
     async Task ReportAsync(InstanceLaunch launch, InstancePhase phase, string? endpoint, string? message, DownloadProgress? download = null)

@@ -7,5 +7,10 @@ public sealed class NodePaths(string dataDirectory, string nodeName)
 
     public string RunDirectory => Path.Combine(Root, "run");
 
+    /// <summary>Where each engine gets its own working directory (its HOME), emptied when the node starts.</summary>
+    public string EnginesDirectory => Path.Combine(RunDirectory, "engines");
+
+    public string EngineDirectory(string instanceId) => Path.Combine(EnginesDirectory, instanceId);
+
     public string ModelsDirectory => Path.Combine(Root, "models");
 }

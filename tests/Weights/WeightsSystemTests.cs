@@ -130,6 +130,7 @@ public sealed class WeightsSystemTests(ITestOutputHelper output)
             ["DeepDeploy:Node:Engines:fake-vllm:HealthPath"] = "/health",
             ["DeepDeploy:Node:Engines:fake-vllm:LoadMetrics"] = "deepdeploy_worker_requests_in_flight",
             ["DeepDeploy:Node:Engines:fake-vllm:Environment:FAKE_ENGINE_MODEL_DIR"] = "{model_path}",
+            ["DeepDeploy:Node:Engines:fake-vllm:AllowedArgs:0"] = "--max-queue",
         });
         var token = await system.CreateUserAsync("xena");
         using var client = system.Client(token);

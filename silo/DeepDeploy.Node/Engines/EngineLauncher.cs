@@ -22,7 +22,21 @@ public sealed class EngineLauncher(PidFiles pids)
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
+            WorkingDirectory = command.WorkingDirectory,
         };
+        // Owner-only: no other OS user on the host reads what the engine writes there.
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(command.WorkingDirectory);
+        }
+        else
+        {
+            Directory.CreateDirectory(command.WorkingDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
+        Directory.CreateDirectory(EngineEnvironment.TempDirectory(command.WorkingDirectory));
+        // Nothing inherited: the host's environment holds its secrets.
+        start.Environment.Clear();
         foreach (var argument in command.Arguments)
         {
             start.ArgumentList.Add(argument);

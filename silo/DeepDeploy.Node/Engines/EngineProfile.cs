@@ -39,6 +39,10 @@ public sealed class EngineProfile
     /// llama-server: <c>llamacpp:requests_processing,llamacpp:requests_deferred</c>).</summary>
     public string LoadMetrics { get; set; } = "";
 
+    /// <summary>Flags a deployment's <c>extra_args</c> may set, e.g. <c>["--max-model-len", "--dtype"]</c>; empty: none.
+    /// See <see cref="ExtraArgsPolicy"/>.</summary>
+    public List<string> AllowedArgs { get; set; } = [];
+
     /// <summary>Extra environment variables for the process (values templated).</summary>
     public Dictionary<string, string> Environment { get; set; } = [];
 

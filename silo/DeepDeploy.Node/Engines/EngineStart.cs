@@ -4,17 +4,20 @@ using Protocol = DeepDeploy.WorkerProtocol.WorkerProtocol;
 namespace DeepDeploy.Node.Engines;
 
 /// <summary>How to start one engine process. <see cref="Endpoint"/> is known up front for an external engine
-/// (the node gave it a port); null for the built-in worker, which binds port 0 and announces the port it got.</summary>
+/// (the node gave it a port); null for the built-in worker, which binds port 0 and announces the port it got.
+/// <see cref="Environment"/> is the whole environment (see <see cref="EngineEnvironment"/>), nothing inherited;
+/// <see cref="WorkingDirectory"/> is the instance's own folder under the node's run directory.</summary>
 public sealed record EngineStart(
     string FileName,
     IReadOnlyList<string> Arguments,
     IReadOnlyDictionary<string, string> Environment,
-    string? Endpoint)
+    string? Endpoint,
+    string WorkingDirectory)
 {
     static string DotnetPath => System.Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
 
     /// <summary>The built-in gpu-worker, <c>dotnet DeepDeploy.GpuWorker.dll</c>, on the node's CPU threads.</summary>
-    public static EngineStart ForWorker(NodeOptions options, EngineInstance instance, string modelPath)
+    public static EngineStart ForWorker(NodeOptions options, EngineInstance instance, string modelPath, string workingDirectory)
     {
         var launch = instance.Launch;
         string[] arguments =
@@ -29,15 +32,17 @@ public sealed record EngineStart(
             Protocol.Args.InstanceId, launch.InstanceId,
             .. (options.WorkerArgs ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries),
         ];
-        return new EngineStart(DotnetPath, arguments, GpuEnvironment(instance), Endpoint: null);
+        return new EngineStart(DotnetPath, arguments, EngineEnvironment.For(launch.InstanceId, workingDirectory, instance.GpuIndices),
+            Endpoint: null, workingDirectory);
     }
 
     /// <summary>An external engine from its profile's templates, listening on <paramref name="port"/>.</summary>
-    public static EngineStart ForProfile(NodeOptions options, EngineInstance instance, EngineProfile profile, string modelPath, int port)
+    public static EngineStart ForProfile(NodeOptions options, EngineInstance instance, EngineProfile profile, string modelPath, int port,
+        string workingDirectory)
     {
         var launch = instance.Launch;
         var values = EngineCommand.Values(launch, instance.GpuIndices, options.WorkerHost, port, modelPath, options.WorkerPath, DotnetPath);
-        var environment = new Dictionary<string, string>(GpuEnvironment(instance));
+        var environment = EngineEnvironment.For(launch.InstanceId, workingDirectory, instance.GpuIndices);
         foreach (var (key, value) in profile.Environment)
         {
             environment[key] = EngineCommand.Fill(value, values).Text;
@@ -45,9 +50,6 @@ public sealed record EngineStart(
 
         var host = options.WorkerHost.Contains(':') ? $"[{options.WorkerHost}]" : options.WorkerHost;
         return new EngineStart(EngineCommand.Fill(profile.Command, values).Text, EngineCommand.Arguments(profile.Args, values, launch.ExtraArgs),
-            environment, $"http://{host}:{port.ToString(CultureInfo.InvariantCulture)}");
+            environment, $"http://{host}:{port.ToString(CultureInfo.InvariantCulture)}", workingDirectory);
     }
-
-    static Dictionary<string, string> GpuEnvironment(EngineInstance instance) =>
-        new(StringComparer.Ordinal) { ["CUDA_VISIBLE_DEVICES"] = string.Join(',', instance.GpuIndices) };
 }

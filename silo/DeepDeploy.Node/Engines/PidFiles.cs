@@ -1,10 +1,10 @@
 using System.Diagnostics;
-using Protocol = DeepDeploy.WorkerProtocol.WorkerProtocol;
 
 namespace DeepDeploy.Node.Engines;
 
 /// <summary>One file per running engine (run/&lt;instance&gt;.pid). Engines outlive a crashed silo on Linux,
-/// so at start every engine still listed is an orphan and is killed.</summary>
+/// so at start every engine still listed is an orphan and is killed: the built-in worker and external engines
+/// alike, each recognised by the instance id in its environment (<see cref="EngineEnvironment.InstanceVariable"/>).</summary>
 public sealed class PidFiles(string directory)
 {
     public void Write(string instanceId, int pid)
@@ -48,13 +48,13 @@ public sealed class PidFiles(string directory)
         return killed;
     }
 
-    /// <summary>Guards against a recycled pid: only a process whose command line names the instance is ours.</summary>
+    /// <summary>Guards against a recycled pid: only a process whose environment names the instance is ours.</summary>
     static bool IsEngine(int pid, string instanceId)
     {
         try
         {
-            var cmdline = File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ');
-            return cmdline.Contains(Protocol.Args.InstanceId + " " + instanceId, StringComparison.Ordinal);
+            var marker = $"{EngineEnvironment.InstanceVariable}={instanceId}";
+            return File.ReadAllText($"/proc/{pid}/environ").Split('\0').Contains(marker, StringComparer.Ordinal);
         }
         catch (IOException)
         {
