@@ -27,16 +27,18 @@ public sealed record EngineStart(
             Protocol.Args.Threads, options.WorkerThreads.ToString(CultureInfo.InvariantCulture),
             Protocol.Args.ServedModelName, launch.ModelName,
             Protocol.Args.InstanceId, launch.InstanceId,
+            Protocol.Args.ApiKey, instance.Secret,
             .. (options.WorkerArgs ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries),
         ];
         return new EngineStart(DotnetPath, arguments, GpuEnvironment(instance), Endpoint: null);
     }
 
-    /// <summary>An external engine from its profile's templates, listening on <paramref name="port"/>.</summary>
+    /// <summary>An external engine from its profile's templates, listening on <paramref name="port"/>. The
+    /// instance's secret is the <c>{api_key}</c> placeholder (vLLM, SGLang: <c>--api-key {api_key}</c>).</summary>
     public static EngineStart ForProfile(NodeOptions options, EngineInstance instance, EngineProfile profile, string modelPath, int port)
     {
         var launch = instance.Launch;
-        var values = EngineCommand.Values(launch, instance.GpuIndices, options.WorkerHost, port, modelPath, options.WorkerPath, DotnetPath);
+        var values = EngineCommand.Values(launch, instance.GpuIndices, options.WorkerHost, port, modelPath, options.WorkerPath, DotnetPath, instance.Secret);
         var environment = new Dictionary<string, string>(GpuEnvironment(instance));
         foreach (var (key, value) in profile.Environment)
         {
