@@ -83,6 +83,7 @@ if (options.ContextWarning is { } warning)
     app.Logger.LogWarning("{Warning}", warning);
 }
 
+app.UseInstanceAuth(options.ApiKey);
 app.MapWorkerEndpoints();
 
 var host = app.Services.GetRequiredService<ModelHost>();

@@ -28,6 +28,8 @@ public static class WorkerCommandLine
           --threads <n>               CPU threads for decoding (default 1)
           --served-model-name <name>  model id reported and accepted by the API (default: file name)
           --instance-id <id>          identification only (reported in /health)
+          --api-key <secret>          requests to /v1/* need "Authorization: Bearer <secret>" (401 otherwise);
+                                      /health and /metrics stay open. Without it the API is open (local use only)
         """;
 
     /// <summary>Flag to <see cref="WorkerOptions"/> property.</summary>
@@ -44,6 +46,7 @@ public static class WorkerCommandLine
         [Args.Threads] = nameof(WorkerOptions.Threads),
         [Args.ServedModelName] = nameof(WorkerOptions.ServedModelName),
         [Args.InstanceId] = nameof(WorkerOptions.InstanceId),
+        [Args.ApiKey] = nameof(WorkerOptions.ApiKey),
     };
 
     static readonly Dictionary<string, string> FlagOfKey = SwitchMappings.ToDictionary(m => m.Value, m => m.Key, StringComparer.Ordinal);

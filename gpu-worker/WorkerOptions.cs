@@ -39,6 +39,9 @@ public sealed class WorkerOptions
     /// <summary>Identification only (reported in /health).</summary>
     public string? InstanceId { get; set; }
 
+    /// <summary>The instance's secret, which callers of /v1/* must present; null leaves the API open.</summary>
+    public string? ApiKey { get; set; }
+
     /// <summary>Name under which the model is served: --served-model-name or the model's file name without extension.</summary>
     public string ModelName =>
         ServedModelName ?? Path.GetFileNameWithoutExtension(Model ?? (Engine == WorkerEngineKind.Fake ? "fake" : "model"));

@@ -40,6 +40,12 @@ public sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
             failures.Add($"{Args.Host} must be an IP address, got '{options.Host}'");
         }
 
+        if (options.ApiKey is { } key && (key.Length < Args.ApiKeyMinLength || !key.All(char.IsAsciiLetterOrDigit)))
+        {
+            // The value is never echoed: it is a secret.
+            failures.Add($"{Args.ApiKey} must be at least {Args.ApiKeyMinLength} ASCII letters or digits");
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 

@@ -76,8 +76,9 @@ public sealed class DeploymentLane
             _instances = route.Instances.Select((instance, index) =>
             {
                 var slot = old.TryGetValue(instance.InstanceId, out var known) && known.Endpoint == instance.Endpoint
+                    && known.Secret == instance.Secret
                     ? known
-                    : new InstanceSlot(instance.InstanceId, instance.Endpoint);
+                    : new InstanceSlot(instance.InstanceId, instance.Endpoint, instance.Secret);
 
                 // With fewer slots than gateways a share can be 0: let it try one; the worker refuses extras.
                 slot.Capacity = Math.Max(1, SlotShare.For(route.MaxBatchSize, index, gatewayRank, gatewayCount));

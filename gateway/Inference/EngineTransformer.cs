@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Http;
 using Yarp.ReverseProxy.Forwarder;
 using Protocol = DeepDeploy.WorkerProtocol.WorkerProtocol;
@@ -7,7 +8,7 @@ namespace DeepDeploy.Gateway.Inference;
 
 /// <summary>
 /// Maps a gateway path to the engine's (/v1/chat/completions, /v1/completions), keeps the caller's token away
-/// from the engine, and looks at the engine's answer before anything reaches the client: a refusal (the engine
+/// from the engine and presents the instance's secret instead, and looks at the engine's answer before anything reaches the client: a refusal (the engine
 /// did no work) is swallowed so that the request can be sent elsewhere, and a native-API answer is handed to the
 /// translating stream.
 /// </summary>
@@ -22,7 +23,8 @@ public sealed class EngineTransformer(string enginePath) : HttpTransformer
     {
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
         proxyRequest.RequestUri = new Uri(destinationPrefix + enginePath);
-        proxyRequest.Headers.Authorization = null;
+        var secret = httpContext.Features.Get<ForwardAttempt>()?.InstanceSecret;
+        proxyRequest.Headers.Authorization = secret is null ? null : new AuthenticationHeaderValue("Bearer", secret);
     }
 
     public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse,

@@ -68,7 +68,7 @@ public sealed class InferenceForwarder(IHttpForwarder forwarder, IOptions<Infere
             }
 
             var lease = admission.Lease!;
-            var attempt = new ForwardAttempt { Native = native ? new NativeResponseStream(originalBody, "req-" + Guid.NewGuid().ToString("N"), arrived) : null };
+            var attempt = new ForwardAttempt { InstanceSecret = lease.Slot.Secret, Native = native ? new NativeResponseStream(originalBody, "req-" + Guid.NewGuid().ToString("N"), arrived) : null };
             http.Features.Set(attempt);
             http.Request.Body = new MemoryStream(body, writable: false);
             http.Request.ContentLength = body.Length;

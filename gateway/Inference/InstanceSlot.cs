@@ -1,11 +1,14 @@
 namespace DeepDeploy.Gateway.Inference;
 
 /// <summary>One instance as a lane sees it. Mutated only under the lane's lock.</summary>
-public sealed class InstanceSlot(string instanceId, string endpoint)
+public sealed class InstanceSlot(string instanceId, string endpoint, string? secret = null)
 {
     public string InstanceId { get; } = instanceId;
 
     public string Endpoint { get; } = endpoint;
+
+    /// <summary>Presented to the engine on every request (<c>Authorization: Bearer</c>).</summary>
+    public string? Secret { get; } = secret;
 
     /// <summary>Slots of this instance that this gateway may use (its share of max_batch_size).</summary>
     public int Capacity { get; set; }

@@ -23,6 +23,13 @@ public static class WorkerProtocol
         public const string Threads = "--threads";
         public const string ServedModelName = "--served-model-name";
         public const string InstanceId = "--instance-id";
+
+        /// <summary>The instance's secret: requests to /v1/* must carry <c>Authorization: Bearer &lt;secret&gt;</c>
+        /// (the same flag as vLLM's, so one placeholder serves both).</summary>
+        public const string ApiKey = "--api-key";
+
+        /// <summary>Shortest <see cref="ApiKey"/> the worker takes (the node gives 64 hex digits, 256 bits).</summary>
+        public const int ApiKeyMinLength = 32;
     }
 
     /// <summary>Lines the worker prints on stdout (its only stdout output; logs go to stderr).</summary>

@@ -135,7 +135,7 @@ public sealed class NodeAgent(
             {
                 var endpoint = instance.Endpoint = await _launcher.StartAsync(instance, Command(instance, lease.Path));
                 await _probe.WaitHealthyAsync(instance, endpoint);
-                await ReportAsync(launch, InstancePhase.Running, endpoint, null);
+                await ReportAsync(launch, InstancePhase.Running, endpoint, null, secret: instance.Secret);
                 var ranFor = Stopwatch.StartNew();
                 message = await _probe.SuperviseAsync(instance, endpoint);
                 if (instance.Stopping)
@@ -218,7 +218,8 @@ public sealed class NodeAgent(
         }
     }
 
-    async Task ReportAsync(InstanceLaunch launch, InstancePhase phase, string? endpoint, string? message, DownloadProgress? download = null)
+    async Task ReportAsync(InstanceLaunch launch, InstancePhase phase, string? endpoint, string? message, DownloadProgress? download = null,
+        string? secret = null)
     {
         if (_shuttingDown)
         {
@@ -227,7 +228,7 @@ public sealed class NodeAgent(
 
         try
         {
-            await grains.GetGrain<IDeploymentGrain>(launch.DeployId).OnInstanceUpdate(new InstanceUpdate(launch.InstanceId, phase, endpoint, message, download));
+            await grains.GetGrain<IDeploymentGrain>(launch.DeployId).OnInstanceUpdate(new InstanceUpdate(launch.InstanceId, phase, endpoint, message, download, secret));
         }
         catch (Exception e)
         {

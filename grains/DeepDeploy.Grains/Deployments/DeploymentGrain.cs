@@ -237,6 +237,7 @@ public sealed class DeploymentGrain(
             case InstancePhase.Running:
                 instance.Phase = update.Phase;
                 instance.Endpoint = update.Endpoint;
+                instance.Secret = update.Secret;
                 instance.RunningSince ??= time.GetUtcNow();
                 S.ConsecutiveFailures = 0;
                 break;

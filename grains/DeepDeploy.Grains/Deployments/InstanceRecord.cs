@@ -31,4 +31,7 @@ public sealed class InstanceRecord
 
     /// <summary>The weights download's progress on its node, while downloading.</summary>
     [Id(12)] public DownloadProgress? Download { get; set; }
+
+    /// <summary>The secret its engine demands (from the node); goes into the route, never into a view.</summary>
+    [Id(13)] public string? Secret { get; set; }
 }

@@ -24,7 +24,7 @@ public sealed class RoutePublisher(IGrainFactory grains, ILogger log)
         var instances = state.Instances.Values
             .Where(i => i.Phase == InstancePhase.Running && !i.Stopping && i.Endpoint is not null)
             .OrderBy(i => i.Id, StringComparer.Ordinal)
-            .Select(i => new RouteInstance(i.Id, i.Endpoint!))
+            .Select(i => new RouteInstance(i.Id, i.Endpoint!, i.Secret))
             .ToArray();
         var route = new DeploymentRoute(deployId, spec.FullModelName, state.Status, spec.MaxBatchSize, spec.MinInstances, instances);
         if (_published is not null && _published.SameContent(route))

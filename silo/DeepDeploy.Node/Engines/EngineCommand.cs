@@ -9,7 +9,7 @@ public static class EngineCommand
 {
     /// <summary>The values of the placeholders for one instance.</summary>
     public static Dictionary<string, string?> Values(InstanceLaunch launch, IReadOnlyList<int> gpus, string host, int port, string modelPath,
-        string workerPath, string dotnetPath) => new(StringComparer.Ordinal)
+        string workerPath, string dotnetPath, string? apiKey = null) => new(StringComparer.Ordinal)
     {
         ["gpus"] = string.Join(',', gpus),
         ["num_gpus"] = launch.NumGpus.ToString(CultureInfo.InvariantCulture),
@@ -23,6 +23,7 @@ public static class EngineCommand
         ["instance_id"] = launch.InstanceId,
         ["worker"] = workerPath,
         ["dotnet"] = dotnetPath,
+        ["api_key"] = apiKey,
     };
 
     /// <summary>The argument list: tokens split on whitespace, placeholders filled, <c>{extra_args}</c> spliced, empty groups dropped.</summary>

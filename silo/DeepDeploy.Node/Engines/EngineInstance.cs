@@ -1,18 +1,32 @@
 using System.Diagnostics;
+using System.Security.Cryptography;
 using DeepDeploy.Contracts.Nodes;
 
 namespace DeepDeploy.Node.Engines;
 
 /// <summary>One engine instance on this host: its launch, its OS process once started, and its output.</summary>
-public sealed class EngineInstance(InstanceLaunch launch, IReadOnlyList<int> gpuIndices)
+public sealed class EngineInstance
 {
     readonly CancellationTokenSource _stop = new();
 
-    public InstanceLaunch Launch { get; } = launch;
+    public EngineInstance(InstanceLaunch launch, IReadOnlyList<int> gpuIndices)
+    {
+        Launch = launch;
+        GpuIndices = gpuIndices;
+        Output = new OutputTail(mask: Secret);
+    }
 
-    public IReadOnlyList<int> GpuIndices { get; } = gpuIndices;
+    public InstanceLaunch Launch { get; }
 
-    public OutputTail Output { get; } = new();
+    public IReadOnlyList<int> GpuIndices { get; }
+
+    /// <summary>What the engine demands of every inference request (256 random bits, hex): only the gateways,
+    /// which get it inside the route, know it. Kept across restarts of the process.</summary>
+    public string Secret { get; } = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+
+    /// <summary>Shown to the deployment's owner by /logs: the secret is masked (the node's own command line
+    /// and engines that print their arguments would show it).</summary>
+    public OutputTail Output { get; }
 
     public Process? Process { get; set; }
 

@@ -7,13 +7,14 @@ namespace DeepDeploy.Node.Engines;
 /// <code>
 /// "Engines": { "vllm": {
 ///   "Command": "vllm",
-///   "Args": "serve {model_path} --host {host} --port {port} --tensor-parallel-size {tensor_parallel_size} --max-num-seqs {max_batch_size} --served-model-name {served_model_name} [--quantization {quantization}] {extra_args}",
+///   "Args": "serve {model_path} --host {host} --port {port} --tensor-parallel-size {tensor_parallel_size} --max-num-seqs {max_batch_size} --served-model-name {served_model_name} --api-key {api_key} [--quantization {quantization}] {extra_args}",
 ///   "Formats": "safetensors", "HealthPath": "/health", "LoadMetrics": "vllm:num_requests_running,vllm:num_requests_waiting" } }
 /// </code>
 /// Placeholders: <c>{gpus}</c> (CUDA indices, "0,1"), <c>{num_gpus}</c>, <c>{tensor_parallel_size}</c> (= num_gpus),
 /// <c>{port}</c> (picked by the node), <c>{host}</c>, <c>{max_batch_size}</c>, <c>{served_model_name}</c>,
 /// <c>{model_path}</c> (the snapshot folder for safetensors, the file for GGUF), <c>{quantization}</c>,
-/// <c>{instance_id}</c>, <c>{worker}</c> (our DeepDeploy.GpuWorker.dll), <c>{dotnet}</c> (the dotnet host), and
+/// <c>{instance_id}</c>, <c>{worker}</c> (our DeepDeploy.GpuWorker.dll), <c>{dotnet}</c> (the dotnet host),
+/// <c>{api_key}</c> (the instance's secret, which the gateway presents as a bearer token), and
 /// <c>{extra_args}</c>, a token of its own that becomes the deployment's <c>extra_args</c>, each one argument.
 /// Arguments are split on spaces before substitution, so values never split or inject arguments. A group in
 /// square brackets, <c>[--quantization {quantization}]</c>, is left out when a placeholder in it is empty.

@@ -30,18 +30,20 @@ public sealed record EngineStart(
             Protocol.Args.Threads, options.WorkerThreads.ToString(CultureInfo.InvariantCulture),
             Protocol.Args.ServedModelName, launch.ModelName,
             Protocol.Args.InstanceId, launch.InstanceId,
+            Protocol.Args.ApiKey, instance.Secret,
             .. (options.WorkerArgs ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries),
         ];
         return new EngineStart(DotnetPath, arguments, EngineEnvironment.For(launch.InstanceId, workingDirectory, instance.GpuIndices),
             Endpoint: null, workingDirectory);
     }
 
-    /// <summary>An external engine from its profile's templates, listening on <paramref name="port"/>.</summary>
+    /// <summary>An external engine from its profile's templates, listening on <paramref name="port"/>. The
+    /// instance's secret is the <c>{api_key}</c> placeholder (vLLM, SGLang: <c>--api-key {api_key}</c>).</summary>
     public static EngineStart ForProfile(NodeOptions options, EngineInstance instance, EngineProfile profile, string modelPath, int port,
         string workingDirectory)
     {
         var launch = instance.Launch;
-        var values = EngineCommand.Values(launch, instance.GpuIndices, options.WorkerHost, port, modelPath, options.WorkerPath, DotnetPath);
+        var values = EngineCommand.Values(launch, instance.GpuIndices, options.WorkerHost, port, modelPath, options.WorkerPath, DotnetPath, instance.Secret);
         var environment = EngineEnvironment.For(launch.InstanceId, workingDirectory, instance.GpuIndices);
         foreach (var (key, value) in profile.Environment)
         {

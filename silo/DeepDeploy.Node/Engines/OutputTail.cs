@@ -1,12 +1,20 @@
 namespace DeepDeploy.Node.Engines;
 
-/// <summary>The last lines an engine process wrote, kept for error messages and logs.</summary>
-public sealed class OutputTail(int capacity = 200)
+/// <summary>The last lines an engine process wrote, kept for error messages and logs; <paramref name="mask"/>
+/// (a secret) is replaced wherever it appears, before the line is kept.</summary>
+public sealed class OutputTail(int capacity = 200, string? mask = null)
 {
+    public const string Masked = "***";
+
     readonly Queue<string> _lines = new();
 
     public void Add(string line)
     {
+        if (!string.IsNullOrEmpty(mask))
+        {
+            line = line.Replace(mask, Masked, StringComparison.Ordinal);
+        }
+
         lock (_lines)
         {
             _lines.Enqueue(line);
