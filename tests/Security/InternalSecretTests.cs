@@ -26,14 +26,14 @@ public sealed class InternalSecretTests
     public void The_worker_and_profile_engines_get_the_secret_as_their_api_key()
     {
         var instance = new EngineInstance(Launch, [0]);
-        var worker = EngineStart.ForWorker(new NodeOptions(), instance, "/cache/m.gguf");
+        var worker = EngineStart.ForWorker(new NodeOptions(), instance, "/cache/m.gguf", "/run/engines/i-1");
         var at = worker.Arguments.ToList().IndexOf(Protocol.Args.ApiKey);
         Assert.True(at > 0, "the built-in worker gets no --api-key");
         Assert.Equal(instance.Secret, worker.Arguments[at + 1]);
         Assert.DoesNotContain(worker.Environment.Values, v => v.Contains(instance.Secret, StringComparison.Ordinal));
 
         var profile = new EngineProfile { Command = "vllm", Args = "serve {model_path} --port {port} --api-key {api_key}" };
-        var vllm = EngineStart.ForProfile(new NodeOptions(), instance, profile, "/cache/snap", 8123);
+        var vllm = EngineStart.ForProfile(new NodeOptions(), instance, profile, "/cache/snap", 8123, "/run/engines/i-1");
         Assert.Equal(["serve", "/cache/snap", "--port", "8123", "--api-key", instance.Secret], vllm.Arguments);
     }
 
