@@ -118,7 +118,8 @@ public static class InferenceEndpoints
         return lane;
     }
 
-    /// <summary>The top-level "model" string, read without building a document.</summary>
+    /// <summary>The top-level "model" string, read without building a document. The whole body is read, so that
+    /// malformed JSON is refused here rather than waking an instance, and a second "model" is refused as ambiguous.</summary>
     static string? ModelOf(byte[] body)
     {
         try
@@ -129,21 +130,28 @@ public static class InferenceEndpoints
                 throw new BadRequestException("body", "The body must be a JSON object.", "invalid_json");
             }
 
+            string? model = null;
+            var seen = false;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 var isModel = reader.ValueTextEquals("model"u8);
                 reader.Read();
-                if (isModel)
+                if (!isModel)
                 {
-                    return reader.TokenType == JsonTokenType.String ? reader.GetString()
-                        : reader.TokenType == JsonTokenType.Null ? null
-                        : throw new BadRequestException("model", "'model' must be a string.", "invalid_type");
+                    reader.Skip();
+                    continue;
                 }
 
-                reader.Skip();
+                model = seen ? throw new BadRequestException("model", "'model' appears more than once.", "invalid_field")
+                    : reader.TokenType == JsonTokenType.String ? reader.GetString()
+                    : reader.TokenType == JsonTokenType.Null ? null
+                    : throw new BadRequestException("model", "'model' must be a string.", "invalid_type");
+                seen = true;
             }
 
-            return null;
+            // Past the object's end: throws on trailing content.
+            reader.Read();
+            return model;
         }
         catch (JsonException e)
         {
