@@ -30,6 +30,7 @@ public static class GatewayExtensions
         services.AddSingleton<RouteTable>();
         services.AddSingleton<InferenceMetrics>();
         services.AddSingleton<InferenceForwarder>();
+        services.AddSingleton<UserRequestLimiter>();
         services.AddSingleton<RouteSubscriber>();
         services.AddHostedService(sp => sp.GetRequiredService<RouteSubscriber>());
         services.AddSingleton<LoadReporter>();

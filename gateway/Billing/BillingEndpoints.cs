@@ -158,7 +158,7 @@ public static partial class BillingEndpoints
             return null;
         }
 
-        return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at)
+        return InstantPattern().IsMatch(text) && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at)
             ? at
             : throw new BadRequestException(field, $"'{field}' must be an ISO 8601 date or time, e.g. 2026-11-23 or 2026-11-23T10:00:00Z.");
     }
@@ -166,6 +166,10 @@ public static partial class BillingEndpoints
     static string WeekName(DateTimeOffset weekStart) =>
         string.Create(CultureInfo.InvariantCulture, $"{ISOWeek.GetYear(weekStart.UtcDateTime)}-W{ISOWeek.GetWeekOfYear(weekStart.UtcDateTime):00}");
 
-    [GeneratedRegex(@"^(\d{4})-W(\d{2})$")]
+    [GeneratedRegex(@"^([0-9]{4})-W([0-9]{2})\z")]
     private static partial Regex WeekPattern();
+
+    /// <summary>ISO 8601 in ASCII, nothing around it: the parser alone accepts white space and many other forms.</summary>
+    [GeneratedRegex(@"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,7})?)?(Z|[+-][0-9]{2}:[0-9]{2})?)?\z")]
+    private static partial Regex InstantPattern();
 }

@@ -52,7 +52,7 @@ public sealed partial record DeployBody(
         InstanceSettings.Validate(min, max);
 
         var extraArgs = ExtraArgs ?? [];
-        if (extraArgs.Count > 64 || extraArgs.Any(a => a.Length > 1024))
+        if (extraArgs.Count > 64 || extraArgs.Any(a => a is null || a.Length > 1024))
         {
             throw new BadRequestException("extra_args", "'extra_args' holds at most 64 strings of at most 1024 characters.");
         }
@@ -86,9 +86,9 @@ public sealed partial record DeployBody(
                 "'model_name' must be 1-64 characters of letters, digits, '.', '_' or '-', starting with a letter or digit.");
     }
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\z")]
     private static partial Regex NamePattern();
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")]
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}\z")]
     private static partial Regex QuantizationPattern();
 }

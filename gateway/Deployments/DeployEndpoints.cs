@@ -6,6 +6,7 @@ using DeepDeploy.Gateway.Auth;
 using DeepDeploy.Gateway.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
 
@@ -89,12 +90,9 @@ public static class DeployEndpoints
         return Map(await grains.GetGrain<IDeploymentGrain>(deployId).UpdateSettings(min, max));
     }
 
-    static async Task<IResult> Logs(HttpContext http, IGrainFactory grains, string deployId, int? lines)
+    static async Task<IResult> Logs(HttpContext http, IGrainFactory grains, string deployId, [FromQuery(Name = "lines")] string? linesText)
     {
-        if (lines is < 1 or > 1000)
-        {
-            throw new BadRequestException("lines", "'lines' must be between 1 and 1000.");
-        }
+        var lines = QueryValues.Integer(linesText, "lines", 1, 1000);
 
         if (await Visible(http.User, grains, deployId) is null)
         {
@@ -191,9 +189,10 @@ public static class DeployEndpoints
         }
 
         var set = new HashSet<DeploymentStatus>();
-        foreach (var part in status.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        foreach (var part in status.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(p => p.Trim(' ')))
         {
-            if (!Enum.TryParse<DeploymentStatus>(part, ignoreCase: true, out var parsed) || int.TryParse(part, out _))
+            // Letters only: Enum.TryParse also takes numbers and surrounding white space (a trailing newline).
+            if (!part.All(char.IsAsciiLetter) || !Enum.TryParse<DeploymentStatus>(part, ignoreCase: true, out var parsed))
             {
                 throw new BadRequestException("status",
                     $"Unknown status '{part}'. Known: {string.Join(", ", Enum.GetNames<DeploymentStatus>().Select(n => n.ToLowerInvariant()))}.");

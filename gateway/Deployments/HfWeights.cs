@@ -19,15 +19,16 @@ public sealed partial record HfWeights(string? Repo, string? Revision, string? T
             throw new BadRequestException("hf.repo", $"'hf.repo' must look like 'owner/name', got '{Repo}'.");
         }
 
-        if (Revision is not null && !RevisionPattern().IsMatch(Revision))
+        // ".." would step out of the revision in the hub's and the cache's paths.
+        if (Revision is not null && (!RevisionPattern().IsMatch(Revision) || Revision.Contains("..", StringComparison.Ordinal)))
         {
             throw new BadRequestException("hf.revision", "'hf.revision' must be a branch, tag or commit name.");
         }
     }
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")]
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}\z")]
     private static partial Regex RepoPattern();
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$")]
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}\z")]
     private static partial Regex RevisionPattern();
 }

@@ -25,13 +25,43 @@ public static class InferenceEndpoints
     public static void MapInferenceEndpoints(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/v1/openai").RequireAuthorization().WithTags("Inference (OpenAI-compatible)");
-        group.MapPost("/chat/completions", (HttpContext http, RouteTable routes, InferenceForwarder forwarder) =>
-            OpenAiAsync(http, routes, forwarder, EngineTransformer.Chat));
-        group.MapPost("/completions", (HttpContext http, RouteTable routes, InferenceForwarder forwarder) =>
-            OpenAiAsync(http, routes, forwarder, EngineTransformer.Completions));
+        group.MapPost("/chat/completions", (HttpContext http, RouteTable routes, InferenceForwarder forwarder, UserRequestLimiter limiter) =>
+            LimitedAsync(http, limiter, () => OpenAiAsync(http, routes, forwarder, EngineTransformer.Chat)));
+        group.MapPost("/completions", (HttpContext http, RouteTable routes, InferenceForwarder forwarder, UserRequestLimiter limiter) =>
+            LimitedAsync(http, limiter, () => OpenAiAsync(http, routes, forwarder, EngineTransformer.Completions)));
         group.MapGet("/models", Models);
-        app.MapPost("/v1/inference/{user}/{model}", NativeAsync).RequireAuthorization().WithTags("Inference (DeepInfra native)")
-            .Accepts<NativeBody>("application/json");
+        app.MapPost("/v1/inference/{user}/{model}", (HttpContext http, string user, string model, RouteTable routes, InferenceForwarder forwarder, UserRequestLimiter limiter) =>
+                LimitedAsync(http, limiter, () => NativeAsync(http, user, model, routes, forwarder)))
+            .RequireAuthorization().WithTags("Inference (DeepInfra native)").Accepts<NativeBody>("application/json");
+    }
+
+    /// <summary>Runs <paramref name="handle"/> within the caller's concurrent-request limit (the operator has none),
+    /// released when the request ends; beyond the limit a 429 naming it, before the body is read.</summary>
+    static async Task LimitedAsync(HttpContext http, UserRequestLimiter limiter, Func<Task> handle)
+    {
+        var user = http.User.Identity?.Name;
+        if (user is null || http.User.IsInRole(Roles.Operator))
+        {
+            await handle();
+            return;
+        }
+
+        if (await limiter.TryEnterAsync(user) is { } limit)
+        {
+            http.Response.Headers.RetryAfter = "1";
+            await ApiErrors.Write(http, StatusCodes.Status429TooManyRequests, "concurrency_limit_reached",
+                $"You already have {limit} inference requests in flight at this gateway, your limit (max_concurrent_requests). Retry when one ends.", null);
+            return;
+        }
+
+        try
+        {
+            await handle();
+        }
+        finally
+        {
+            limiter.Exit(user);
+        }
     }
 
     static async Task OpenAiAsync(HttpContext http, RouteTable routes, InferenceForwarder forwarder, EngineTransformer transformer)
@@ -88,7 +118,8 @@ public static class InferenceEndpoints
         return lane;
     }
 
-    /// <summary>The top-level "model" string, read without building a document.</summary>
+    /// <summary>The top-level "model" string, read without building a document. The whole body is read, so that
+    /// malformed JSON is refused here rather than waking an instance, and a second "model" is refused as ambiguous.</summary>
     static string? ModelOf(byte[] body)
     {
         try
@@ -99,21 +130,28 @@ public static class InferenceEndpoints
                 throw new BadRequestException("body", "The body must be a JSON object.", "invalid_json");
             }
 
+            string? model = null;
+            var seen = false;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 var isModel = reader.ValueTextEquals("model"u8);
                 reader.Read();
-                if (isModel)
+                if (!isModel)
                 {
-                    return reader.TokenType == JsonTokenType.String ? reader.GetString()
-                        : reader.TokenType == JsonTokenType.Null ? null
-                        : throw new BadRequestException("model", "'model' must be a string.", "invalid_type");
+                    reader.Skip();
+                    continue;
                 }
 
-                reader.Skip();
+                model = seen ? throw new BadRequestException("model", "'model' appears more than once.", "invalid_field")
+                    : reader.TokenType == JsonTokenType.String ? reader.GetString()
+                    : reader.TokenType == JsonTokenType.Null ? null
+                    : throw new BadRequestException("model", "'model' must be a string.", "invalid_type");
+                seen = true;
             }
 
-            return null;
+            // Past the object's end: throws on trailing content.
+            reader.Read();
+            return model;
         }
         catch (JsonException e)
         {

@@ -17,6 +17,6 @@ public sealed partial record CreateUserBody(string? Name)
                 $"'name' must be 1-39 letters, digits or '-', starting with a letter or digit, and not '{Roles.OperatorName}'.");
     }
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9-]{0,38}$")]
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9-]{0,38}\z")]
     private static partial Regex NamePattern();
 }

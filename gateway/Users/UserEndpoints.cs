@@ -18,7 +18,7 @@ public static class UserEndpoints
             .Accepts<CreateUserBody>("application/json")
             .Produces<ApiErrorBody>(StatusCodes.Status409Conflict);
         admin.MapGet("/users", ListUsers).WithSummary("List users with their GPU limits");
-        admin.MapPut("/users/{name}/quota", SetQuota).WithSummary("Set a user's GPU limit").Accepts<QuotaBody>("application/json");
+        admin.MapPut("/users/{name}/quota", SetQuota).WithSummary("Set a user's limits: GPUs, live deployments, concurrent inference requests").Accepts<QuotaBody>("application/json");
         app.MapGet("/v1/me", Me).WithTags("Users").WithSummary("The caller's account").RequireAuthorization(p => p.RequireRole(Roles.User));
     }
 
@@ -44,15 +44,24 @@ public static class UserEndpoints
 
     static async Task<IResult> SetQuota(HttpContext http, IGrainFactory grains, string name)
     {
-        var limit = (await JsonBody.ReadAsync(http.Request, RequestJsonContext.Default.QuotaBody, http.RequestAborted)).Validate();
-        var user = await grains.GetGrain<IUserQuotaGrain>(name).SetGpuLimit(limit);
+        var limits = (await JsonBody.ReadAsync(http.Request, RequestJsonContext.Default.QuotaBody, http.RequestAborted)).Validate();
+        var user = await grains.GetGrain<IUserQuotaGrain>(name).SetLimits(limits);
         return user is null
             ? ApiErrors.Result(StatusCodes.Status404NotFound, "not_found", $"No user '{name}'.", "name")
             : Results.Ok(Describe(user));
     }
 
     static object Describe(UserView user) =>
-        new { name = user.Name, gpu_limit = user.GpuLimit, gpus_reserved = user.GpusReserved, created_at = user.CreatedAt };
+        new
+        {
+            name = user.Name,
+            gpu_limit = user.GpuLimit,
+            gpus_reserved = user.GpusReserved,
+            created_at = user.CreatedAt,
+            max_deployments = user.MaxDeployments,
+            live_deployments = user.LiveDeployments,
+            max_concurrent_requests = user.MaxConcurrentRequests,
+        };
 
     static async Task<IResult> Me(HttpContext http, IGrainFactory grains)
     {

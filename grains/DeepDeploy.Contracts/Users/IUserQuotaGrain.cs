@@ -8,10 +8,12 @@ public interface IUserQuotaGrain : IGrainWithStringKey
 
     Task<UserView?> Get();
 
-    /// <summary>Sets the GPU limit. Running instances above a lowered limit keep running; new ones wait.</summary>
-    Task<UserView?> SetGpuLimit(int gpuLimit);
+    /// <summary>Changes the limits given (GPUs, live deployments, concurrent requests); null when no such user.
+    /// Running instances above a lowered GPU limit and deployments above a lowered deployment limit stay; new ones wait or are refused.</summary>
+    Task<UserView?> SetLimits(UserLimits limits);
 
-    /// <summary>Claims a model name for a deployment; false when a live deployment already has it.</summary>
+    /// <summary>Claims a model name for a deployment; false when a live deployment already has it, or when the
+    /// user is at their live-deployment limit.</summary>
     Task<bool> ClaimModelName(string modelName, string deployId);
 
     Task ReleaseModelName(string modelName, string deployId);

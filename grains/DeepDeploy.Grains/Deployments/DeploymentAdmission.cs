@@ -31,11 +31,19 @@ public static class DeploymentAdmission
             return new DeploymentError(DeploymentErrorKind.Forbidden, "no_account", $"User '{request.Owner}' has no account.");
         }
 
-        return request.NumGpus > account.GpuLimit
-            ? new DeploymentError(DeploymentErrorKind.Forbidden, "quota_exceeded",
-                $"One instance needs {request.NumGpus} GPUs but your GPU limit is {account.GpuLimit}.", "num_gpus")
-            : null;
+        if (request.NumGpus > account.GpuLimit)
+        {
+            return new DeploymentError(DeploymentErrorKind.Forbidden, "quota_exceeded",
+                $"One instance needs {request.NumGpus} GPUs but your GPU limit is {account.GpuLimit}.", "num_gpus");
+        }
+
+        return account.LiveDeployments >= account.MaxDeployments ? DeploymentLimit(account.MaxDeployments) : null;
     }
+
+    /// <summary>The refusal at the owner's live-deployment limit (max_deployments).</summary>
+    public static DeploymentError DeploymentLimit(int limit) =>
+        new(DeploymentErrorKind.Forbidden, "deployment_limit_reached",
+            $"You have reached your limit of {limit} live deployments (max_deployments). Delete one, or ask the operator to raise the limit.");
 
     /// <summary>A refusal when the owner's spending limit forbids running more (create, start, scale-up).</summary>
     public static async Task<DeploymentError?> RefuseSpendingAsync(IGrainFactory grains, string owner)

@@ -85,8 +85,11 @@ public sealed class DeploymentGrain(
         var quota = grains.GetGrain<IUserQuotaGrain>(request.Owner);
         if (!await quota.ClaimModelName(request.ModelName, DeployId))
         {
-            return DeploymentResult.Refused(new DeploymentError(DeploymentErrorKind.Conflict, "name_taken",
-                $"A live deployment named '{request.FullModelName}' already exists.", "model_name"));
+            // A free name refused means a concurrent create took the last deployment the limit allows.
+            return DeploymentResult.Refused(await quota.FindDeployment(request.ModelName) is null
+                ? DeploymentAdmission.DeploymentLimit((await quota.Get())?.MaxDeployments ?? UserLimits.DefaultMaxDeployments)
+                : new DeploymentError(DeploymentErrorKind.Conflict, "name_taken",
+                    $"A live deployment named '{request.FullModelName}' already exists.", "model_name"));
         }
 
         try

@@ -25,17 +25,22 @@ public sealed class UserQuotaGrain(
     }
 
     public Task<UserView?> Get() => Task.FromResult(S.Exists
-        ? new UserView(this.GetPrimaryKeyString(), S.GpuLimit, S.Reservations.Values.Sum(), S.Deployments.ToArray(), S.CreatedAt)
+        ? new UserView(this.GetPrimaryKeyString(), S.GpuLimit, S.Reservations.Values.Sum(), S.Deployments.ToArray(), S.CreatedAt,
+            S.ModelNames.Count, MaxDeployments, S.MaxConcurrentRequests ?? UserLimits.DefaultMaxConcurrentRequests)
         : null);
 
-    public async Task<UserView?> SetGpuLimit(int gpuLimit)
+    int MaxDeployments => S.MaxDeployments ?? UserLimits.DefaultMaxDeployments;
+
+    public async Task<UserView?> SetLimits(UserLimits limits)
     {
         if (!S.Exists)
         {
             return null;
         }
 
-        S.GpuLimit = gpuLimit;
+        S.GpuLimit = limits.GpuLimit ?? S.GpuLimit;
+        S.MaxDeployments = limits.MaxDeployments ?? S.MaxDeployments;
+        S.MaxConcurrentRequests = limits.MaxConcurrentRequests ?? S.MaxConcurrentRequests;
         await state.WriteStateAsync();
         return await Get();
     }
@@ -45,6 +50,12 @@ public sealed class UserQuotaGrain(
         if (S.ModelNames.TryGetValue(modelName, out var owner))
         {
             return owner == deployId;
+        }
+
+        // Checked here too, not only at admission: this activation serialises concurrent creates.
+        if (S.ModelNames.Count >= MaxDeployments)
+        {
+            return false;
         }
 
         S.ModelNames[modelName] = deployId;

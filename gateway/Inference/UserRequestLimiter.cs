@@ -1,0 +1,40 @@
+using System.Collections.Concurrent;
+using DeepDeploy.Contracts.Users;
+
+namespace DeepDeploy.Gateway.Inference;
+
+/// <summary>
+/// Each user's inference requests in flight at this gateway, across all of their models, held below the
+/// account's <c>max_concurrent_requests</c>. Checked before the body is read, so that one tenant cannot fill the
+/// gateway's memory. The limit is read from the user's grain at most once per <see cref="LimitRefresh"/>: a
+/// changed limit applies within that time, and the hot path makes no grain call.
+/// </summary>
+public sealed class UserRequestLimiter(IGrainFactory grains, TimeProvider time)
+{
+    public static readonly TimeSpan LimitRefresh = TimeSpan.FromSeconds(5);
+
+    readonly ConcurrentDictionary<string, UserRequestCount> _users = new(StringComparer.Ordinal);
+
+    /// <summary>The user's limit when the request is refused, else null (and the caller must <see cref="Exit"/>).</summary>
+    public async ValueTask<int?> TryEnterAsync(string user)
+    {
+        var count = _users.GetOrAdd(user, _ => new UserRequestCount());
+        if (count.ReadAt == long.MinValue || time.GetElapsedTime(count.ReadAt) >= LimitRefresh)
+        {
+            // Stamped first: concurrent requests reuse the last limit instead of all asking the grain.
+            count.ReadAt = time.GetTimestamp();
+            var account = await grains.GetGrain<IUserQuotaGrain>(user).Get();
+            count.Limit = account?.MaxConcurrentRequests ?? UserLimits.DefaultMaxConcurrentRequests;
+        }
+
+        return count.TryEnter() ? null : count.Limit;
+    }
+
+    public void Exit(string user)
+    {
+        if (_users.TryGetValue(user, out var count))
+        {
+            count.Exit();
+        }
+    }
+}

@@ -1,0 +1,83 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using DeepDeploy.Tests.EndToEnd;
+using DeepDeploy.Tests.Gateway;
+using DeepDeploy.Tests.Support;
+using static DeepDeploy.Tests.DeployApi.DeployApi;
+
+namespace DeepDeploy.Tests.Security;
+
+/// <summary>Per-user limits set by the operator: live deployments, and inference requests in flight at a gateway.</summary>
+[Collection(SystemCollection.Name)]
+public sealed class LimitsTests
+{
+    [Fact]
+    public async Task A_user_at_their_deployment_limit_is_refused_until_one_is_deleted()
+    {
+        await using var system = await RunningSystem.StartAsync();
+        using var client = system.Client(await system.CreateUserAsync("capped"));
+        using var admin = system.Client(RunningSystem.AdminToken);
+        Assert.Equal(10, (await client.GetFromJsonAsync<JsonElement>("/v1/me")).GetProperty("max_deployments").GetInt32());
+
+        await AssertErrorAsync(await admin.PutAsJsonAsync("/admin/users/capped/quota", new { max_deployments = -1 }), HttpStatusCode.BadRequest, "max_deployments");
+        await AssertErrorAsync(await admin.PutAsJsonAsync("/admin/users/capped/quota", new { max_concurrent_requests = 100_001 }), HttpStatusCode.BadRequest, "max_concurrent_requests");
+        await AssertErrorAsync(await admin.PutAsync("/admin/users/capped/quota", Json("{}")), HttpStatusCode.BadRequest, "gpu_limit");
+        var set = await admin.PutAsJsonAsync("/admin/users/capped/quota", new { max_deployments = 2 });
+        Assert.Equal(HttpStatusCode.OK, set.StatusCode);
+        var view = await set.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(2, view.GetProperty("max_deployments").GetInt32());
+        Assert.Equal(4, view.GetProperty("gpu_limit").GetInt32()); // unchanged when absent
+
+        var first = Id(await CreateAsync(client, Tiny("one", min: 0)));
+        await CreateAsync(client, Tiny("two", min: 0));
+        var refused = await AssertErrorAsync(await client.PostAsJsonAsync("/deploy/llm", Tiny("three", min: 0)), HttpStatusCode.Forbidden, null);
+        Assert.Equal("deployment_limit_reached", refused.GetProperty("code").GetString());
+        Assert.Contains("max_deployments", refused.GetProperty("message").GetString());
+        Assert.Equal(2, (await client.GetFromJsonAsync<JsonElement>("/v1/me")).GetProperty("live_deployments").GetInt32());
+
+        // Concurrent creates cannot pass the limit together: the user's grain serialises the claims.
+        Assert.Equal(HttpStatusCode.OK, (await client.DeleteAsync($"/deploy/{first}")).StatusCode);
+        var burst = await Task.WhenAll(Enumerable.Range(0, 6).Select(i => client.PostAsJsonAsync("/deploy/llm", Tiny($"burst-{i}", min: 0))));
+        Assert.Single(burst, r => r.StatusCode == HttpStatusCode.OK);
+        Assert.All(burst.Where(r => r.StatusCode != HttpStatusCode.OK), r => Assert.Equal(HttpStatusCode.Forbidden, r.StatusCode));
+        Assert.Equal(2, (await client.GetFromJsonAsync<JsonElement>("/v1/me")).GetProperty("live_deployments").GetInt32());
+    }
+
+    [Fact]
+    public async Task Requests_beyond_the_users_concurrency_limit_get_429_and_the_slots_come_back()
+    {
+        await using var system = await GatewaySystem.StartAsync(tokenRate: 5);
+        using var client = system.Client(await system.CreateUserAsync("busy"));
+        using var admin = system.Client(RunningSystem.AdminToken);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutAsJsonAsync("/admin/users/busy/quota", new { max_concurrent_requests = 2 })).StatusCode);
+        await GatewaySystem.DeployAsync(client, "slow", maxBatchSize: 4, minInstances: 1, maxInstances: 1, running: 1);
+
+        // Two long streams hold the user's two slots.
+        var held = new List<HttpResponseMessage>();
+        for (var i = 0; i < 2; i++)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, "/v1/openai/chat/completions") { Content = JsonContent.Create(GatewaySystem.Chat("busy/slow", 500, stream: true)) };
+            var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            held.Add(response);
+        }
+
+        var third = await client.PostAsJsonAsync("/v1/openai/chat/completions", GatewaySystem.Chat("busy/slow", 1));
+        var error = await AssertErrorAsync(third, HttpStatusCode.TooManyRequests, null);
+        Assert.Equal("concurrency_limit_reached", error.GetProperty("code").GetString());
+        Assert.Contains("max_concurrent_requests", error.GetProperty("message").GetString());
+        Assert.NotNull(third.Headers.RetryAfter);
+        var native = await client.PostAsJsonAsync("/v1/inference/busy/slow", new { input = "hi", max_new_tokens = 1 });
+        await AssertErrorAsync(native, HttpStatusCode.TooManyRequests, null);
+
+        // Ending the streams (client gone) releases the slots.
+        foreach (var response in held)
+        {
+            response.Dispose();
+        }
+
+        await Eventually.TrueAsync(async () => (await client.PostAsJsonAsync("/v1/openai/chat/completions", GatewaySystem.Chat("busy/slow", 1))).StatusCode == HttpStatusCode.OK,
+            TimeSpan.FromSeconds(20), "a request admitted once the held streams ended");
+    }
+}
