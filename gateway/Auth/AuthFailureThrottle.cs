@@ -34,7 +34,7 @@ public sealed class AuthFailureThrottle(TimeProvider time, IOptions<AuthOptions>
         var key = Key(source);
         if (!_windows.ContainsKey(key))
         {
-            MakeRoom(now, o.MaxTrackedSources);
+            BoundedMap.MakeRoom(_windows, o.MaxTrackedSources, w => w.Ends <= now);
         }
 
         var window = _windows.GetOrAdd(key, _ => new Window { Ends = now + o.FailureWindow });
@@ -51,27 +51,6 @@ public sealed class AuthFailureThrottle(TimeProvider time, IOptions<AuthOptions>
     }
 
     public int TrackedSources => _windows.Count;
-
-    void MakeRoom(DateTimeOffset now, int max)
-    {
-        if (_windows.Count < max)
-        {
-            return;
-        }
-
-        foreach (var (key, window) in _windows)
-        {
-            if (window.Ends <= now)
-            {
-                _windows.TryRemove(key, out _);
-            }
-        }
-
-        if (_windows.Count >= max)
-        {
-            _windows.Clear();
-        }
-    }
 
     static IPAddress Key(IPAddress? source)
     {

@@ -21,33 +21,12 @@ public sealed class UserTokenCache(IGrainFactory grains, TimeProvider time, IOpt
 
         var user = await grains.GetGrain<IUserDirectoryGrain>(IUserDirectoryGrain.Key).FindByTokenHash(tokenHash);
         var o = options.Value;
-        MakeRoom(now, o.MaxCachedTokens);
+        BoundedMap.MakeRoom(_entries, o.MaxCachedTokens, e => e.Expires <= now);
         _entries[tokenHash] = new Entry(user, now + (user is null ? o.UnknownTokenCacheTime : o.TokenCacheTime));
         return user;
     }
 
     public int Count => _entries.Count;
-
-    void MakeRoom(DateTimeOffset now, int max)
-    {
-        if (_entries.Count < max)
-        {
-            return;
-        }
-
-        foreach (var (hash, entry) in _entries)
-        {
-            if (entry.Expires <= now)
-            {
-                _entries.TryRemove(hash, out _);
-            }
-        }
-
-        if (_entries.Count >= max)
-        {
-            _entries.Clear();
-        }
-    }
 
     sealed record Entry(string? User, DateTimeOffset Expires);
 }

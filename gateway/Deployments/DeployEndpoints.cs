@@ -45,9 +45,10 @@ public static class DeployEndpoints
     {
         var user = http.User.Identity!.Name!;
         var request = await DeployRequest.ReadAsync(http.Request, user, http.RequestAborted);
-        var result = await grains.GetGrain<IDeploymentGrain>(DeploymentIds.New()).Create(new NewDeployment(user, request.ModelName,
-            request.Gpu, request.NumGpus, request.MaxBatchSize, request.HfRepo, request.HfRevision, request.HfToken,
-            request.MinInstances, request.MaxInstances, request.ExtraArgs, request.Quantization));
+        var result = await grains.GetGrain<IDeploymentGrain>(DeploymentIds.New()).Create(new NewDeployment(
+            new DeploymentSpec(user, request.ModelName, request.Gpu, request.NumGpus, request.MaxBatchSize, request.HfRepo,
+                request.HfRevision, HfTokenProtected: null, request.MinInstances, request.MaxInstances, request.ExtraArgs, request.Quantization),
+            request.HfToken));
         return Map(result);
     }
 

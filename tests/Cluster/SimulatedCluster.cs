@@ -56,10 +56,13 @@ public sealed class SimulatedCluster : IAsyncDisposable
 
     public SimulatedNodeAgent Agent(InProcessSiloHandle silo) => Cluster.GetSiloServiceProvider(silo.SiloAddress).GetRequiredService<SimulatedNodeAgent>();
 
-    public async Task CreateUserAsync(string name, int gpuLimit)
+    /// <summary>A user whose GPU limit is the simulation's subject; its deployment cap is raised out of the way (a
+    /// simulated user stands for a whole workload).</summary>
+    public async Task CreateUserAsync(string name, int gpuLimit, int maxDeployments = 1000)
     {
         await Grains.GetGrain<IUserDirectoryGrain>(IUserDirectoryGrain.Key).Add(name, Guid.NewGuid().ToString("N"));
         await Grains.GetGrain<IUserQuotaGrain>(name).Create(gpuLimit);
+        await Grains.GetGrain<IUserQuotaGrain>(name).SetLimits(new UserLimits(null, maxDeployments, null));
     }
 
     public async Task<string> DeployAsync(string user, string name, int numGpus, int min, int max, int maxBatchSize = 4)
@@ -72,7 +75,7 @@ public sealed class SimulatedCluster : IAsyncDisposable
 
     /// <summary>A deployment of the simulated GPU type on a fixed repo.</summary>
     public static NewDeployment Request(string user, string name, int numGpus = 1, int min = 1, int max = 1, int maxBatchSize = 4, string? hfToken = null) =>
-        new(user, name, Gpu, numGpus, maxBatchSize, "sim/model", null, hfToken, min, max, []);
+        new(new DeploymentSpec(user, name, Gpu, numGpus, maxBatchSize, "sim/model", null, null, min, max, []), hfToken);
 
     public async Task<DeploymentView> WaitForAsync(string deployId, Func<DeploymentView, bool> done, TimeSpan timeout) =>
         (await Eventually.MatchAsync(() => Grains.GetGrain<IDeploymentGrain>(deployId).Get(), view => view is not null && done(view), timeout, $"deployment {deployId} there"))!;

@@ -13,28 +13,28 @@ public static class DeploymentAdmission
     public static async Task<DeploymentError?> RefuseCreateAsync(IGrainFactory grains, NewDeployment request)
     {
         var capacity = await ClusterCapacity.LoadAsync(grains);
-        if (!capacity.CanHold(request.Gpu, request.NumGpus))
+        if (!capacity.CanHold(request.Spec.Gpu, request.Spec.NumGpus))
         {
             return new DeploymentError(DeploymentErrorKind.Invalid, "invalid_field",
-                $"No node holds {request.NumGpus} GPUs of type '{request.Gpu}': all GPUs of an instance sit on one node, and the largest has {capacity.LargestNode(request.Gpu)}.",
+                $"No node holds {request.Spec.NumGpus} GPUs of type '{request.Spec.Gpu}': all GPUs of an instance sit on one node, and the largest has {capacity.LargestNode(request.Spec.Gpu)}.",
                 "num_gpus");
         }
 
-        if (await RefuseSpendingAsync(grains, request.Owner) is { } refused)
+        if (await RefuseSpendingAsync(grains, request.Spec.Owner) is { } refused)
         {
             return refused;
         }
 
-        var account = await grains.GetGrain<IUserQuotaGrain>(request.Owner).Get();
+        var account = await grains.GetGrain<IUserQuotaGrain>(request.Spec.Owner).Get();
         if (account is null)
         {
-            return new DeploymentError(DeploymentErrorKind.Forbidden, "no_account", $"User '{request.Owner}' has no account.");
+            return new DeploymentError(DeploymentErrorKind.Forbidden, "no_account", $"User '{request.Spec.Owner}' has no account.");
         }
 
-        if (request.NumGpus > account.GpuLimit)
+        if (request.Spec.NumGpus > account.GpuLimit)
         {
             return new DeploymentError(DeploymentErrorKind.Forbidden, "quota_exceeded",
-                $"One instance needs {request.NumGpus} GPUs but your GPU limit is {account.GpuLimit}.", "num_gpus");
+                $"One instance needs {request.Spec.NumGpus} GPUs but your GPU limit is {account.GpuLimit}.", "num_gpus");
         }
 
         return account.LiveDeployments >= account.MaxDeployments ? DeploymentLimit(account.MaxDeployments) : null;

@@ -82,22 +82,21 @@ public sealed class DeploymentGrain(
             return DeploymentResult.Refused(refused);
         }
 
-        var quota = grains.GetGrain<IUserQuotaGrain>(request.Owner);
-        if (!await quota.ClaimModelName(request.ModelName, DeployId))
+        var quota = grains.GetGrain<IUserQuotaGrain>(request.Spec.Owner);
+        if (!await quota.ClaimModelName(request.Spec.ModelName, DeployId))
         {
             // A free name refused means a concurrent create took the last deployment the limit allows.
-            return DeploymentResult.Refused(await quota.FindDeployment(request.ModelName) is null
+            return DeploymentResult.Refused(await quota.FindDeployment(request.Spec.ModelName) is null
                 ? DeploymentAdmission.DeploymentLimit((await quota.Get())?.MaxDeployments ?? UserLimits.DefaultMaxDeployments)
                 : new DeploymentError(DeploymentErrorKind.Conflict, "name_taken",
-                    $"A live deployment named '{request.FullModelName}' already exists.", "model_name"));
+                    $"A live deployment named '{request.Spec.FullModelName}' already exists.", "model_name"));
         }
 
         try
         {
             var token = request.HfToken is null ? null : protection.CreateProtector(SecretPurposes.HfToken).Protect(request.HfToken);
             var now = time.GetUtcNow();
-            S.Spec = new DeploymentSpec(request.Owner, request.ModelName, request.Gpu, request.NumGpus, request.MaxBatchSize,
-                request.HfRepo, request.HfRevision, token, request.MinInstances, request.MaxInstances, request.ExtraArgs, request.Quantization);
+            S.Spec = request.Spec with { HfTokenProtected = token };
             S.Status = DeploymentStatus.Initializing;
             S.CreatedAt = now;
             S.UpdatedAt = now;
@@ -108,7 +107,7 @@ public sealed class DeploymentGrain(
         {
             // Nothing was created: the name is free again.
             S.Spec = null;
-            await quota.ReleaseModelName(request.ModelName, DeployId);
+            await quota.ReleaseModelName(request.Spec.ModelName, DeployId);
             throw;
         }
 
