@@ -12,6 +12,8 @@ public sealed record UserLimits(
     public const int DefaultMaxDeployments = 10;
 
     /// <summary>Inference requests a user may have in flight at one gateway, across all of their models, unless
-    /// the operator sets another limit: bounds one tenant's share of a gateway's memory and connections.</summary>
-    public const int DefaultMaxConcurrentRequests = 64;
+    /// the operator sets another limit: bounds one tenant's share of a gateway's memory and connections. Above one
+    /// deployment's admission ceiling (DeepDeploy:Inference:MaxConcurrentRequests, 200), so that a user with one
+    /// deployment meets that deployment's own 429s first.</summary>
+    public const int DefaultMaxConcurrentRequests = 256;
 }

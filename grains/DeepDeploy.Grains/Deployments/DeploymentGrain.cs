@@ -62,7 +62,7 @@ public sealed class DeploymentGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (state.RecordExists && HasWork())
+        if (state.RecordExists && S.HasWork)
         {
             StartLoop(TimeSpan.Zero);
         }
@@ -125,7 +125,7 @@ public sealed class DeploymentGrain(
             return false;
         }
 
-        SetStatus(DeploymentStatus.Deleted, null);
+        S.SetStatus(DeploymentStatus.Deleted, null, time.GetUtcNow());
         await state.WriteStateAsync();
         await grains.GetGrain<IUserQuotaGrain>(S.Spec.Owner).ReleaseModelName(S.Spec.ModelName, DeployId);
         StartLoop(TimeSpan.Zero);
@@ -147,9 +147,9 @@ public sealed class DeploymentGrain(
         S.Spec = S.Spec with { MinInstances = minInstances, MaxInstances = maxInstances };
         Demand.SettingsChanged();
         S.UpdatedAt = time.GetUtcNow();
-        RefreshStatus();
+        S.RefreshStatus(time.GetUtcNow());
         await state.WriteStateAsync();
-        if (!IsFinished())
+        if (!S.IsFinished)
         {
             StartLoop(TimeSpan.Zero);
         }
@@ -168,7 +168,7 @@ public sealed class DeploymentGrain(
         {
             // A user's stop wins over a billing suspension: it does not resume by itself.
             S.Suspended = false;
-            SetStatus(DeploymentStatus.Stopped, null);
+            S.SetStatus(DeploymentStatus.Stopped, null, time.GetUtcNow());
             await state.WriteStateAsync();
             StartLoop(TimeSpan.Zero);
         }
@@ -200,8 +200,8 @@ public sealed class DeploymentGrain(
             S.ConsecutiveFailures = 0;
             S.Suspended = false;
             S.Run++;
-            SetStatus(DeploymentStatus.Initializing, null);
-            RefreshStatus();
+            S.SetStatus(DeploymentStatus.Initializing, null, time.GetUtcNow());
+            S.RefreshStatus(time.GetUtcNow());
             await state.WriteStateAsync();
             StartLoop(TimeSpan.Zero);
         }
@@ -255,7 +255,7 @@ public sealed class DeploymentGrain(
         }
 
         instance.Message = update.Message;
-        RefreshStatus();
+        S.RefreshStatus(time.GetUtcNow());
         await state.WriteStateAsync();
         await Routes.PublishAsync(DeployId, S);
         StartLoop(TimeSpan.Zero);
@@ -265,21 +265,21 @@ public sealed class DeploymentGrain(
 
     /// <summary>Activation already started the loop of a live deployment; one with nothing left to do lets go of its reminder.</summary>
     public Task ReceiveReminder(string reminderName, TickStatus status) =>
-        S.Spec is null || !HasWork() ? SleepAsync() : Task.CompletedTask;
+        S.Spec is null || !S.HasWork ? SleepAsync() : Task.CompletedTask;
 
     public async Task OnWeightsResolved(int run, WeightsResolution? resolution)
     {
         Fetch.Done(run);
 
         // Stale: the deployment stopped, restarted or already has its weights since this run asked.
-        if (resolution is null || run != S.Run || S.Spec is null || S.Commit is not null || IsFinished())
+        if (resolution is null || run != S.Run || S.Spec is null || S.Commit is not null || S.IsFinished)
         {
             return;
         }
 
         if (resolution.Error is not null)
         {
-            SetStatus(DeploymentStatus.Failed, resolution.Error);
+            S.SetStatus(DeploymentStatus.Failed, resolution.Error, time.GetUtcNow());
         }
         else
         {
@@ -295,7 +295,7 @@ public sealed class DeploymentGrain(
     public Task RequestInstance()
     {
         Demand.Request(time.GetUtcNow());
-        if (S.Spec is not null && !IsFinished())
+        if (S.Spec is not null && !S.IsFinished)
         {
             StartLoop(TimeSpan.Zero);
         }
@@ -307,7 +307,7 @@ public sealed class DeploymentGrain(
     {
         var now = time.GetUtcNow();
         Demand.Report(load, now);
-        if (S.Spec is { } spec && !IsFinished()
+        if (S.Spec is { } spec && !S.IsFinished
             && Demand.Target(spec.MinInstances, spec.MaxInstances, spec.MaxBatchSize, now) > S.Instances.Values.Count(i => !i.Stopping))
         {
             // Scale up now, not at the next tick.
@@ -342,7 +342,7 @@ public sealed class DeploymentGrain(
             return;
         }
 
-        if (HasWork())
+        if (S.HasWork)
         {
             await KeepAwakeAsync();
         }
@@ -352,23 +352,23 @@ public sealed class DeploymentGrain(
         {
             log.LogInformation("Deployment {DeployId} resumes: the spending limit allows it again", DeployId);
             S.Suspended = false;
-            SetStatus(DeploymentStatus.Initializing, null);
-            RefreshStatus();
+            S.SetStatus(DeploymentStatus.Initializing, null, time.GetUtcNow());
+            S.RefreshStatus(time.GetUtcNow());
         }
-        else if (!standing.MayRun && !IsFinished())
+        else if (!standing.MayRun && !S.IsFinished)
         {
             S.Suspended = true;
-            SetStatus(DeploymentStatus.Stopped, standing.Reason);
+            S.SetStatus(DeploymentStatus.Stopped, standing.Reason, time.GetUtcNow());
         }
 
         await ForgetLostAsync();
-        if (IsFinished())
+        if (S.IsFinished)
         {
             Drain(S.Instances.Values, TimeSpan.Zero);
             await SendStopsAsync();
             await state.WriteStateAsync();
             await Routes.PublishAsync(DeployId, S);
-            if (!HasWork())
+            if (!S.HasWork)
             {
                 _timer?.Dispose();
                 _timer = null;
@@ -406,7 +406,7 @@ public sealed class DeploymentGrain(
 
         await SendStopsAsync();
 
-        RefreshStatus();
+        S.RefreshStatus(time.GetUtcNow());
         await state.WriteStateAsync();
         await Routes.PublishAsync(DeployId, S);
     }
@@ -509,9 +509,9 @@ public sealed class DeploymentGrain(
         {
             S.TroubledNodes[instance.Node] = time.GetUtcNow();
             S.ConsecutiveFailures++;
-            if (S.ConsecutiveFailures >= MaxConsecutiveFailures && !IsFinished())
+            if (S.ConsecutiveFailures >= MaxConsecutiveFailures && !S.IsFinished)
             {
-                SetStatus(DeploymentStatus.Failed, $"instance failed {S.ConsecutiveFailures} times in a row: {message}");
+                S.SetStatus(DeploymentStatus.Failed, $"instance failed {S.ConsecutiveFailures} times in a row: {message}", time.GetUtcNow());
             }
         }
 
@@ -521,52 +521,14 @@ public sealed class DeploymentGrain(
     DeploymentResult NotFound() =>
         DeploymentResult.Refused(new DeploymentError(DeploymentErrorKind.NotFound, "not_found", $"No deployment '{DeployId}'.", "deploy_id"));
 
-    /// <summary>Live, or finished with instances still to stop, or suspended until the spending limit allows it again.</summary>
-    bool HasWork() => !IsFinished() || S.Instances.Count > 0 || S.Suspended;
-
-    bool IsFinished() => S.Status is DeploymentStatus.Deleted or DeploymentStatus.Stopped or DeploymentStatus.Failed;
-
-    void RefreshStatus()
-    {
-        if (IsFinished() || S.Spec is null)
-        {
-            return;
-        }
-
-        var live = S.Instances.Values.Where(i => !i.Stopping).ToList();
-        var status = S.Commit is null ? DeploymentStatus.Initializing
-            : live.Any(i => i.Phase == InstancePhase.Running) ? DeploymentStatus.Running
-            : S.Spec.MinInstances == 0 && live.Count == 0 ? DeploymentStatus.Running
-            : live.Any(i => i.Phase == InstancePhase.Downloading) ? DeploymentStatus.Downloading
-            : DeploymentStatus.Deploying;
-        SetStatus(status, null);
-    }
-
-    void SetStatus(DeploymentStatus status, string? failReason)
-    {
-        if (S.Status != status || S.FailReason != failReason)
-        {
-            S.Status = status;
-            S.FailReason = failReason;
-            S.UpdatedAt = time.GetUtcNow();
-        }
-    }
-
     DeploymentView View()
     {
         var spec = S.Spec!;
         var running = S.Instances.Values.Count(i => i.Phase == InstancePhase.Running && !i.Stopping);
-        var pending = IsFinished() ? 0 : Math.Max(0, Demand.Target(spec.MinInstances, spec.MaxInstances, spec.MaxBatchSize, time.GetUtcNow()) - running);
+        var pending = S.IsFinished ? 0 : Math.Max(0, Demand.Target(spec.MinInstances, spec.MaxInstances, spec.MaxBatchSize, time.GetUtcNow()) - running);
         return new DeploymentView(DeployId, spec.ModelName, spec.Owner, S.Status, S.FailReason, S.CreatedAt, S.UpdatedAt,
             running, pending, spec.Gpu, spec.NumGpus, spec.MaxBatchSize, spec.HfRepo, spec.HfRevision,
             spec.MinInstances, spec.MaxInstances, spec.Quantization, S.WeightsFile,
-            S.Status == DeploymentStatus.Downloading ? SlowestDownload() : null);
+            S.Status == DeploymentStatus.Downloading ? S.SlowestDownload() : null);
     }
-
-    /// <summary>The download of the instance furthest from done (instances on one node share theirs).</summary>
-    DownloadProgress? SlowestDownload() => S.Instances.Values
-        .Where(i => !i.Stopping && i.Phase == InstancePhase.Downloading && i.Download is { BytesTotal: > 0 })
-        .Select(i => i.Download!)
-        .OrderBy(d => (double)d.BytesDone / d.BytesTotal)
-        .FirstOrDefault();
 }

@@ -2,6 +2,8 @@ using DeepDeploy.Contracts.Deployments;
 
 namespace DeepDeploy.Grains.Deployments;
 
+/// <summary>A deployment's persisted state and the rules that follow from it alone: whether it is finished, whether
+/// it has work, and its status derived from its instances.</summary>
 [GenerateSerializer]
 public sealed class DeploymentState
 {
@@ -30,4 +32,43 @@ public sealed class DeploymentState
 
     /// <summary>Counts starts (create, start): a weights resolution answers for the run that asked for it.</summary>
     [Id(14)] public int Run { get; set; }
+
+    public bool IsFinished => Status is DeploymentStatus.Deleted or DeploymentStatus.Stopped or DeploymentStatus.Failed;
+
+    /// <summary>Live, or finished with instances still to stop, or suspended until the spending limit allows it again.</summary>
+    public bool HasWork => !IsFinished || Instances.Count > 0 || Suspended;
+
+    public void SetStatus(DeploymentStatus status, string? failReason, DateTimeOffset now)
+    {
+        if (Status != status || FailReason != failReason)
+        {
+            Status = status;
+            FailReason = failReason;
+            UpdatedAt = now;
+        }
+    }
+
+    /// <summary>Derives a live deployment's status from its weights and instances; a finished one keeps its own.</summary>
+    public void RefreshStatus(DateTimeOffset now)
+    {
+        if (IsFinished || Spec is null)
+        {
+            return;
+        }
+
+        var live = Instances.Values.Where(i => !i.Stopping).ToList();
+        var status = Commit is null ? DeploymentStatus.Initializing
+            : live.Any(i => i.Phase == InstancePhase.Running) ? DeploymentStatus.Running
+            : Spec.MinInstances == 0 && live.Count == 0 ? DeploymentStatus.Running
+            : live.Any(i => i.Phase == InstancePhase.Downloading) ? DeploymentStatus.Downloading
+            : DeploymentStatus.Deploying;
+        SetStatus(status, null, now);
+    }
+
+    /// <summary>The download of the instance furthest from done (instances on one node share theirs).</summary>
+    public DownloadProgress? SlowestDownload() => Instances.Values
+        .Where(i => !i.Stopping && i.Phase == InstancePhase.Downloading && i.Download is { BytesTotal: > 0 })
+        .Select(i => i.Download!)
+        .OrderBy(d => (double)d.BytesDone / d.BytesTotal)
+        .FirstOrDefault();
 }
