@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using DeepDeploy.Contracts.Deployments;
-using DeepDeploy.Contracts.Routing;
 using DeepDeploy.Tests.Worker;
 using Xunit.Abstractions;
 

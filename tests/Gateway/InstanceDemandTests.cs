@@ -1,4 +1,4 @@
-using DeepDeploy.Contracts.Routing;
+using DeepDeploy.Contracts.Deployments;
 using DeepDeploy.Grains.Deployments;
 
 namespace DeepDeploy.Tests.Gateway;

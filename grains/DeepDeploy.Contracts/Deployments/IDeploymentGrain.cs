@@ -39,5 +39,5 @@ public interface IDeploymentGrain : IGrainWithStringKey
     Task RequestInstance();
 
     /// <summary>A gateway's periodic load report (in flight, waiting, refused), for scale-to-zero and the autoscaler.</summary>
-    Task ReportLoad(DeepDeploy.Contracts.Routing.GatewayLoad load);
+    Task ReportLoad(GatewayLoad load);
 }

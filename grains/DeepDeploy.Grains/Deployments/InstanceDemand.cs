@@ -1,4 +1,4 @@
-using DeepDeploy.Contracts.Routing;
+using DeepDeploy.Contracts.Deployments;
 
 namespace DeepDeploy.Grains.Deployments;
 

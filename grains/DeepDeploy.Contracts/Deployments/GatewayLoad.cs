@@ -1,4 +1,4 @@
-namespace DeepDeploy.Contracts.Routing;
+namespace DeepDeploy.Contracts.Deployments;
 
 /// <summary>One gateway's load on one deployment, reported to the deployment periodically (not per request)
 /// for its autoscaler: requests in flight on instances, requests waiting (queued or held for a cold start),
