@@ -19,12 +19,17 @@ public sealed class UserRequestLimiter(IGrainFactory grains, TimeProvider time)
     public async ValueTask<int?> TryEnterAsync(string user)
     {
         var count = _users.GetOrAdd(user, _ => new UserRequestCount());
-        if (count.ReadAt == long.MinValue || time.GetElapsedTime(count.ReadAt) >= LimitRefresh)
+        if (count.ReadAt == long.MinValue)
+        {
+            // A user's first request here waits for the limit; later ones use the last one read while it refreshes.
+            count.ReadAt = time.GetTimestamp();
+            await ReadLimitAsync(user, count);
+        }
+        else if (time.GetElapsedTime(count.ReadAt) >= LimitRefresh)
         {
             // Stamped first: concurrent requests reuse the last limit instead of all asking the grain.
             count.ReadAt = time.GetTimestamp();
-            var account = await grains.GetGrain<IUserQuotaGrain>(user).Get();
-            count.Limit = account?.MaxConcurrentRequests ?? UserLimits.DefaultMaxConcurrentRequests;
+            _ = RefreshLimitAsync(user, count);
         }
 
         return count.TryEnter() ? null : count.Limit;
@@ -35,6 +40,24 @@ public sealed class UserRequestLimiter(IGrainFactory grains, TimeProvider time)
         if (_users.TryGetValue(user, out var count))
         {
             count.Exit();
+        }
+    }
+
+    async Task ReadLimitAsync(string user, UserRequestCount count)
+    {
+        var account = await grains.GetGrain<IUserQuotaGrain>(user).Get();
+        count.Limit = account?.MaxConcurrentRequests ?? UserLimits.DefaultMaxConcurrentRequests;
+    }
+
+    async Task RefreshLimitAsync(string user, UserRequestCount count)
+    {
+        try
+        {
+            await ReadLimitAsync(user, count);
+        }
+        catch (Exception)
+        {
+            // The cluster may be failing over: keep the last limit and read it again at the next refresh.
         }
     }
 }
