@@ -1,124 +1,44 @@
 using DeepDeploy.Silo.Storage;
-using DeepDeploy.Tests.Support;
-using Microsoft.Extensions.DependencyInjection;
+using DeepDeploy.Tests.Storage;
 using Orleans.Configuration;
 using Orleans.Hosting;
-using Orleans.TestingHost;
 
 namespace DeepDeploy.Tests.Production;
 
-/// <summary>Orleans' ADO.NET reminders provider on our PostgreSQL scripts: the table contract, and a reminder that
-/// keeps firing after the whole cluster restarted.</summary>
-public sealed class PostgresRemindersTests
+/// <summary>The reminder contract on our PostgreSQL scripts, each test on a fresh database.</summary>
+public sealed class PostgresRemindersTests : ReminderContract
 {
-    readonly string _serviceId = "rem-" + Guid.NewGuid().ToString("N");
+    TestDatabase? _database;
 
-    async Task<InProcessTestCluster> StartClusterAsync(TestDatabase database)
+    TestDatabase Database => _database ?? throw new InvalidOperationException("no database yet");
+
+    public override async Task InitializeAsync()
     {
-        await PostgresSchema.EnsureCreatedAsync(database.ConnectionString);
-        var builder = new InProcessTestClusterBuilder(1);
-        builder.Options.ConfigureFileLogging = false;
-        builder.Options.ServiceId = _serviceId;
-        builder.ConfigureSilo((_, silo) =>
+        _database = await TestDatabase.CreateAsync();
+        await PostgresSchema.EnsureCreatedAsync(_database.ConnectionString);
+    }
+
+    public override async Task DisposeAsync()
+    {
+        if (_database is not null)
         {
-            silo.UseAdoNetReminderService((AdoNetReminderTableOptions o) =>
-            {
-                o.Invariant = StorageSetup.PostgresInvariant;
-                o.ConnectionString = database.ConnectionString;
-            });
-            silo.Configure<ReminderOptions>(o =>
-            {
-                o.MinimumReminderPeriod = TimeSpan.FromSeconds(1);
-                o.RefreshReminderListPeriod = TimeSpan.FromSeconds(1);
-            });
+            await _database.DisposeAsync();
+        }
+    }
+
+    protected override void AddReminders(ISiloBuilder silo) =>
+        silo.UseAdoNetReminderService((AdoNetReminderTableOptions o) =>
+        {
+            o.Invariant = StorageSetup.PostgresInvariant;
+            o.ConnectionString = Database.ConnectionString;
         });
-        var cluster = builder.Build();
-        await cluster.DeployAsync();
-        return cluster;
-    }
 
-    static async Task StopAsync(InProcessTestCluster cluster)
-    {
-        await cluster.StopAllSilosAsync();
-        await cluster.DisposeAsync();
-    }
+    protected override Task<long> CountRemindersAsync() =>
+        Database.ScalarAsync<long>($"SELECT count(*) FROM OrleansRemindersTable WHERE ServiceId = '{ServiceId}';");
 
     [PostgresFact]
-    public async Task Reminder_table_reads_writes_ranges_and_etags()
-    {
-        await using var database = await TestDatabase.CreateAsync();
-        var cluster = await StartClusterAsync(database);
-        try
-        {
-            var table = cluster.GetSiloServiceProvider(cluster.Silos[0].SiloAddress).GetRequiredService<IReminderTable>();
-            var start = new DateTime(2025, 1, 2, 3, 4, 5, 678, DateTimeKind.Utc);
-            var grains = Enumerable.Range(0, 6).Select(i => GrainId.Create("probe", $"g{i}")).ToArray();
-
-            var etag = await table.UpsertRow(new ReminderEntry { GrainId = grains[0], ReminderName = "a", StartAt = start, Period = TimeSpan.FromMinutes(1) });
-            var etag2 = await table.UpsertRow(new ReminderEntry { GrainId = grains[0], ReminderName = "a", StartAt = start, Period = TimeSpan.FromDays(40) });
-            Assert.NotEqual(etag, etag2);
-            var row = (await table.ReadRow(grains[0], "a"))!;
-            Assert.Equal(start, row.StartAt.ToUniversalTime());
-            Assert.Equal(TimeSpan.FromDays(40), row.Period); // more milliseconds than an int holds
-            Assert.Equal(etag2, row.ETag);
-
-            foreach (var grain in grains)
-            {
-                await table.UpsertRow(new ReminderEntry { GrainId = grain, ReminderName = "b", StartAt = start, Period = TimeSpan.FromMinutes(2) });
-            }
-
-            Assert.Equal(2, (await table.ReadRows(grains[0])).Reminders.Count);
-
-            // The ring, as the provider sees it: signed 32-bit hashes, owned ranges (begin, end]. begin < end is a
-            // plain range (ReadRangeRows1Key), otherwise it wraps around (ReadRangeRows2Key); begin == end is all.
-            var hashes = grains.Select(g => (int)g.GetUniformHashCode()).Order().ToArray();
-            var begin = hashes[0] - 1;
-            var middle = hashes[2];
-            var all = (await table.ReadRows((uint)middle, (uint)middle)).Reminders;
-            Assert.Equal(grains.Length + 1, all.Count);
-            var lower = (await table.ReadRows((uint)begin, (uint)middle)).Reminders;
-            var upper = (await table.ReadRows((uint)middle, (uint)begin)).Reminders;
-            Assert.Equal(all.Count, lower.Count + upper.Count);
-            Assert.True(lower.Count >= 3);
-            Assert.All(lower, r => Assert.InRange((int)r.GrainId.GetUniformHashCode(), begin + 1, middle));
-            Assert.All(upper, r => Assert.False((int)r.GrainId.GetUniformHashCode() is var h && h > begin && h <= middle));
-
-            Assert.False(await table.RemoveRow(grains[0], "a", etag!)); // stale etag
-            Assert.True(await table.RemoveRow(grains[0], "a", etag2!));
-            Assert.Null(await table.ReadRow(grains[0], "a"));
-        }
-        finally
-        {
-            await StopAsync(cluster);
-        }
-    }
+    public Task Reminder_table_reads_writes_ranges_and_etags() => TableReadsWritesRangesAndETagsAsync();
 
     [PostgresFact]
-    public async Task A_reminder_fires_and_fires_again_after_the_cluster_restarted()
-    {
-        await using var database = await TestDatabase.CreateAsync();
-        var key = "probe-" + Guid.NewGuid().ToString("N");
-        var cluster = await StartClusterAsync(database);
-        await cluster.Client.GetGrain<IReminderProbeGrain>(key).StartAsync(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
-        await WaitForTicksAsync(key, 1);
-        await StopAsync(cluster);
-
-        var before = ReminderProbeGrain.Ticks[key];
-        cluster = await StartClusterAsync(database);
-        try
-        {
-            // Nobody calls the grain: the reminder service loads it from PostgreSQL and activates the grain.
-            await WaitForTicksAsync(key, before + 1);
-            await cluster.Client.GetGrain<IReminderProbeGrain>(key).StopAsync();
-            Assert.Equal(0L, await database.ScalarAsync<long>($"SELECT count(*) FROM OrleansRemindersTable WHERE ServiceId = '{_serviceId}';"));
-        }
-        finally
-        {
-            await StopAsync(cluster);
-        }
-    }
-
-    static Task WaitForTicksAsync(string key, int atLeast) =>
-        Eventually.TrueAsync(() => ReminderProbeGrain.Ticks.GetValueOrDefault(key) >= atLeast, TimeSpan.FromSeconds(30),
-            $"reminder of {key} ticked {atLeast} times");
+    public Task A_reminder_fires_and_fires_again_after_the_cluster_restarted() => FiresAgainAfterTheClusterRestartedAsync();
 }

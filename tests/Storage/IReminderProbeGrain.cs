@@ -1,4 +1,4 @@
-namespace DeepDeploy.Tests.Production;
+namespace DeepDeploy.Tests.Storage;
 
 public interface IReminderProbeGrain : IGrainWithStringKey
 {

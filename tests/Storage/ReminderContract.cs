@@ -1,31 +1,37 @@
-using DeepDeploy.Contracts.Deployments;
-using DeepDeploy.Silo.Storage;
-using DeepDeploy.Tests.Cluster;
-using DeepDeploy.Tests.Production;
 using DeepDeploy.Tests.Support;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Configuration;
 using Orleans.TestingHost;
 
-namespace DeepDeploy.Tests.Grains;
+namespace DeepDeploy.Tests.Storage;
 
-/// <summary>Orleans' ADO.NET reminders provider on our SQLite script (the embedded mode), and the deployments'
-/// use of it: a live deployment holds a reminder, a deleted one lets it go.</summary>
-public sealed class SqliteRemindersTests : IDisposable
+/// <summary>
+/// The reminder table contract our SQL scripts must keep on every store (rows, etags, the hash ring's ranges), and a
+/// reminder that keeps firing after the whole cluster restarted, written once. Each store is a small subclass that
+/// adds the reminder service to a silo, counts its rows, and marks the checks as facts under its own rule.
+/// </summary>
+public abstract class ReminderContract : IAsyncLifetime
 {
-    readonly string _directory = Directory.CreateTempSubdirectory("deepdeploy-reminders-").FullName;
+    /// <summary>Rows are keyed by ServiceId: one per test, kept across the clusters it starts.</summary>
+    protected string ServiceId { get; } = "rem-" + Guid.NewGuid().ToString("N");
 
-    string Connection => $"Data Source={Path.Combine(_directory, "state.db")}";
+    public abstract Task InitializeAsync();
+
+    public abstract Task DisposeAsync();
+
+    protected abstract void AddReminders(ISiloBuilder silo);
+
+    /// <summary>Reminder rows of this test's service.</summary>
+    protected abstract Task<long> CountRemindersAsync();
 
     async Task<InProcessTestCluster> StartClusterAsync()
     {
         var builder = new InProcessTestClusterBuilder(1);
         builder.Options.ConfigureFileLogging = false;
-        builder.Options.ServiceId = "reminders";
+        builder.Options.ServiceId = ServiceId;
         builder.ConfigureSilo((_, silo) =>
         {
-            silo.UseDeepDeploySqlite("test", Connection);
+            AddReminders(silo);
             silo.Configure<ReminderOptions>(o =>
             {
                 o.MinimumReminderPeriod = TimeSpan.FromSeconds(1);
@@ -43,8 +49,7 @@ public sealed class SqliteRemindersTests : IDisposable
         await cluster.DisposeAsync();
     }
 
-    [Fact]
-    public async Task Reminder_table_reads_writes_ranges_and_etags()
+    protected async Task TableReadsWritesRangesAndETagsAsync()
     {
         var cluster = await StartClusterAsync();
         try
@@ -58,7 +63,7 @@ public sealed class SqliteRemindersTests : IDisposable
             Assert.NotEqual(etag, etag2);
             var row = (await table.ReadRow(grains[0], "a"))!;
             Assert.Equal(start, row.StartAt.ToUniversalTime());
-            Assert.Equal(TimeSpan.FromDays(40), row.Period);
+            Assert.Equal(TimeSpan.FromDays(40), row.Period); // more milliseconds than an int holds
             Assert.Equal(etag2, row.ETag);
 
             foreach (var grain in grains)
@@ -68,7 +73,8 @@ public sealed class SqliteRemindersTests : IDisposable
 
             Assert.Equal(2, (await table.ReadRows(grains[0])).Reminders.Count);
 
-            // Signed 32-bit hashes, owned ranges (begin, end]: begin < end is plain, otherwise it wraps; begin == end is all.
+            // The ring, as the provider sees it: signed 32-bit hashes, owned ranges (begin, end]. begin < end is a
+            // plain range (ReadRangeRows1Key), otherwise it wraps around (ReadRangeRows2Key); begin == end is all.
             var hashes = grains.Select(g => (int)g.GetUniformHashCode()).Order().ToArray();
             var begin = hashes[0] - 1;
             var middle = hashes[2];
@@ -77,9 +83,11 @@ public sealed class SqliteRemindersTests : IDisposable
             var lower = (await table.ReadRows((uint)begin, (uint)middle)).Reminders;
             var upper = (await table.ReadRows((uint)middle, (uint)begin)).Reminders;
             Assert.Equal(all.Count, lower.Count + upper.Count);
+            Assert.True(lower.Count >= 3);
             Assert.All(lower, r => Assert.InRange((int)r.GrainId.GetUniformHashCode(), begin + 1, middle));
+            Assert.All(upper, r => Assert.False((int)r.GrainId.GetUniformHashCode() is var h && h > begin && h <= middle));
 
-            Assert.False(await table.RemoveRow(grains[0], "a", etag!));
+            Assert.False(await table.RemoveRow(grains[0], "a", etag!)); // stale etag
             Assert.True(await table.RemoveRow(grains[0], "a", etag2!));
             Assert.Null(await table.ReadRow(grains[0], "a"));
         }
@@ -89,22 +97,22 @@ public sealed class SqliteRemindersTests : IDisposable
         }
     }
 
-    [Fact]
-    public async Task A_reminder_fires_again_after_the_cluster_restarted()
+    protected async Task FiresAgainAfterTheClusterRestartedAsync()
     {
-        var key = "sqlite-" + Guid.NewGuid().ToString("N");
+        var key = "probe-" + Guid.NewGuid().ToString("N");
         var cluster = await StartClusterAsync();
         await cluster.Client.GetGrain<IReminderProbeGrain>(key).StartAsync(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
-        await Eventually.TrueAsync(() => ReminderProbeGrain.Ticks.GetValueOrDefault(key) >= 1, TimeSpan.FromSeconds(30), "a first tick");
+        await WaitForTicksAsync(key, 1);
         await StopAsync(cluster);
 
         var before = ReminderProbeGrain.Ticks[key];
         cluster = await StartClusterAsync();
         try
         {
-            // Nobody calls the grain: the reminder service loads it from SQLite and activates the grain.
-            await Eventually.TrueAsync(() => ReminderProbeGrain.Ticks[key] > before, TimeSpan.FromSeconds(30), "a tick after the restart");
+            // Nobody calls the grain: the reminder service loads it from the store and activates the grain.
+            await WaitForTicksAsync(key, before + 1);
             await cluster.Client.GetGrain<IReminderProbeGrain>(key).StopAsync();
+            Assert.Equal(0L, await CountRemindersAsync());
         }
         finally
         {
@@ -112,30 +120,7 @@ public sealed class SqliteRemindersTests : IDisposable
         }
     }
 
-    [Fact]
-    public async Task A_live_deployment_holds_a_reminder_and_a_deleted_one_lets_it_go()
-    {
-        await using var sim = await SimulatedCluster.StartAsync(nodes: 1);
-        await sim.CreateUserAsync("wes", gpuLimit: 8);
-        var id = await sim.DeployAsync("wes", "kept", numGpus: 1, min: 1, max: 1);
-        var table = sim.Cluster.GetSiloServiceProvider(sim.Cluster.Silos[0].SiloAddress).GetRequiredService<IReminderTable>();
-        var grainId = sim.Grains.GetGrain<IDeploymentGrain>(id).GetGrainId();
-        await Eventually.TrueAsync(async () => (await table.ReadRows(grainId)).Reminders.Count == 1, TimeSpan.FromSeconds(30), "the reminder registered");
-
-        await sim.WaitForAsync(id, v => v.RunningInstances == 1, TimeSpan.FromSeconds(30));
-        Assert.True(await sim.Grains.GetGrain<IDeploymentGrain>(id).Delete());
-        await Eventually.TrueAsync(async () => (await table.ReadRows(grainId)).Reminders.Count == 0, TimeSpan.FromSeconds(30), "the reminder removed");
-    }
-
-    public void Dispose()
-    {
-        SqliteConnection.ClearAllPools();
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    static Task WaitForTicksAsync(string key, int atLeast) =>
+        Eventually.TrueAsync(() => ReminderProbeGrain.Ticks.GetValueOrDefault(key) >= atLeast, TimeSpan.FromSeconds(30),
+            $"reminder of {key} ticked {atLeast} times");
 }

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace DeepDeploy.Tests.Production;
+namespace DeepDeploy.Tests.Storage;
 
 /// <summary>Counts its reminder's ticks in a static table, so that ticks after a cluster restart are seen too.</summary>
 public sealed class ReminderProbeGrain : Grain, IReminderProbeGrain, IRemindable
