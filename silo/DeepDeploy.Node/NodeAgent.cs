@@ -35,6 +35,9 @@ public sealed class NodeAgent(
 
     public string NodeName => Options.Name;
 
+    /// <summary>Whether this run registered the node's GPUs with its GpuNode grain (the node's readiness).</summary>
+    public bool Registered { get; private set; }
+
     /// <summary>Live instances on this node (for tests and diagnostics).</summary>
     public IReadOnlyCollection<EngineInstance> Instances => _instances.Values.ToArray();
 
@@ -95,6 +98,7 @@ public sealed class NodeAgent(
         log.LogInformation("GPU node {Node}: {Count} GPUs ({Kind}): {Gpus}", info.Name, info.Gpus.Count,
             info.Simulated ? "simulated" : "nvidia-smi", string.Join(", ", info.Gpus.Select(g => $"{g.Index}:{g.Type}")));
         var stale = await grains.GetGrain<IGpuNodeGrain>(info.Name).Register(info);
+        Registered = true;
         foreach (var allocation in stale)
         {
             await grains.GetGrain<IDeploymentGrain>(allocation.DeployId)

@@ -4,6 +4,7 @@ using DeepDeploy.Gateway;
 using DeepDeploy.LocalHub;
 using DeepDeploy.Node;
 using DeepDeploy.Node.Weights;
+using DeepDeploy.Silo.Hosting.Health;
 using DeepDeploy.Silo.Storage;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -53,6 +54,7 @@ public static class DeepDeployHost
         }
 
         AddKeyRing(builder.Services, options);
+        builder.Services.AddDeepDeployHealth(options, roles);
 
         if (roles.HasGateway())
         {
@@ -85,12 +87,14 @@ public static class DeepDeployHost
             builder.UseOrleansClient(client =>
             {
                 client.UseDeepDeployClustering(options);
+                client.AddDeepDeployConnectionHealth();
                 client.AddDashboard();
             });
         }
 
         var app = builder.Build();
         app.MapGet("/health", () => Results.Ok(new { status = "ok", role = roles.Describe() }));
+        app.MapDeepDeployHealth();
         if (roles.HasGateway())
         {
             app.UseDeepDeployGateway();
