@@ -8,7 +8,7 @@ namespace DeepDeploy.Tests.Production;
 
 /// <summary>
 /// deploy/compose.yaml and deploy/k8s/*.yaml parse, and hold what production needs: the roles, PostgreSQL
-/// settings, POD_NAME/POD_IP from the pod, /health probes, GPUs for the node DaemonSet, a Service and disruption
+/// settings, POD_NAME/POD_IP from the pod, /health/startup, /health/ready and /health/live probes, GPUs for the node DaemonSet, a Service and disruption
 /// budgets; every DeepDeploy__* setting they use exists. (No container engine or cluster runs here.)
 /// </summary>
 [Trait("Category", "Unit")]
@@ -44,8 +44,9 @@ public sealed class DeployManifestTests
         {
             var container = Assert.Single(Containers(workload));
             Assert.Equal(["--role", role], Strings(container, "args"));
-            Assert.Equal("/health", Scalar(container, "readinessProbe", "httpGet", "path"));
-            Assert.Equal("/health", Scalar(container, "livenessProbe", "httpGet", "path"));
+            Assert.Equal("/health/startup", Scalar(container, "startupProbe", "httpGet", "path"));
+            Assert.Equal("/health/ready", Scalar(container, "readinessProbe", "httpGet", "path"));
+            Assert.Equal("/health/live", Scalar(container, "livenessProbe", "httpGet", "path"));
             Assert.Equal("metadata.name", FieldRef(container, "POD_NAME"));
             Assert.Equal("status.podIP", FieldRef(container, "POD_IP"));
             Assert.Contains("deepdeploy-secrets", Sequence(container, "envFrom").Select(e => Scalar(e, "secretRef", "name")));
