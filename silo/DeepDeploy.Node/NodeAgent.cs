@@ -4,6 +4,7 @@ using DeepDeploy.Contracts.Deployments;
 using DeepDeploy.Contracts.Nodes;
 using DeepDeploy.Grains.Nodes;
 using DeepDeploy.Node.Engines;
+using DeepDeploy.Node.Telemetry;
 using DeepDeploy.Node.Weights;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -21,6 +22,7 @@ public sealed class NodeAgent(
     NodePaths paths,
     WeightsCache weights,
     IHttpClientFactory http,
+    NodeMetrics metrics,
     ILogger<NodeAgent> log) : INodeAgent, ILifecycleParticipant<ISiloLifecycle>
 {
     readonly ConcurrentDictionary<string, EngineInstance> _instances = new();
@@ -156,6 +158,7 @@ public sealed class NodeAgent(
                 }
 
                 var backoff = _restarts.Backoff(restarts);
+                metrics.EngineRestarted(launch.DeployId);
                 log.LogWarning("Instance {InstanceId}: {Message}; restarting in {Backoff}", launch.InstanceId, message, backoff);
                 // Out of the routes at once, not after the backoff.
                 await ReportAsync(launch, InstancePhase.Starting, null, $"restart {restarts + 1} in {backoff.TotalSeconds:0.#} s after: {message}");

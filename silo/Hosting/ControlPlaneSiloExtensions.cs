@@ -1,6 +1,7 @@
 using DeepDeploy.Contracts.Deployments;
 using DeepDeploy.Grains.Deployments;
 using DeepDeploy.Grains.Nodes;
+using DeepDeploy.Grains.Telemetry;
 using DeepDeploy.Node.Weights;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.Runtime.MembershipService.SiloMetadata;
@@ -22,6 +23,7 @@ public static class ControlPlaneSiloExtensions
         var configuration = silo.Configuration;
         var services = silo.Services;
         services.AddHttpClient();
+        services.AddDeepDeployControlPlaneMetrics();
         services.Configure<GpuPrices>(configuration.GetSection(PricesSection));
         services.Configure<AutoscalerOptions>(configuration.GetSection("DeepDeploy:Autoscaler"));
 

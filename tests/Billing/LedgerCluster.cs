@@ -1,4 +1,5 @@
 using DeepDeploy.Grains;
+using DeepDeploy.Grains.Telemetry;
 using DeepDeploy.Silo.Storage;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
@@ -24,6 +25,7 @@ public sealed class LedgerCluster : IAsyncDisposable
         builder.ConfigureSilo((_, silo) =>
         {
             silo.AddDeepDeploySqliteStorage(StorageNames.Default, connection);
+            silo.Services.AddDeepDeployControlPlaneMetrics();
             if (clock is not null)
             {
                 silo.Services.AddSingleton(clock);

@@ -1,4 +1,5 @@
 using DeepDeploy.Contracts.Billing;
+using DeepDeploy.Grains.Telemetry;
 using Microsoft.Extensions.Logging;
 
 namespace DeepDeploy.Grains.Billing;
@@ -11,6 +12,7 @@ namespace DeepDeploy.Grains.Billing;
 public sealed class BillingLedgerGrain(
     [PersistentState("ledger", StorageNames.Default)] IPersistentState<BillingLedgerState> state,
     TimeProvider time,
+    ControlPlaneMetrics metrics,
     ILogger<BillingLedgerGrain> log) : Grain, IBillingLedgerGrain
 {
     public static readonly TimeSpan CheckpointPeriod = TimeSpan.FromSeconds(10);
@@ -59,6 +61,7 @@ public sealed class BillingLedgerGrain(
             return;
         }
 
+        Metered(meter, at);
         meter.Close(at);
         meter.Stopped = true;
         await WriteAsync();
@@ -68,6 +71,7 @@ public sealed class BillingLedgerGrain(
     {
         if (S.Meters.TryGetValue(instanceId, out var meter) && !meter.Stopped && meter.OpenSince is not null)
         {
+            Metered(meter, at);
             meter.Close(at);
             meter.LastRenewed = at;
             await WriteAsync();
@@ -80,6 +84,7 @@ public sealed class BillingLedgerGrain(
         {
             if (S.Meters.TryGetValue(id, out var meter) && !meter.Stopped && at > meter.LastRenewed)
             {
+                Metered(meter, at);
                 // A meter closed by an expired lease opens again: the instance was seen serving.
                 meter.OpenSince ??= at;
                 meter.LastRenewed = at;
@@ -218,6 +223,15 @@ public sealed class BillingLedgerGrain(
             .ThenBy(l => l.DeployId, StringComparer.Ordinal)
             .ToArray();
         return new UsageReport(from, to, lines, lines.Sum(l => l.AmountUsd));
+    }
+
+    /// <summary>Counts an open meter's time since its last renewal (a closed one's gap is not billed).</summary>
+    void Metered(Meter meter, DateTimeOffset at)
+    {
+        if (meter.OpenSince is not null)
+        {
+            metrics.Metered(this.GetPrimaryKeyString(), meter.Start, meter.LastRenewed, at);
+        }
     }
 
     async Task WriteAsync()

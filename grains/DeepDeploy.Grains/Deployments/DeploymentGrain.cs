@@ -2,6 +2,7 @@ using DeepDeploy.Contracts.Deployments;
 using DeepDeploy.Contracts.Nodes;
 using DeepDeploy.Contracts.Routing;
 using DeepDeploy.Contracts.Users;
+using DeepDeploy.Grains.Telemetry;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -23,6 +24,7 @@ public sealed class DeploymentGrain(
     IOptions<GpuPrices> prices,
     IOptions<AutoscalerOptions> autoscaler,
     IClusterMembershipService membership,
+    ControlPlaneMetrics metrics,
     ILogger<DeploymentGrain> log) : Grain, IDeploymentGrain, IWeightsListener, IRemindable
 {
     /// <summary>Instances that fail this many times in a row without ever serving fail the deployment.</summary>
@@ -70,6 +72,13 @@ public sealed class DeploymentGrain(
         return Task.CompletedTask;
     }
 
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        // Whichever silo activates it next reports its instances.
+        metrics.RemoveDeployment(DeployId);
+        return Task.CompletedTask;
+    }
+
     public async Task<DeploymentResult> Create(NewDeployment request)
     {
         if (S.Spec is not null)
@@ -112,6 +121,8 @@ public sealed class DeploymentGrain(
         }
 
         await Routes.PublishAsync(DeployId, S);
+
+        metrics.SetInstances(DeployId, S);
         StartLoop(TimeSpan.Zero);
         return DeploymentResult.Ok(View());
     }
@@ -258,6 +269,7 @@ public sealed class DeploymentGrain(
         S.RefreshStatus(time.GetUtcNow());
         await state.WriteStateAsync();
         await Routes.PublishAsync(DeployId, S);
+        metrics.SetInstances(DeployId, S);
         StartLoop(TimeSpan.Zero);
     }
 
@@ -368,6 +380,7 @@ public sealed class DeploymentGrain(
             await SendStopsAsync();
             await state.WriteStateAsync();
             await Routes.PublishAsync(DeployId, S);
+            metrics.SetInstances(DeployId, S);
             if (!S.HasWork)
             {
                 _timer?.Dispose();
@@ -384,11 +397,13 @@ public sealed class DeploymentGrain(
             Fetch.Start(S.Run, new WeightsRequest(spec.HfRepo, spec.HfRevision, spec.HfTokenProtected, spec.Quantization, spec.Gpu, spec.NumGpus));
             await state.WriteStateAsync();
             await Routes.PublishAsync(DeployId, S);
+            metrics.SetInstances(DeployId, S);
             return;
         }
 
         var live = S.Instances.Values.Where(i => !i.Stopping).ToList();
         var desired = Demand.Desired(spec.MinInstances, spec.MaxInstances, spec.MaxBatchSize, live.Count, time.GetUtcNow());
+        metrics.Scaling(DeployId, live.Count, desired, spec);
         for (var n = live.Count; n < desired; n++)
         {
             if (!Meter.Standing.MayRun || !await Placer.TryPlaceAsync(S, () => state.WriteStateAsync()))
@@ -409,6 +424,7 @@ public sealed class DeploymentGrain(
         S.RefreshStatus(time.GetUtcNow());
         await state.WriteStateAsync();
         await Routes.PublishAsync(DeployId, S);
+        metrics.SetInstances(DeployId, S);
     }
 
     /// <summary>A deployment with work to do keeps a reminder, so that it comes back by itself if its silo is

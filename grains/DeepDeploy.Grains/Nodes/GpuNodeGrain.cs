@@ -1,5 +1,6 @@
 using DeepDeploy.Contracts.Deployments;
 using DeepDeploy.Contracts.Nodes;
+using DeepDeploy.Grains.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace DeepDeploy.Grains.Nodes;
@@ -11,10 +12,17 @@ public sealed class GpuNodeGrain(
     [PersistentState("node", StorageNames.Default)] IPersistentState<GpuNodeState> state,
     IServiceProvider services,
     ILocalSiloDetails silo,
-    IGrainFactory grains) : Grain, IGpuNodeGrain
+    IGrainFactory grains,
+    ControlPlaneMetrics metrics) : Grain, IGpuNodeGrain
 {
     // Resolved lazily: only silos that host a GPU node have an agent, and placement brings us only there.
     INodeAgent Agent => services.GetRequiredService<INodeAgent>();
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        metrics.RemoveNode(this.GetPrimaryKeyString());
+        return Task.CompletedTask;
+    }
 
     public async Task<IReadOnlyList<NodeAllocation>> Register(NodeInfo info)
     {
@@ -89,8 +97,14 @@ public sealed class GpuNodeGrain(
         return new NodeCapacity(info.Name, info.Simulated, total, free, silo.SiloAddress, deployments);
     }
 
-    Task PublishCapacityAsync() =>
-        Capacity() is { } capacity
-            ? grains.GetGrain<INodeRegistryGrain>(INodeRegistryGrain.Key).Update(capacity)
-            : Task.CompletedTask;
+    Task PublishCapacityAsync()
+    {
+        if (Capacity() is not { } capacity)
+        {
+            return Task.CompletedTask;
+        }
+
+        metrics.SetGpus(capacity);
+        return grains.GetGrain<INodeRegistryGrain>(INodeRegistryGrain.Key).Update(capacity);
+    }
 }

@@ -37,6 +37,15 @@ public sealed class WeightsCache(
     /// <summary>Bytes fetched from the hub by this cache since start (cache hits fetch none).</summary>
     public long DownloadedBytes => Interlocked.Read(ref _downloadedBytes);
 
+    long _hits;
+    long _misses;
+
+    /// <summary>Acquisitions that found their weights complete on disk, since start.</summary>
+    public long Hits => Interlocked.Read(ref _hits);
+
+    /// <summary>Acquisitions that had to ask the hub, since start.</summary>
+    public long Misses => Interlocked.Read(ref _misses);
+
     /// <summary>
     /// The weights of <paramref name="launch"/> on this node's disk, downloaded if missing, held in use (not evictable)
     /// until the lease is disposed. Path: the GGUF file, or the snapshot folder for a safetensors repo.
@@ -61,10 +70,13 @@ public sealed class WeightsCache(
             if (safetensors ? File.Exists(snapshotDir + CompleteSuffix) : File.Exists(hit))
             {
                 // A cache hit asks the hub nothing.
+                Interlocked.Increment(ref _hits);
                 Directory.SetLastWriteTimeUtc(snapshotDir, DateTime.UtcNow);
                 lease.Path = hit;
                 return lease;
             }
+
+            Interlocked.Increment(ref _misses);
 
             var token = HubWeightsResolver.Unprotect(protection, launch.HfTokenProtected);
             var client = await endpoint.CreateClientAsync(HttpClient());
