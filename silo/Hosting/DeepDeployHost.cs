@@ -41,6 +41,7 @@ public static class DeepDeployHost
         Validate(options, roles, serveHub);
         Directory.CreateDirectory(options.DataDir);
         builder.Services.AddSingleton(options);
+        builder.Services.AddDeepDeployHealth(options, roles);
 
         if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
         {
@@ -54,7 +55,6 @@ public static class DeepDeployHost
         }
 
         AddKeyRing(builder.Services, options);
-        builder.Services.AddDeepDeployHealth(options, roles);
 
         if (roles.HasGateway())
         {
