@@ -58,10 +58,12 @@ public sealed class ControlPlaneMetricsCapture : IDisposable
     void Record(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
     {
         var key = (instrument.Name, string.Concat(tags.ToArray().OrderBy(t => t.Key, StringComparer.Ordinal).Select(t => $"{t.Key}={t.Value};")));
+        var gauge = instrument is ObservableGauge<int> or ObservableGauge<long> or ObservableGauge<double>;
         lock (_lock)
         {
-            var target = instrument.IsObservable && instrument.GetType().Name.StartsWith("ObservableGauge", StringComparison.Ordinal) ? _gauges : _counters;
-            target[key] = instrument.IsObservable && target == _counters ? value : target.GetValueOrDefault(key) + value;
+            // Gauges add up over silos; observable counters report their running total; counters report increments.
+            var target = gauge ? _gauges : _counters;
+            target[key] = instrument.IsObservable && !gauge ? value : target.GetValueOrDefault(key) + value;
         }
     }
 

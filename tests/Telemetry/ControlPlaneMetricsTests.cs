@@ -57,9 +57,9 @@ public sealed class ControlPlaneMetricsTests
             u => Math.Abs((double)u.Lines.Sum(l => l.GpuSeconds) - capture.Sum(GpuTime, (TelemetryTags.User, "mia"))) < 1e-6,
             Timeout, "the metered GPU time equal to the ledger's");
         var gpuSeconds = capture.Sum(GpuTime, (TelemetryTags.User, "mia"), (TelemetryTags.GpuType, SimulatedCluster.Gpu));
-        Assert.Equal((double)usage.Lines.Sum(l => l.GpuSeconds), gpuSeconds, 6);
+        Assert.Equal((double)usage.Lines.Sum(l => l.GpuSeconds), gpuSeconds, tolerance: 1e-6);
         var price = (double)new GpuPrices().Of(SimulatedCluster.Gpu);
-        Assert.Equal(gpuSeconds * price / 3600, capture.Sum(Spend, (TelemetryTags.User, "mia")), 9);
+        Assert.Equal(gpuSeconds * price / 3600, capture.Sum(Spend, (TelemetryTags.User, "mia")), tolerance: 1e-9);
     }
 
     static double Running(ControlPlaneMetricsCapture capture, string deployId) =>
