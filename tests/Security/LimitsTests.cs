@@ -8,7 +8,8 @@ using static DeepDeploy.Tests.DeployApi.DeployApi;
 
 namespace DeepDeploy.Tests.Security;
 
-/// <summary>Per-user limits set by the operator: live deployments, and inference requests in flight at a gateway.</summary>
+/// <summary>Per-user limits set by the operator (live deployments; inference requests, request bytes and cold-start holds at a
+/// gateway), and create refusing what no node would run.</summary>
 [Collection(SystemCollection.Name)]
 public sealed class LimitsTests
 {
@@ -42,6 +43,21 @@ public sealed class LimitsTests
         Assert.Single(burst, r => r.StatusCode == HttpStatusCode.OK);
         Assert.All(burst.Where(r => r.StatusCode != HttpStatusCode.OK), r => Assert.Equal(HttpStatusCode.Forbidden, r.StatusCode));
         Assert.Equal(2, (await client.GetFromJsonAsync<JsonElement>("/v1/me")).GetProperty("live_deployments").GetInt32());
+    }
+
+    [Fact]
+    public async Task Extra_args_no_node_engine_allows_are_a_400_at_create_naming_the_flag()
+    {
+        await using var system = await RunningSystem.StartAsync();
+        using var client = system.Client(await system.CreateUserAsync("flags"));
+
+        // The system's node runs GGUF on the built-in worker only, which takes no extra_args.
+        var body = new { model_name = "rce", gpu = "A100-80GB", hf = new { repo = TinyRepo }, extra_args = new[] { "--trust-remote-code" } };
+        var error = await AssertErrorAsync(await client.PostAsJsonAsync("/deploy/llm", body), HttpStatusCode.BadRequest, "extra_args");
+        Assert.Equal("extra_args_not_allowed", error.GetProperty("code").GetString());
+        Assert.Contains("'--trust-remote-code'", error.GetProperty("message").GetString());
+        Assert.Equal(0, (await client.GetFromJsonAsync<JsonElement>("/v1/me")).GetProperty("live_deployments").GetInt32());
+        await CreateAsync(client, Tiny("plain", min: 0));
     }
 
     [Fact]
