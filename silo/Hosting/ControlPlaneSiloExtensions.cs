@@ -24,6 +24,7 @@ public static class ControlPlaneSiloExtensions
         services.AddHttpClient();
         services.Configure<GpuPrices>(configuration.GetSection(PricesSection));
         services.Configure<AutoscalerOptions>(configuration.GetSection("DeepDeploy:Autoscaler"));
+        services.Configure<DeploymentOptions>(configuration.GetSection("DeepDeploy:Deployments"));
 
         var token = configuration["HF_TOKEN"];
         services.TryAddSingleton(new HfEndpoint(DeepDeployOptions.Read(configuration).HfEndpoint)
