@@ -87,10 +87,13 @@ public static class InferenceEndpoints
     }
 
     /// <summary>Forwards to <paramref name="lane"/>. While it has no serving instance (a cold start can take minutes) the
-    /// request counts against the caller's max_cold_start_requests until it ends; beyond it a 429 naming the limit.</summary>
+    /// request counts against the caller's max_cold_start_requests until it ends; beyond it a 429 naming the limit. A
+    /// finished deployment's requests are not held: the lane answers 503 at once.</summary>
     static async Task ForwardLimitedAsync(HttpContext http, DeploymentLane lane, UserHold? hold, Func<Task> forward)
     {
-        if (lane.Route.Instances.Count == 0 && hold?.TryHoldColdStart() is { } limit)
+        var route = lane.Route;
+        var cold = route.Instances.Count == 0 && route.Status is not (DeploymentStatus.Failed or DeploymentStatus.Stopped or DeploymentStatus.Deleted);
+        if (cold && hold?.TryHoldColdStart() is { } limit)
         {
             http.Response.Headers.RetryAfter = "5";
             await ApiErrors.Write(http, StatusCodes.Status429TooManyRequests, "cold_start_queue_full",
