@@ -26,65 +26,115 @@ public static class InferenceEndpoints
     {
         var group = app.MapGroup("/v1/openai").RequireAuthorization().WithTags("Inference (OpenAI-compatible)");
         group.MapPost("/chat/completions", (HttpContext http, RouteTable routes, InferenceForwarder forwarder, UserRequestLimiter limiter) =>
-            LimitedAsync(http, limiter, () => OpenAiAsync(http, routes, forwarder, EngineTransformer.Chat)));
+            LimitedAsync(http, limiter, hold => OpenAiAsync(http, routes, forwarder, hold, EngineTransformer.Chat)));
         group.MapPost("/completions", (HttpContext http, RouteTable routes, InferenceForwarder forwarder, UserRequestLimiter limiter) =>
-            LimitedAsync(http, limiter, () => OpenAiAsync(http, routes, forwarder, EngineTransformer.Completions)));
+            LimitedAsync(http, limiter, hold => OpenAiAsync(http, routes, forwarder, hold, EngineTransformer.Completions)));
         group.MapGet("/models", Models);
         app.MapPost("/v1/inference/{user}/{model}", (HttpContext http, string user, string model, RouteTable routes, InferenceForwarder forwarder, UserRequestLimiter limiter) =>
-                LimitedAsync(http, limiter, () => NativeAsync(http, user, model, routes, forwarder)))
+                LimitedAsync(http, limiter, hold => NativeAsync(http, user, model, routes, forwarder, hold)))
             .RequireAuthorization().WithTags("Inference (DeepInfra native)").Accepts<NativeBody>("application/json");
     }
 
-    /// <summary>Runs <paramref name="handle"/> within the caller's concurrent-request limit (the operator has none),
-    /// released when the request ends; beyond the limit a 429 naming it, before the body is read.</summary>
-    static async Task LimitedAsync(HttpContext http, UserRequestLimiter limiter, Func<Task> handle)
+    /// <summary>Runs <paramref name="handle"/> within the caller's limits at this gateway (the operator has none), given back
+    /// when the request ends: concurrent requests, then bytes of request bodies, both before the body is read (a body
+    /// counts by its Content-Length; one sent without is counted once read). Beyond a limit a 429 naming it.</summary>
+    static async Task LimitedAsync(HttpContext http, UserRequestLimiter limiter, Func<UserHold?, Task> handle)
     {
         var user = http.User.Identity?.Name;
         if (user is null || http.User.IsInRole(Roles.Operator))
         {
-            await handle();
+            await handle(null);
             return;
         }
 
-        if (await limiter.TryEnterAsync(user) is { } limit)
+        using var hold = await limiter.TryEnterAsync(user);
+        if (hold is null)
         {
             http.Response.Headers.RetryAfter = "1";
             await ApiErrors.Write(http, StatusCodes.Status429TooManyRequests, "concurrency_limit_reached",
-                $"You already have {limit} inference requests in flight at this gateway, your limit (max_concurrent_requests). Retry when one ends.", null);
+                $"You already have {limiter.ConcurrencyLimit(user)} inference requests in flight at this gateway, your limit (max_concurrent_requests). Retry when one ends.", null);
             return;
         }
 
-        try
+        if (!await HoldBytesAsync(http, hold, Math.Min(http.Request.ContentLength ?? 0, MaxBodyBytes)))
         {
-            await handle();
+            return;
         }
-        finally
-        {
-            limiter.Exit(user);
-        }
+
+        await handle(hold);
     }
 
-    static async Task OpenAiAsync(HttpContext http, RouteTable routes, InferenceForwarder forwarder, EngineTransformer transformer)
+    /// <summary>False after answering when the body's <paramref name="bytes"/> pass the caller's max_request_bytes: 413 for a
+    /// body larger than the whole limit (it can never pass), else 429 (the caller's other requests hold the bytes).</summary>
+    static async Task<bool> HoldBytesAsync(HttpContext http, UserHold? hold, long bytes)
+    {
+        if (hold?.TryHoldBytes(bytes) is not { } limit)
+        {
+            return true;
+        }
+
+        if (bytes > limit)
+        {
+            await ApiErrors.Write(http, StatusCodes.Status413PayloadTooLarge, "request_bytes_limit_reached",
+                $"This request's body ({bytes} bytes) is larger than your limit of {limit} bytes of request bodies at a gateway (max_request_bytes).", "body");
+            return false;
+        }
+
+        http.Response.Headers.RetryAfter = "1";
+        await ApiErrors.Write(http, StatusCodes.Status429TooManyRequests, "request_bytes_limit_reached",
+            $"Your requests at this gateway already hold close to your limit of {limit} bytes of request bodies (max_request_bytes); this one has {bytes}. Retry when one ends.", null);
+        return false;
+    }
+
+    /// <summary>Forwards to <paramref name="lane"/>. While it has no serving instance (a cold start can take minutes) the
+    /// request counts against the caller's max_cold_start_requests until it ends; beyond it a 429 naming the limit. A
+    /// finished deployment's requests are not held: the lane answers 503 at once.</summary>
+    static async Task ForwardLimitedAsync(HttpContext http, DeploymentLane lane, UserHold? hold, Func<Task> forward)
+    {
+        var route = lane.Route;
+        var cold = route.Instances.Count == 0 && route.Status is not (DeploymentStatus.Failed or DeploymentStatus.Stopped or DeploymentStatus.Deleted);
+        if (cold && hold?.TryHoldColdStart() is { } limit)
+        {
+            http.Response.Headers.RetryAfter = "5";
+            await ApiErrors.Write(http, StatusCodes.Status429TooManyRequests, "cold_start_queue_full",
+                $"You already have {limit} requests waiting for instances to start at this gateway, your limit (max_cold_start_requests). Retry once the deployment runs.", null);
+            return;
+        }
+
+        await forward();
+    }
+
+    static async Task OpenAiAsync(HttpContext http, RouteTable routes, InferenceForwarder forwarder, UserHold? hold, EngineTransformer transformer)
     {
         // The raw body, forwarded as it is (the engine validates it).
         var body = await JsonBody.ReadBytesAsync(http.Request, MaxBodyBytes, http.RequestAborted);
+        if (!await HoldBytesAsync(http, hold, body.Length))
+        {
+            return;
+        }
+
         var model = ModelOf(body) ?? throw new BadRequestException("model", "'model' is required: \"<user>/<model_name>\".", "missing_field");
         var lane = await ResolveAsync(http, routes, model);
         if (lane is not null)
         {
-            await forwarder.ForwardAsync(http, lane, body, transformer, native: false);
+            await ForwardLimitedAsync(http, lane, hold, () => forwarder.ForwardAsync(http, lane, body, transformer, native: false));
         }
     }
 
-    static async Task NativeAsync(HttpContext http, string user, string model, RouteTable routes, InferenceForwarder forwarder)
+    static async Task NativeAsync(HttpContext http, string user, string model, RouteTable routes, InferenceForwarder forwarder, UserHold? hold)
     {
         var native = await JsonBody.ReadAsync(http.Request, RequestJsonContext.Default.NativeBody, http.RequestAborted, MaxBodyBytes);
         var fullName = user + "/" + model;
         var (body, _) = NativeRequest.ToCompletions(native, fullName);
+        if (!await HoldBytesAsync(http, hold, body.Length))
+        {
+            return;
+        }
+
         var lane = await ResolveAsync(http, routes, fullName);
         if (lane is not null)
         {
-            await forwarder.ForwardAsync(http, lane, body, EngineTransformer.Completions, native: true);
+            await ForwardLimitedAsync(http, lane, hold, () => forwarder.ForwardAsync(http, lane, body, EngineTransformer.Completions, native: true));
         }
     }
 

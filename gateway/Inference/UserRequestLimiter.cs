@@ -4,10 +4,11 @@ using DeepDeploy.Contracts.Users;
 namespace DeepDeploy.Gateway.Inference;
 
 /// <summary>
-/// Each user's inference requests in flight at this gateway, across all of their models, held below the
-/// account's <c>max_concurrent_requests</c>. Checked before the body is read, so that one tenant cannot fill the
-/// gateway's memory. The limit is read from the user's grain at most once per <see cref="LimitRefresh"/>: a
-/// changed limit applies within that time, and the hot path makes no grain call.
+/// What each user holds at this gateway, across all of their models, held below their account's limits: inference
+/// requests in flight (<c>max_concurrent_requests</c>), bytes of request bodies (<c>max_request_bytes</c>) and requests
+/// held while their deployment has no instance (<c>max_cold_start_requests</c>). Requests and bytes are checked before
+/// the body is read, so that one tenant cannot fill the gateway's memory. The limits are read from the user's grain at
+/// most once per <see cref="LimitRefresh"/>: a changed limit applies within that time, and the hot path makes no grain call.
 /// </summary>
 public sealed class UserRequestLimiter(IGrainFactory grains, TimeProvider time)
 {
@@ -15,38 +16,36 @@ public sealed class UserRequestLimiter(IGrainFactory grains, TimeProvider time)
 
     readonly ConcurrentDictionary<string, UserRequestCount> _users = new(StringComparer.Ordinal);
 
-    /// <summary>The user's limit when the request is refused, else null (and the caller must <see cref="Exit"/>).</summary>
-    public async ValueTask<int?> TryEnterAsync(string user)
+    /// <summary>The request's hold on the user's limits (dispose it when the request ends), or null when the user already
+    /// has <see cref="ConcurrencyLimit"/> requests in flight here.</summary>
+    public async ValueTask<UserHold?> TryEnterAsync(string user)
     {
         var count = _users.GetOrAdd(user, _ => new UserRequestCount());
         if (count.ReadAt == long.MinValue)
         {
-            // A user's first request here waits for the limit; later ones use the last one read while it refreshes.
+            // A user's first request here waits for the limits; later ones use the last ones read while they refresh.
             count.ReadAt = time.GetTimestamp();
             await ReadLimitAsync(user, count);
         }
         else if (time.GetElapsedTime(count.ReadAt) >= LimitRefresh)
         {
-            // Stamped first: concurrent requests reuse the last limit instead of all asking the grain.
+            // Stamped first: concurrent requests reuse the last limits instead of all asking the grain.
             count.ReadAt = time.GetTimestamp();
             _ = RefreshLimitAsync(user, count);
         }
 
-        return count.TryEnter() ? null : count.Limit;
+        return count.TryEnter() ? new UserHold(count) : null;
     }
 
-    public void Exit(string user)
-    {
-        if (_users.TryGetValue(user, out var count))
-        {
-            count.Exit();
-        }
-    }
+    /// <summary>The user's max_concurrent_requests as this gateway last read it.</summary>
+    public int ConcurrencyLimit(string user) => _users.TryGetValue(user, out var count) ? count.Limit : UserLimits.DefaultMaxConcurrentRequests;
 
     async Task ReadLimitAsync(string user, UserRequestCount count)
     {
         var account = await grains.GetGrain<IUserQuotaGrain>(user).Get();
         count.Limit = account?.MaxConcurrentRequests ?? UserLimits.DefaultMaxConcurrentRequests;
+        count.BytesLimit = account?.MaxRequestBytes ?? UserLimits.DefaultMaxRequestBytes;
+        count.ColdStartLimit = account?.MaxColdStartRequests ?? UserLimits.DefaultMaxColdStartRequests;
     }
 
     async Task RefreshLimitAsync(string user, UserRequestCount count)

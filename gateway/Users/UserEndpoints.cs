@@ -18,7 +18,7 @@ public static class UserEndpoints
             .Accepts<CreateUserBody>("application/json")
             .Produces<ApiErrorBody>(StatusCodes.Status409Conflict);
         admin.MapGet("/users", ListUsers).WithSummary("List users with their GPU limits");
-        admin.MapPut("/users/{name}/quota", SetQuota).WithSummary("Set a user's limits: GPUs, live deployments, concurrent inference requests").Accepts<QuotaBody>("application/json");
+        admin.MapPut("/users/{name}/quota", SetQuota).WithSummary("Set a user's limits: GPUs, live deployments, concurrent inference requests, request bytes, cold-start holds").Accepts<QuotaBody>("application/json");
         app.MapGet("/v1/me", Me).WithTags("Users").WithSummary("The caller's account").RequireAuthorization(p => p.RequireRole(Roles.User));
     }
 
@@ -61,6 +61,8 @@ public static class UserEndpoints
             max_deployments = user.MaxDeployments,
             live_deployments = user.LiveDeployments,
             max_concurrent_requests = user.MaxConcurrentRequests,
+            max_request_bytes = user.MaxRequestBytes,
+            max_cold_start_requests = user.MaxColdStartRequests,
         };
 
     static async Task<IResult> Me(HttpContext http, IGrainFactory grains)

@@ -96,7 +96,7 @@ public sealed class NodeAgent(
             Directory.Delete(paths.EnginesDirectory, recursive: true);
         }
 
-        var info = GpuDiscovery.Discover(Options);
+        var info = GpuDiscovery.Discover(Options) with { Engines = EngineSelection.Advertised(Options) };
         log.LogInformation("GPU node {Node}: {Count} GPUs ({Kind}): {Gpus}", info.Name, info.Gpus.Count,
             info.Simulated ? "simulated" : "nvidia-smi", string.Join(", ", info.Gpus.Select(g => $"{g.Index}:{g.Type}")));
         var stale = await grains.GetGrain<IGpuNodeGrain>(info.Name).Register(info);

@@ -26,6 +26,7 @@ public static class ControlPlaneSiloExtensions
         services.AddDeepDeployControlPlaneMetrics();
         services.Configure<GpuPrices>(configuration.GetSection(PricesSection));
         services.Configure<AutoscalerOptions>(configuration.GetSection("DeepDeploy:Autoscaler"));
+        services.Configure<DeploymentOptions>(configuration.GetSection("DeepDeploy:Deployments"));
 
         var token = configuration["HF_TOKEN"];
         services.TryAddSingleton(new HfEndpoint(DeepDeployOptions.Read(configuration).HfEndpoint)

@@ -10,7 +10,7 @@ namespace DeepDeploy.Tests.Cluster;
 /// <see cref="StartDelay"/> (reported like the real agent does), and a stop ends it at once. It lets a
 /// TestingHost cluster with many nodes exercise placement, scaling and node loss.
 /// </summary>
-public sealed class SimulatedNodeAgent(IGrainFactory grains, string nodeName, int gpus, string gpuType) : INodeAgent, ILifecycleParticipant<ISiloLifecycle>
+public sealed class SimulatedNodeAgent(IGrainFactory grains, string nodeName, int gpus, string gpuType, IReadOnlyList<NodeEngine>? engines = null) : INodeAgent, ILifecycleParticipant<ISiloLifecycle>
 {
     public static readonly TimeSpan StartDelay = TimeSpan.FromMilliseconds(100);
 
@@ -23,7 +23,7 @@ public sealed class SimulatedNodeAgent(IGrainFactory grains, string nodeName, in
     public void Participate(ISiloLifecycle lifecycle) =>
         lifecycle.Subscribe(nameof(SimulatedNodeAgent), ServiceLifecycleStage.Active, async _ =>
         {
-            var info = new NodeInfo(nodeName, Simulated: true, Enumerable.Range(0, gpus).Select(i => new GpuDevice(i, gpuType, 80 * 1024)).ToArray());
+            var info = new NodeInfo(nodeName, Simulated: true, Enumerable.Range(0, gpus).Select(i => new GpuDevice(i, gpuType, 80 * 1024)).ToArray(), engines);
             foreach (var stale in await grains.GetGrain<IGpuNodeGrain>(nodeName).Register(info))
             {
                 await grains.GetGrain<IDeploymentGrain>(stale.DeployId).OnInstanceUpdate(new InstanceUpdate(stale.InstanceId, InstancePhase.Exited, null, "node restarted"));

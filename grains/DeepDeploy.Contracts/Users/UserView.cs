@@ -9,4 +9,6 @@ public sealed record UserView(
     [property: Id(4)] DateTimeOffset CreatedAt,
     [property: Id(5)] int LiveDeployments,
     [property: Id(6)] int MaxDeployments,
-    [property: Id(7)] int MaxConcurrentRequests);
+    [property: Id(7)] int MaxConcurrentRequests,
+    [property: Id(8)] long MaxRequestBytes = UserLimits.DefaultMaxRequestBytes,
+    [property: Id(9)] int MaxColdStartRequests = UserLimits.DefaultMaxColdStartRequests);

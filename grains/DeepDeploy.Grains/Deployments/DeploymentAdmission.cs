@@ -6,7 +6,7 @@ using DeepDeploy.Contracts.Users;
 namespace DeepDeploy.Grains.Deployments;
 
 /// <summary>Whether a deployment may be created or run more, asked of the grains that know: the node registry
-/// (capacity), the owner's ledger (spending standing) and the owner's account (GPU limit). Null means yes.</summary>
+/// (capacity, engines' allowed extra_args), the owner's ledger (spending standing) and the owner's account (GPU limit). Null means yes.</summary>
 public static class DeploymentAdmission
 {
     /// <summary>The first reason to refuse creating <paramref name="request"/>, in the order a user fixes them.</summary>
@@ -18,6 +18,11 @@ public static class DeploymentAdmission
             return new DeploymentError(DeploymentErrorKind.Invalid, "invalid_field",
                 $"No node holds {request.Spec.NumGpus} GPUs of type '{request.Spec.Gpu}': all GPUs of an instance sit on one node, and the largest has {capacity.LargestNode(request.Spec.Gpu)}.",
                 "num_gpus");
+        }
+
+        if (ExtraArgsAdmission.Refuse(capacity, request.Spec) is { } badArgs)
+        {
+            return badArgs;
         }
 
         if (await RefuseSpendingAsync(grains, request.Spec.Owner) is { } refused)

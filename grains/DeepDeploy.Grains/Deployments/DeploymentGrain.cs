@@ -23,6 +23,7 @@ public sealed class DeploymentGrain(
     TimeProvider time,
     IOptions<GpuPrices> prices,
     IOptions<AutoscalerOptions> autoscaler,
+    IOptions<DeploymentOptions> options,
     IClusterMembershipService membership,
     ControlPlaneMetrics metrics,
     ILogger<DeploymentGrain> log) : Grain, IDeploymentGrain, IWeightsListener, IRemindable
@@ -50,7 +51,7 @@ public sealed class DeploymentGrain(
 
     DeploymentMeter Meter => _meter ??= new DeploymentMeter(DeployId, grains, time, prices.Value, log);
 
-    InstancePlacer Placer => _placer ??= new InstancePlacer(DeployId, grains, time, log);
+    InstancePlacer Placer => _placer ??= new InstancePlacer(DeployId, grains, time, options.Value, log);
 
     WeightsFetch Fetch => _fetch ??= new WeightsFetch(weights, this.AsReference<IWeightsListener>(), DeployId, log);
 
@@ -410,6 +411,11 @@ public sealed class DeploymentGrain(
             {
                 break;
             }
+        }
+
+        if (Placer.GiveUp(S) is { } unplaceable)
+        {
+            S.SetStatus(DeploymentStatus.Failed, unplaceable, time.GetUtcNow());
         }
 
         var surplus = live.Count - desired;

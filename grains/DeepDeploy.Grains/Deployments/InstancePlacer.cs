@@ -7,11 +7,18 @@ namespace DeepDeploy.Grains.Deployments;
 
 /// <summary>Places one more instance of a deployment: reserves its GPUs against the owner's quota, asks the node
 /// registry where it fits (spread over nodes, away from recently troubled ones, best fit) and the nodes in that
-/// order to start it. What it could not place gives its reservation back.</summary>
-public sealed class InstancePlacer(string deployId, IGrainFactory grains, TimeProvider time, ILogger log)
+/// order to start it. What it could not place gives its reservation back. It also watches for an instance that no
+/// live node can ever hold (<see cref="GiveUp"/>); that watch is in memory: a new activation starts it afresh.</summary>
+public sealed class InstancePlacer(string deployId, IGrainFactory grains, TimeProvider time, DeploymentOptions options, ILogger log)
 {
     /// <summary>How long a node where an instance failed or was lost is placed last.</summary>
     static readonly TimeSpan TroubleMemory = TimeSpan.FromMinutes(5);
+
+    /// <summary>Since when (in which run of the deployment) placements found no node that could ever hold the instance.</summary>
+    (int Run, DateTimeOffset Since)? _unplaceable;
+
+    /// <summary>Why the placements since the last <see cref="GiveUp"/> found no node; null when none failed that way.</summary>
+    string? _neverFits;
 
     /// <param name="deployment">The deployment's state; the new instance is recorded in it.</param>
     /// <param name="save">Persists that state: the intent is recorded before a node is asked.</param>
@@ -34,6 +41,20 @@ public sealed class InstancePlacer(string deployId, IGrainFactory grains, TimePr
         var replicas = deployment.Instances.Values.Where(i => !i.Stopping).GroupBy(i => i.Node).ToDictionary(g => g.Key, g => g.Count());
         var nodes = await grains.GetGrain<INodeRegistryGrain>(INodeRegistryGrain.Key)
             .FindNodes(spec.Gpu, spec.NumGpus, replicas, deployment.TroubledNodes.Keys.ToArray());
+        if (nodes.Count == 0)
+        {
+            // Busy GPUs wait; GPUs that do not exist are counted towards the unplaceable timeout.
+            _neverFits = NeverFits(await ClusterCapacity.LoadAsync(grains), spec.Gpu, spec.NumGpus);
+            if (_neverFits is null)
+            {
+                _unplaceable = null;
+            }
+        }
+        else
+        {
+            _unplaceable = null;
+        }
+
         var launch = new InstanceLaunch(instanceId, deployId, spec.FullModelName, spec.Gpu, spec.NumGpus, spec.MaxBatchSize,
             spec.HfRepo, deployment.Commit!, deployment.WeightsFile!, spec.HfTokenProtected, spec.ExtraArgs, spec.Quantization,
             deployment.WeightsFormat ?? WeightsFormats.Gguf);
@@ -66,5 +87,38 @@ public sealed class InstancePlacer(string deployId, IGrainFactory grains, TimePr
 
         await quota.ReleaseGpus(instanceId);
         return false;
+    }
+
+    /// <summary>The reason to fail the deployment when the placements since the last call found no live node that could
+    /// ever hold its instance and that has lasted <see cref="DeploymentOptions.UnplaceableTimeout"/>; else null.</summary>
+    public string? GiveUp(DeploymentState deployment)
+    {
+        var why = _neverFits;
+        _neverFits = null;
+        if (why is null)
+        {
+            return null;
+        }
+
+        var now = time.GetUtcNow();
+        if (_unplaceable?.Run != deployment.Run)
+        {
+            _unplaceable = (deployment.Run, now);
+            log.LogWarning("Deployment {DeployId} cannot be placed: {Reason}; it fails after {Timeout}", deployId, why, options.UnplaceableTimeout);
+        }
+
+        return now - _unplaceable.Value.Since >= options.UnplaceableTimeout
+            ? $"unplaceable: {why} (waited {options.UnplaceableTimeout})"
+            : null;
+    }
+
+    /// <summary>Why no node of <paramref name="capacity"/> could ever hold an instance (all its GPUs sit on one node), or
+    /// null when one could, however busy.</summary>
+    public static string? NeverFits(ClusterCapacity capacity, string gpu, int numGpus)
+    {
+        var largest = capacity.LargestNode(gpu);
+        return largest >= numGpus ? null
+            : largest == 0 ? $"no node offers {gpu} GPUs"
+            : $"no node offers {numGpus} x {gpu} (the largest has {largest})";
     }
 }

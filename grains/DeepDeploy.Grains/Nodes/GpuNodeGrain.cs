@@ -94,7 +94,7 @@ public sealed class GpuNodeGrain(
         var total = info.Gpus.GroupBy(g => g.Type).ToDictionary(g => g.Key, g => g.Count());
         var free = info.Gpus.GroupBy(g => g.Type).ToDictionary(g => g.Key, g => g.Count(d => !held.Contains(d.Index)));
         var deployments = state.State.Allocations.Values.Select(a => a.DeployId).Distinct().Order(StringComparer.Ordinal).ToArray();
-        return new NodeCapacity(info.Name, info.Simulated, total, free, silo.SiloAddress, deployments);
+        return new NodeCapacity(info.Name, info.Simulated, total, free, silo.SiloAddress, deployments, info.Engines);
     }
 
     Task PublishCapacityAsync()

@@ -26,7 +26,8 @@ public sealed class UserQuotaGrain(
 
     public Task<UserView?> Get() => Task.FromResult(S.Exists
         ? new UserView(this.GetPrimaryKeyString(), S.GpuLimit, S.Reservations.Values.Sum(), S.Deployments.ToArray(), S.CreatedAt,
-            S.ModelNames.Count, MaxDeployments, S.MaxConcurrentRequests ?? UserLimits.DefaultMaxConcurrentRequests)
+            S.ModelNames.Count, MaxDeployments, S.MaxConcurrentRequests ?? UserLimits.DefaultMaxConcurrentRequests,
+            S.MaxRequestBytes ?? UserLimits.DefaultMaxRequestBytes, S.MaxColdStartRequests ?? UserLimits.DefaultMaxColdStartRequests)
         : null);
 
     int MaxDeployments => S.MaxDeployments ?? UserLimits.DefaultMaxDeployments;
@@ -41,6 +42,8 @@ public sealed class UserQuotaGrain(
         S.GpuLimit = limits.GpuLimit ?? S.GpuLimit;
         S.MaxDeployments = limits.MaxDeployments ?? S.MaxDeployments;
         S.MaxConcurrentRequests = limits.MaxConcurrentRequests ?? S.MaxConcurrentRequests;
+        S.MaxRequestBytes = limits.MaxRequestBytes ?? S.MaxRequestBytes;
+        S.MaxColdStartRequests = limits.MaxColdStartRequests ?? S.MaxColdStartRequests;
         await state.WriteStateAsync();
         return await Get();
     }

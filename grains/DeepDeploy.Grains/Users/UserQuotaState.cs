@@ -13,4 +13,6 @@ public sealed class UserQuotaState
     /// <summary>The operator's limits; null means the documented default (<see cref="Contracts.Users.UserLimits"/>).</summary>
     [Id(6)] public int? MaxDeployments { get; set; }
     [Id(7)] public int? MaxConcurrentRequests { get; set; }
+    [Id(8)] public long? MaxRequestBytes { get; set; }
+    [Id(9)] public int? MaxColdStartRequests { get; set; }
 }
