@@ -1,4 +1,5 @@
 using DeepDeploy.Grains.Nodes;
+using DeepDeploy.Node.Engines;
 using DeepDeploy.Node.Weights;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -22,6 +23,7 @@ public static class NodeSiloExtensions
         services.Configure<NodeOptions>(silo.Configuration.GetSection(Section));
         services.AddSingleton(new NodePaths(dataDirectory, silo.Configuration.ReadNodeOptions().Name));
         services.AddSingleton<WeightsCache>();
+        services.AddSingleton<EngineLogPublisher>();
         services.AddSingleton<NodeAgent>();
         services.AddSingleton<INodeAgent>(sp => sp.GetRequiredService<NodeAgent>());
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<NodeAgent>());

@@ -85,6 +85,7 @@ public static class DeepDeployHost
             builder.UseOrleansClient(client =>
             {
                 client.UseDeepDeployClustering(options);
+                client.AddDeepDeployEventStreams();
                 client.AddDashboard();
             });
         }
