@@ -51,8 +51,9 @@ public sealed class SseFollower : IAsyncDisposable
                 }
             }
         }
-        catch (Exception) when (_stop.IsCancellationRequested)
+        catch (Exception e) when (_stop.IsCancellationRequested || e is IOException or HttpRequestException)
         {
+            // Disposed, or the server went away: the follow ends.
         }
     }
 

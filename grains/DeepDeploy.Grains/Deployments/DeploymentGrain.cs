@@ -421,7 +421,7 @@ public sealed class DeploymentGrain(
             }
 
             Events.Add(DeploymentEventKind.Placed, $"instance {placed.InstanceId} placed on {S.Instances[placed.InstanceId].Node}, GPUs {string.Join(',', placed.GpuIndices)}",
-                e => e with { InstanceId = placed.InstanceId, Node = S.Instances[placed.InstanceId].Node, Gpus = placed.GpuIndices });
+                e => e with { InstanceId = placed.InstanceId, Node = S.Instances[placed.InstanceId].Node, Gpus = placed.GpuIndices.ToArray() });
         }
 
         var surplus = live.Count - desired;
