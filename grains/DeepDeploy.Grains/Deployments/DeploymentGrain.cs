@@ -78,6 +78,19 @@ public sealed class DeploymentGrain(
         return Task.CompletedTask;
     }
 
+    /// <summary>Events still in the outbox (e.g. a deleted deployment's last ones) go out before it deactivates.</summary>
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await (_events?.FlushAsync() ?? Task.CompletedTask).WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // Deactivation cannot wait longer: what is left is lost with the activation.
+        }
+    }
+
     public async Task<DeploymentResult> Create(NewDeployment request)
     {
         if (S.Spec is not null)

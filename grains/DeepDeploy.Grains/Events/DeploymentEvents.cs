@@ -33,6 +33,9 @@ public sealed class DeploymentEvents(string deployId, string? owner, IGrainFacto
         }
     }
 
+    /// <summary>Completes once nothing is pending (or the last send failed).</summary>
+    public Task FlushAsync() => _sending;
+
     /// <summary>Sends until nothing is pending. Runs in the grain's context between its turns' awaits.</summary>
     async Task SendAsync()
     {
