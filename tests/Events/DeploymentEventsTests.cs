@@ -143,6 +143,27 @@ public sealed class DeploymentEventsTests
         await Eventually.TrueAsync(() => again.Items.Any(i => ToStatus(i.Data) == "stopped"), TimeSpan.FromSeconds(30), "the stop, live after the restart");
     }
 
+    [Fact]
+    public async Task The_spending_limit_stopping_and_resuming_a_deployment_are_events()
+    {
+        // 36000 USD per GPU-hour = 10 USD per second: the limit is reached within seconds.
+        await using var system = await GatewaySystem.StartAsync(tokenRate: 0, new Dictionary<string, string> { ["DeepDeploy:Prices:PerGpuHour:A100-80GB"] = "36000" });
+        using var alice = system.Client(await system.CreateUserAsync("alice"));
+        var deployId = await GatewaySystem.DeployAsync(alice, "pricey", maxBatchSize: 4, minInstances: 1, maxInstances: 1, running: 1);
+        var spent = (await alice.GetFromJsonAsync<JsonElement>("/billing/usage")).GetProperty("total_usd").GetDecimal();
+        Assert.Equal(HttpStatusCode.OK, (await alice.PutAsJsonAsync("/billing/limit", new { usd = spent + 30 })).StatusCode);
+        await RunningSystem.WaitForAsync(alice, deployId, d => d.GetProperty("status").GetString() == "stopped", Timeout);
+        Assert.Equal(HttpStatusCode.OK, (await alice.PutAsJsonAsync("/billing/limit", new { usd = 1_000_000 })).StatusCode);
+        await RunningSystem.WaitForAsync(alice, deployId, d => Running(d, 1), Timeout);
+
+        var history = await Eventually.MatchAsync(() => HistoryAsync(alice, deployId),
+            events => events.Any(e => e.GetProperty("kind").GetString() == "billing_resumed"), TimeSpan.FromSeconds(10), "the resume in the history");
+        var kinds = history.Select(e => e.GetProperty("kind").GetString() == "status_changed" ? $"status {ToStatus(e)}" : e.GetProperty("kind").GetString()!).ToList();
+        AssertInOrder(kinds, "status running", "billing_stopped", "status stopped", "billing_resumed", "status running");
+        var stopped = history.First(e => e.GetProperty("kind").GetString() == "billing_stopped");
+        Assert.Contains("spending limit", stopped.GetProperty("reason").GetString());
+    }
+
     static bool Running(JsonElement deploy, int instances) =>
         deploy.GetProperty("status").GetString() == "running" && deploy.GetProperty("instances").GetProperty("running").GetInt32() == instances;
 
