@@ -2,6 +2,7 @@ using System.Text.Json;
 using DeepDeploy.Gateway.Auth;
 using DeepDeploy.Gateway.Billing;
 using DeepDeploy.Gateway.Deployments;
+using DeepDeploy.Gateway.Events;
 using DeepDeploy.Gateway.Http;
 using DeepDeploy.Gateway.Inference;
 using DeepDeploy.Gateway.Users;
@@ -69,6 +70,7 @@ public static class GatewayExtensions
         app.MapUserEndpoints();
         app.MapTokenEndpoints();
         app.MapDeployEndpoints();
+        app.MapEventEndpoints();
         app.MapInferenceEndpoints();
         app.MapBillingEndpoints();
     }

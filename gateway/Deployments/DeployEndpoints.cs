@@ -3,6 +3,7 @@ using DeepDeploy.Contracts.Deployments;
 using DeepDeploy.Contracts.Nodes;
 using DeepDeploy.Contracts.Users;
 using DeepDeploy.Gateway.Auth;
+using DeepDeploy.Gateway.Events;
 using DeepDeploy.Gateway.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -36,7 +37,7 @@ public static class DeployEndpoints
             .Produces<ApiErrorBody>(StatusCodes.Status404NotFound);
         group.MapDelete("/{deployId}", Delete).WithSummary("Delete a deployment and stop its instances").Produces<DeployObject>()
             .Produces<ApiErrorBody>(StatusCodes.Status404NotFound);
-        group.MapGet("/{deployId}/logs", Logs).WithSummary("Recent output of the deployment's engine processes (live and lately ended)");
+        group.MapGet("/{deployId}/logs", Logs).WithSummary("Recent output of the deployment's engine processes (live and lately ended); follow=true streams new lines as server-sent events");
         group.MapPost("/{deployId}/stop", Stop).WithSummary("Stop every instance, keep the deployment (status stopped)").Produces<DeployObject>();
         group.MapPost("/{deployId}/start", Start).WithSummary("Run a stopped or failed deployment again").Produces<DeployObject>();
     }
@@ -91,13 +92,20 @@ public static class DeployEndpoints
         return Map(await grains.GetGrain<IDeploymentGrain>(deployId).UpdateSettings(min, max));
     }
 
-    static async Task<IResult> Logs(HttpContext http, IGrainFactory grains, string deployId, [FromQuery(Name = "lines")] string? linesText)
+    static async Task<IResult> Logs(HttpContext http, IClusterClient grains, string deployId, [FromQuery(Name = "lines")] string? linesText,
+        [FromQuery(Name = "follow")] string? follow)
     {
         var lines = QueryValues.Integer(linesText, "lines", 1, 1000);
+        var following = EventEndpoints.Flag(follow, "follow");
 
         if (await Visible(http.User, grains, deployId) is null)
         {
             return NotFound(deployId);
+        }
+
+        if (following)
+        {
+            return LogFollow.Result(grains, deployId, lines ?? 100);
         }
 
         var logs = await grains.GetGrain<IDeploymentGrain>(deployId).GetLogs(lines ?? 100);

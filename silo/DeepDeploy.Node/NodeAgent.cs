@@ -23,11 +23,12 @@ public sealed class NodeAgent(
     WeightsCache weights,
     IHttpClientFactory http,
     NodeMetrics metrics,
+    EngineLogPublisher logs,
     ILogger<NodeAgent> log) : INodeAgent, ILifecycleParticipant<ISiloLifecycle>
 {
     readonly ConcurrentDictionary<string, EngineInstance> _instances = new();
     readonly EndedInstances _ended = new();
-    readonly EngineLauncher _launcher = new(new PidFiles(paths.RunDirectory));
+    readonly EngineLauncher _launcher = new(new PidFiles(paths.RunDirectory), logs);
     readonly EngineProbe _probe = new(options.Value, http);
     readonly RestartPolicy _restarts = new(options.Value);
     readonly PortAllocator _ports = new(options.Value.EnginePortFirst, options.Value.EnginePortLast);

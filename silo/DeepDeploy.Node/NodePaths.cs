@@ -3,6 +3,8 @@ namespace DeepDeploy.Node;
 /// <summary>Where a node keeps its files under the data directory.</summary>
 public sealed class NodePaths(string dataDirectory, string nodeName)
 {
+    public string DataDirectory { get; } = Path.GetFullPath(dataDirectory).TrimEnd(Path.DirectorySeparatorChar);
+
     public string Root { get; } = Path.Combine(dataDirectory, "nodes", nodeName);
 
     public string RunDirectory => Path.Combine(Root, "run");

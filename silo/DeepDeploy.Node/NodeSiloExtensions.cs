@@ -1,4 +1,5 @@
 using DeepDeploy.Grains.Nodes;
+using DeepDeploy.Node.Engines;
 using DeepDeploy.Node.Telemetry;
 using DeepDeploy.Node.Weights;
 using Microsoft.Extensions.Configuration;
@@ -25,6 +26,7 @@ public static class NodeSiloExtensions
         services.AddSingleton<WeightsCache>();
         services.AddMetrics();
         services.AddSingleton<NodeMetrics>();
+        services.AddSingleton<EngineLogPublisher>();
         services.AddSingleton<NodeAgent>();
         services.AddSingleton<INodeAgent>(sp => sp.GetRequiredService<NodeAgent>());
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<NodeAgent>());

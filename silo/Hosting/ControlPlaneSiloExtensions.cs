@@ -40,6 +40,7 @@ public static class ControlPlaneSiloExtensions
             ? new Dictionary<string, string>()
             : new Dictionary<string, string> { [NodeHostPlacementStrategy.MetadataKey] = hostedNode });
         silo.AddPlacementDirector<NodeHostPlacementStrategy, NodeHostPlacementDirector>();
+        silo.AddDeepDeployEventStreams();
         return silo;
     }
 }

@@ -88,6 +88,7 @@ public static class DeepDeployHost
             {
                 client.UseDeepDeployClustering(options);
                 client.AddDeepDeployConnectionHealth();
+                client.AddDeepDeployEventStreams();
                 client.AddDashboard();
             });
         }

@@ -2,10 +2,12 @@ using System.Text.Json;
 using System.Net;
 using DeepDeploy.Contracts.Billing;
 using DeepDeploy.Contracts.Deployments;
+using DeepDeploy.Contracts.Events;
 using DeepDeploy.Contracts.Nodes;
 using DeepDeploy.Grains;
 using DeepDeploy.Grains.Billing;
 using DeepDeploy.Grains.Deployments;
+using DeepDeploy.Grains.Events;
 using DeepDeploy.Grains.Nodes;
 using DeepDeploy.Grains.Users;
 using DeepDeploy.Silo.Storage;
@@ -145,6 +147,23 @@ public sealed class GrainStateRoundTripTests
             new UserDirectoryState { TokenHashes = new() { ["ivy"] = new string('a', 64) } },
             new UserDirectoryState { TokenHashes = new() { ["ivy"] = new string('a', 64), ["jack"] = new string('b', 64), ["ümlaut-user"] = new string('c', 64) } });
 
+        var placed = new DeploymentEvent(0, t0, DeploymentEventKind.Placed, "0123456789abcdef0123", "instance placed") { Owner = "ivy", Node = "gpu-a", Gpus = new[] { 0, 3 }, InstanceId = "x-1" };
+        yield return Make("eventlog", "0123456789abcdef0123", "events",
+            new EventLogState { Events = [placed with { Sequence = 1 }], LastSequence = 1 },
+            new EventLogState
+            {
+                Events =
+                [
+                    placed with { Sequence = 1 },
+                    new DeploymentEvent(2, t0.AddSeconds(1), DeploymentEventKind.StatusChanged, "0123456789abcdef0123", "running -> failed")
+                    {
+                        FromStatus = DeploymentStatus.Running, ToStatus = DeploymentStatus.Failed, FailureReason = "engine exited", Phase = InstancePhase.Failed, RestartCount = 2,
+                        Load = 5, Instances = 1, Target = 2, Reason = "load", MinInstancesBefore = 1, MaxInstancesBefore = 1, MinInstancesAfter = 1, MaxInstancesAfter = 2,
+                    },
+                ],
+                LastSequence = 2,
+            });
+
         var start = new MeterStart("0123456789abcdef0123-3", "0123456789abcdef0123", "ivy/model", "A100-80GB", 2, 2.00m, t0);
         yield return Make("billingledger", "ivy", "ledger",
             new BillingLedgerState { Meters = new() { [start.InstanceId] = new Meter { Start = start, OpenSince = t0, LastRenewed = t0 } } },
@@ -166,7 +185,7 @@ public sealed class GrainStateRoundTripTests
     {
         var serviceId = "roundtrip-" + Guid.NewGuid().ToString("N");
         var cases = Cases().ToList();
-        Assert.Equal(6, cases.Count);
+        Assert.Equal(7, cases.Count);
 
         await using (var cluster = await StartAsync(serviceId, addStorage))
         {

@@ -1,7 +1,9 @@
 using DeepDeploy.Contracts.Deployments;
+using DeepDeploy.Contracts.Events;
 using DeepDeploy.Contracts.Nodes;
 using DeepDeploy.Contracts.Routing;
 using DeepDeploy.Contracts.Users;
+using DeepDeploy.Grains.Events;
 using DeepDeploy.Grains.Telemetry;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Logging;
@@ -47,6 +49,9 @@ public sealed class DeploymentGrain(
     DeploymentMeter? _meter;
     WeightsFetch? _fetch;
     InstancePlacer? _placer;
+    DeploymentEvents? _events;
+    DeploymentStatus? _reportedStatus;
+    (int From, int To)? _reportedScaling;
     bool _awake;
 
     DeploymentMeter Meter => _meter ??= new DeploymentMeter(DeployId, grains, time, prices.Value, log);
@@ -59,12 +64,15 @@ public sealed class DeploymentGrain(
 
     RoutePublisher Routes => _routes ??= new RoutePublisher(grains, log);
 
+    DeploymentEvents Events => _events ??= new DeploymentEvents(DeployId, S.Spec?.Owner, grains, time, log);
+
     string DeployId => this.GetPrimaryKeyString();
 
     DeploymentState S => state.State;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        _reportedStatus = state.RecordExists ? S.Status : null;
         if (state.RecordExists && S.HasWork)
         {
             StartLoop(TimeSpan.Zero);
@@ -73,11 +81,19 @@ public sealed class DeploymentGrain(
         return Task.CompletedTask;
     }
 
-    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    /// <summary>Events still in the outbox (e.g. a deleted deployment's last ones) go out before it deactivates;
+    /// whichever silo activates it next reports its instances.</summary>
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        // Whichever silo activates it next reports its instances.
         metrics.RemoveDeployment(DeployId);
-        return Task.CompletedTask;
+        try
+        {
+            await (_events?.FlushAsync() ?? Task.CompletedTask).WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // Deactivation cannot wait longer: what is left is lost with the activation.
+        }
     }
 
     public async Task<DeploymentResult> Create(NewDeployment request)
@@ -121,6 +137,7 @@ public sealed class DeploymentGrain(
             throw;
         }
 
+        ReportStatus("created");
         await Routes.PublishAsync(DeployId, S);
 
         metrics.SetInstances(DeployId, S);
@@ -139,6 +156,7 @@ public sealed class DeploymentGrain(
 
         S.SetStatus(DeploymentStatus.Deleted, null, time.GetUtcNow());
         await state.WriteStateAsync();
+        ReportStatus("deleted by the user");
         await grains.GetGrain<IUserQuotaGrain>(S.Spec.Owner).ReleaseModelName(S.Spec.ModelName, DeployId);
         StartLoop(TimeSpan.Zero);
         return true;
@@ -156,11 +174,16 @@ public sealed class DeploymentGrain(
             return DeploymentResult.Refused(refused);
         }
 
+        var before = S.Spec;
         S.Spec = S.Spec with { MinInstances = minInstances, MaxInstances = maxInstances };
         Demand.SettingsChanged();
         S.UpdatedAt = time.GetUtcNow();
         S.RefreshStatus(time.GetUtcNow());
         await state.WriteStateAsync();
+        Events.Add(DeploymentEventKind.SettingsChanged,
+            $"settings: instances {before.MinInstances}..{before.MaxInstances} -> {minInstances}..{maxInstances}",
+            e => e with { MinInstancesBefore = before.MinInstances, MaxInstancesBefore = before.MaxInstances, MinInstancesAfter = minInstances, MaxInstancesAfter = maxInstances });
+        ReportStatus("settings changed");
         if (!S.IsFinished)
         {
             StartLoop(TimeSpan.Zero);
@@ -182,6 +205,7 @@ public sealed class DeploymentGrain(
             S.Suspended = false;
             S.SetStatus(DeploymentStatus.Stopped, null, time.GetUtcNow());
             await state.WriteStateAsync();
+            ReportStatus("stopped by the user");
             StartLoop(TimeSpan.Zero);
         }
 
@@ -215,6 +239,7 @@ public sealed class DeploymentGrain(
             S.SetStatus(DeploymentStatus.Initializing, null, time.GetUtcNow());
             S.RefreshStatus(time.GetUtcNow());
             await state.WriteStateAsync();
+            ReportStatus("started by the user");
             StartLoop(TimeSpan.Zero);
         }
 
@@ -243,6 +268,7 @@ public sealed class DeploymentGrain(
 
         log.LogInformation("Deployment {DeployId} instance {InstanceId}: {Phase} {Message}", DeployId, update.InstanceId, update.Phase, update.Message);
         instance.Download = update.Phase == InstancePhase.Downloading ? update.Download : null;
+        ReportInstance(instance, update);
         switch (update.Phase)
         {
             case InstancePhase.Exited or InstancePhase.Failed:
@@ -269,6 +295,7 @@ public sealed class DeploymentGrain(
         instance.Message = update.Message;
         S.RefreshStatus(time.GetUtcNow());
         await state.WriteStateAsync();
+        ReportStatus($"instance {update.InstanceId} {update.Phase.ToString().ToLowerInvariant()}");
         await Routes.PublishAsync(DeployId, S);
         metrics.SetInstances(DeployId, S);
         StartLoop(TimeSpan.Zero);
@@ -302,6 +329,7 @@ public sealed class DeploymentGrain(
         }
 
         await state.WriteStateAsync();
+        ReportStatus(resolution.Error is null ? "weights resolved" : "weights could not be resolved");
         StartLoop(TimeSpan.Zero);
     }
 
@@ -364,6 +392,7 @@ public sealed class DeploymentGrain(
         if (S.Suspended && standing.MayRun && S.Status == DeploymentStatus.Stopped)
         {
             log.LogInformation("Deployment {DeployId} resumes: the spending limit allows it again", DeployId);
+            Events.Add(DeploymentEventKind.BillingResumed, "resumed: the spending limit allows it again");
             S.Suspended = false;
             S.SetStatus(DeploymentStatus.Initializing, null, time.GetUtcNow());
             S.RefreshStatus(time.GetUtcNow());
@@ -372,6 +401,7 @@ public sealed class DeploymentGrain(
         {
             S.Suspended = true;
             S.SetStatus(DeploymentStatus.Stopped, standing.Reason, time.GetUtcNow());
+            Events.Add(DeploymentEventKind.BillingStopped, $"stopped by billing: {standing.Reason}", e => e with { Reason = standing.Reason });
         }
 
         await ForgetLostAsync();
@@ -380,6 +410,7 @@ public sealed class DeploymentGrain(
             Drain(S.Instances.Values, TimeSpan.Zero);
             await SendStopsAsync();
             await state.WriteStateAsync();
+            ReportStatus(S.FailReason ?? "finished");
             await Routes.PublishAsync(DeployId, S);
             metrics.SetInstances(DeployId, S);
             if (!S.HasWork)
@@ -405,12 +436,16 @@ public sealed class DeploymentGrain(
         var live = S.Instances.Values.Where(i => !i.Stopping).ToList();
         var desired = Demand.Desired(spec.MinInstances, spec.MaxInstances, spec.MaxBatchSize, live.Count, time.GetUtcNow());
         metrics.Scaling(DeployId, live.Count, desired, spec);
+        ReportScaling(spec, live.Count, desired);
         for (var n = live.Count; n < desired; n++)
         {
-            if (!Meter.Standing.MayRun || !await Placer.TryPlaceAsync(S, () => state.WriteStateAsync()))
+            if (!Meter.Standing.MayRun || await Placer.TryPlaceAsync(S, () => state.WriteStateAsync()) is not { } placed)
             {
                 break;
             }
+
+            Events.Add(DeploymentEventKind.Placed, $"instance {placed.InstanceId} placed on {S.Instances[placed.InstanceId].Node}, GPUs {string.Join(',', placed.GpuIndices)}",
+                e => e with { InstanceId = placed.InstanceId, Node = S.Instances[placed.InstanceId].Node, Gpus = placed.GpuIndices.ToArray() });
         }
 
         if (Placer.GiveUp(S) is { } unplaceable)
@@ -429,8 +464,73 @@ public sealed class DeploymentGrain(
 
         S.RefreshStatus(time.GetUtcNow());
         await state.WriteStateAsync();
+        ReportStatus(S.Commit is null ? "resolving weights" : "instances changed");
         await Routes.PublishAsync(DeployId, S);
         metrics.SetInstances(DeployId, S);
+    }
+
+    /// <summary>A status change since the last one reported becomes an event (wherever it was decided).</summary>
+    void ReportStatus(string why)
+    {
+        if (S.Spec is null || _reportedStatus == S.Status)
+        {
+            return;
+        }
+
+        var from = _reportedStatus;
+        _reportedStatus = S.Status;
+        var to = S.Status.ToString().ToLowerInvariant();
+        Events.Add(DeploymentEventKind.StatusChanged,
+            from is null ? $"{to}: {why}" : $"{from.Value.ToString().ToLowerInvariant()} -> {to}: {S.FailReason ?? why}",
+            e => e with { FromStatus = from, ToStatus = S.Status, FailureReason = S.Status == DeploymentStatus.Failed ? S.FailReason : null });
+    }
+
+    /// <summary>A decision to run another number of instances than live now, with its inputs; once per decision.</summary>
+    void ReportScaling(DeploymentSpec spec, int live, int desired)
+    {
+        if (desired == live)
+        {
+            _reportedScaling = null;
+            return;
+        }
+
+        if (_reportedScaling == (live, desired))
+        {
+            return;
+        }
+
+        _reportedScaling = (live, desired);
+        var (inFlight, waiting, _) = Demand.Totals(time.GetUtcNow());
+        var load = inFlight + waiting;
+        var reason = desired == spec.MinInstances && desired > live ? "min_instances"
+            : desired == spec.MaxInstances && desired < live ? "max_instances"
+            : load > 0 ? "load" : desired > live ? "cold start" : "idle";
+        Events.Add(DeploymentEventKind.ScalingDecision,
+            $"scale {(desired > live ? "up" : "down")} {live} -> {desired} instances ({reason}, load {load})",
+            e => e with { Load = load, Instances = live, Target = desired, Reason = reason });
+    }
+
+    /// <summary>An instance's new phase; a start after it started already is a restart, a failure says why.</summary>
+    void ReportInstance(InstanceRecord instance, InstanceUpdate update)
+    {
+        if (update.Phase == InstancePhase.Starting && instance.Phase is InstancePhase.Starting or InstancePhase.Running)
+        {
+            instance.Restarts++;
+            Events.Add(DeploymentEventKind.InstanceRestarted, $"instance {instance.Id} restarts ({instance.Restarts}): {update.Message}",
+                e => e with { InstanceId = instance.Id, Node = instance.Node, Phase = update.Phase, RestartCount = instance.Restarts, Reason = update.Message });
+            return;
+        }
+
+        var kind = update.Phase == InstancePhase.Failed ? DeploymentEventKind.Failed : DeploymentEventKind.InstancePhase;
+        Events.Add(kind, $"instance {instance.Id} on {instance.Node}: {update.Phase.ToString().ToLowerInvariant()}{(update.Message is null ? "" : ": " + update.Message)}",
+            e => e with
+            {
+                InstanceId = instance.Id,
+                Node = instance.Node,
+                Phase = update.Phase,
+                RestartCount = instance.Restarts,
+                FailureReason = update.Phase == InstancePhase.Failed ? update.Message : null,
+            });
     }
 
     /// <summary>A deployment with work to do keeps a reminder, so that it comes back by itself if its silo is
@@ -506,6 +606,8 @@ public sealed class DeploymentGrain(
         foreach (var instance in S.Instances.Values.Where(i => i.Silo is not null && snapshot.GetSiloStatus(i.Silo) == SiloStatus.Dead).ToList())
         {
             log.LogWarning("Deployment {DeployId} lost instance {InstanceId}: node {Node} is down", DeployId, instance.Id, instance.Node);
+            Events.Add(DeploymentEventKind.Failed, $"instance {instance.Id} lost: node {instance.Node} is down",
+                e => e with { InstanceId = instance.Id, Node = instance.Node, FailureReason = "node down" });
             await ForgetAsync(instance, failed: false, $"lost: node {instance.Node} is down");
             S.TroubledNodes[instance.Node] = time.GetUtcNow();
         }

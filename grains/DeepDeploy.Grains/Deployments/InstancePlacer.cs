@@ -22,14 +22,15 @@ public sealed class InstancePlacer(string deployId, IGrainFactory grains, TimePr
 
     /// <param name="deployment">The deployment's state; the new instance is recorded in it.</param>
     /// <param name="save">Persists that state: the intent is recorded before a node is asked.</param>
-    public async Task<bool> TryPlaceAsync(DeploymentState deployment, Func<Task> save)
+    /// <returns>Where it was placed, or null when it could not be.</returns>
+    public async Task<NodeAllocation?> TryPlaceAsync(DeploymentState deployment, Func<Task> save)
     {
         var spec = deployment.Spec!;
         var instanceId = $"{deployId}-{deployment.NextInstance + 1}";
         var quota = grains.GetGrain<IUserQuotaGrain>(spec.Owner);
         if (!await quota.TryReserveGpus(instanceId, spec.NumGpus))
         {
-            return false;
+            return null;
         }
 
         var now = time.GetUtcNow();
@@ -79,14 +80,14 @@ public sealed class InstancePlacer(string deployId, IGrainFactory grains, TimePr
             if (allocation is not null)
             {
                 deployment.Instances[instanceId].Silo = allocation.Silo;
-                return true;
+                return allocation;
             }
 
             deployment.Instances.Remove(instanceId);
         }
 
         await quota.ReleaseGpus(instanceId);
-        return false;
+        return null;
     }
 
     /// <summary>The reason to fail the deployment when the placements since the last call found no live node that could

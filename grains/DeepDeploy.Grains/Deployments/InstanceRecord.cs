@@ -34,4 +34,7 @@ public sealed class InstanceRecord
 
     /// <summary>The secret its engine demands (from the node); goes into the route, never into a view.</summary>
     [Id(13)] public string? Secret { get; set; }
+
+    /// <summary>Restarts in place on its node (its phase went back to starting), for events.</summary>
+    [Id(14)] public int Restarts { get; set; }
 }

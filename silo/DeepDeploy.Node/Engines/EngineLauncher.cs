@@ -6,7 +6,7 @@ namespace DeepDeploy.Node.Engines;
 
 /// <summary>Starts, stops and kills engine processes, the built-in worker and external engines alike: output into
 /// the instance's tail, a PID file while it runs, and its endpoint once it listens.</summary>
-public sealed class EngineLauncher(PidFiles pids)
+public sealed class EngineLauncher(PidFiles pids, EngineLogPublisher? logs = null)
 {
     /// <summary>How long the built-in worker may take to print its listening line.</summary>
     static readonly TimeSpan ListenTimeout = TimeSpan.FromSeconds(60);
@@ -62,6 +62,7 @@ public sealed class EngineLauncher(PidFiles pids)
             }
 
             instance.Output.Add(e.Data);
+            logs?.Add(instance, e.Data);
             if (Protocol.Readiness.ParseListening(e.Data) is { } announced)
             {
                 listening.TrySetResult(announced.GetLeftPart(UriPartial.Authority));
@@ -72,6 +73,7 @@ public sealed class EngineLauncher(PidFiles pids)
             if (e.Data is not null)
             {
                 instance.Output.Add(e.Data);
+                logs?.Add(instance, e.Data);
             }
         };
         process.Exited += (_, _) => listening.TrySetException(new InvalidOperationException(
