@@ -2,7 +2,6 @@ using DeepDeploy.Contracts.Deployments;
 using DeepDeploy.Grains.Deployments;
 using DeepDeploy.Grains.Nodes;
 using DeepDeploy.Node.Weights;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.Runtime.MembershipService.SiloMetadata;
 
 namespace DeepDeploy.Silo.Hosting;
@@ -25,12 +24,7 @@ public static class ControlPlaneSiloExtensions
         services.Configure<GpuPrices>(configuration.GetSection(PricesSection));
         services.Configure<AutoscalerOptions>(configuration.GetSection("DeepDeploy:Autoscaler"));
 
-        var token = configuration["HF_TOKEN"];
-        services.TryAddSingleton(new HfEndpoint(DeepDeployOptions.Read(configuration).HfEndpoint)
-        {
-            DefaultToken = string.IsNullOrWhiteSpace(token) ? null : token.Trim(),
-        });
-        services.TryAddSingleton<IWeightsResolver, HubWeightsResolver>();
+        services.AddHubWeights(configuration, DeepDeployOptions.Read(configuration).HfEndpoint);
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, LostNodeWaker>();
 
         silo.UseSiloMetadata(hostedNode is null

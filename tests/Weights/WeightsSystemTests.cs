@@ -81,9 +81,9 @@ public sealed class WeightsSystemTests(ITestOutputHelper output)
 
         // Private repo: no token, a wrong token, the right one.
         var anonymous = await WaitStatus(client, await DeployAsync(client, Deployment("p0", "acme/private")), "failed");
-        Assert.Contains("(HTTP 401): it may be private or gated; check the token", anonymous.GetProperty("fail_reason").GetString());
+        Assert.Equal("weights repo 'acme/private': repository not found or not accessible", anonymous.GetProperty("fail_reason").GetString());
         var wrong = await WaitStatus(client, await DeployAsync(client, Deployment("p1", "acme/private", token: "hf_wrong")), "failed");
-        Assert.Contains("was refused (HTTP 401): Invalid credentials in Authorization header; check the token", wrong.GetProperty("fail_reason").GetString());
+        Assert.Equal("weights repo 'acme/private': repository not found or not accessible", wrong.GetProperty("fail_reason").GetString());
         Assert.DoesNotContain("hf_wrong", wrong.ToString());
         await client.DeleteAsync($"/deploy/{q2}");
         var right = await DeployAsync(client, Deployment("p2", "acme/private", token: "hf_right"));
