@@ -424,13 +424,13 @@ public sealed class WeightsCache(
             {
                 try
                 {
+                    Directory.CreateDirectory(Path.GetDirectoryName(blob)!);
                     if (previous is not null)
                     {
                         await previous.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
                     }
 
                     _cancel.Token.ThrowIfCancellationRequested();
-                    Directory.CreateDirectory(Path.GetDirectoryName(blob)!);
                     await client.DownloadFileAsync(repo, commit, file, token, blob, this, _cancel.Token);
                     Interlocked.Add(ref cache._downloadedBytes, size);
                 }
