@@ -15,7 +15,9 @@ namespace DeepDeploy.LocalHub;
 /// of their commit ids (computed from their files). Control files in the repo folder (never served):
 /// <c>.deepdeploy-private</c> makes the repo private, its lines are the accepted tokens (no token: 401 RepoNotFound,
 /// a wrong one: 401 "Invalid credentials", as huggingface.co answers); <c>.deepdeploy-cut</c> holding "N [times]"
-/// cuts file downloads after N bytes (the connection drops), every time or the first <c>times</c> times per file.
+/// cuts file downloads after N bytes (the connection drops), every time or the first <c>times</c> times per file;
+/// <c>.deepdeploy-throttle</c> holding N sends file downloads at N bytes per second; <c>.deepdeploy-oversize</c> holding
+/// N sends N bytes more than a file's reported size.
 /// </summary>
 public static class LocalHubEndpoints
 {
@@ -24,6 +26,12 @@ public static class LocalHubEndpoints
 
     /// <summary>In a repo folder: "N [times]" cuts file downloads after N bytes (every time, or the first times per file).</summary>
     public const string CutFile = LocalHubStore.CutFile;
+
+    /// <summary>In a repo folder: "N" sends file downloads at N bytes per second (slow downloads).</summary>
+    public const string ThrottleFile = LocalHubStore.ThrottleFile;
+
+    /// <summary>In a repo folder: "N" sends N bytes more than a file's reported size, without a Content-Length (a lying hub).</summary>
+    public const string OversizeFile = LocalHubStore.OversizeFile;
 
     /// <summary>Response header carrying the resolved commit id (as on huggingface.co).</summary>
     public const string RepoCommitHeader = "X-Repo-Commit";
@@ -184,9 +192,10 @@ public static class LocalHubEndpoints
             return Results.Empty;
         }
 
-        if (snapshot.CutAfterBytes is { } cut && store.ShouldCut(snapshot, file.Path))
+        if (snapshot.Misbehaves)
         {
-            return new CutFileResult(file.FullPath, file.Size, etag.ToString(), cut);
+            var cut = snapshot.CutAfterBytes is { } bytes && store.ShouldCut(snapshot, file.Path) ? bytes : (long?)null;
+            return new LocalHubFileResult(file.FullPath, file.Size, etag.ToString(), cut, snapshot.BytesPerSecond, snapshot.ExtraBytes ?? 0);
         }
 
         return Results.File(file.FullPath, "application/octet-stream", fileDownloadName: null,
@@ -194,48 +203,6 @@ public static class LocalHubEndpoints
     }
 
     private static IResult Error(int status, string? code, string message) => new HubErrorResult(status, code, message);
-
-    /// <summary>A download cut midway (tests): full headers for the asked range, <c>cut</c> bytes of it, then the connection drops.</summary>
-    private sealed class CutFileResult(string path, long size, string etag, long cut) : IResult
-    {
-        public async Task ExecuteAsync(HttpContext context)
-        {
-            var response = context.Response;
-            long start = 0;
-            var range = context.Request.Headers.Range.ToString();
-            if (range.StartsWith("bytes=", StringComparison.Ordinal) && range.EndsWith('-')
-                && long.TryParse(range[6..^1], NumberStyles.None, CultureInfo.InvariantCulture, out var from) && from < size)
-            {
-                start = from;
-                response.StatusCode = StatusCodes.Status206PartialContent;
-                response.Headers[HeaderNames.ContentRange] = $"bytes {start}-{size - 1}/{size}";
-            }
-
-            response.Headers[HeaderNames.ETag] = etag;
-            response.ContentType = "application/octet-stream";
-            response.ContentLength = size - start;
-            await using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read))
-            {
-                stream.Position = start;
-                var buffer = new byte[(int)Math.Min(cut, 1 << 20)];
-                var left = Math.Min(cut, size - start);
-                while (left > 0)
-                {
-                    var read = await stream.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, left)));
-                    if (read == 0)
-                    {
-                        break;
-                    }
-
-                    await response.Body.WriteAsync(buffer.AsMemory(0, read));
-                    left -= read;
-                }
-            }
-
-            await response.Body.FlushAsync();
-            context.Abort();
-        }
-    }
 
     /// <summary>The Hub's error shape: JSON <c>{"error": "..."}</c> plus <c>X-Error-Code</c>/<c>X-Error-Message</c>.</summary>
     private sealed class HubErrorResult(int status, string? code, string message) : IResult

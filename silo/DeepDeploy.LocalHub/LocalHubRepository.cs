@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -21,6 +22,21 @@ internal sealed record LocalHubSnapshot(string RepoId, string Directory, string 
 
     /// <summary>From <c>.deepdeploy-cut</c>: GETs of its files send this many bytes, then the connection drops.</summary>
     public long? CutAfterBytes { get; init; }
+
+    /// <summary>From <c>.deepdeploy-throttle</c>: GETs of its files send at most this many bytes per second.</summary>
+    public long? BytesPerSecond { get; init; }
+
+    /// <summary>From <c>.deepdeploy-oversize</c>: GETs of its files send this many bytes more than the size reported.</summary>
+    public long? ExtraBytes { get; init; }
+
+    /// <summary>True when a GET is served by <c>LocalHubFileResult</c> (cut, throttled or oversized) rather than as a plain file.</summary>
+    public bool Misbehaves => CutAfterBytes is not null || BytesPerSecond is not null || ExtraBytes is not null;
+
+    /// <summary>This snapshot with the repo's (main folder's) access and test behaviours.</summary>
+    public LocalHubSnapshot WithControlsOf(LocalHubSnapshot main) => this with
+    {
+        AcceptedTokens = main.AcceptedTokens, CutAfterBytes = main.CutAfterBytes, BytesPerSecond = main.BytesPerSecond, ExtraBytes = main.ExtraBytes,
+    };
 }
 
 /// <summary>
@@ -37,6 +53,8 @@ internal sealed class LocalHubStore(string rootDirectory)
     public const string ControlPrefix = ".deepdeploy-";
     public const string PrivateFile = ".deepdeploy-private";
     public const string CutFile = ".deepdeploy-cut";
+    public const string ThrottleFile = ".deepdeploy-throttle";
+    public const string OversizeFile = ".deepdeploy-oversize";
 
     private readonly ConcurrentDictionary<string, int> _cutsServed = new();
 
@@ -60,7 +78,7 @@ internal sealed class LocalHubStore(string rootDirectory)
 
         if (LocalHubPaths.IsValidName(revision) && TryGetSnapshot(owner, name + "@" + revision, $"{owner}/{name}") is { } named)
         {
-            return (main, named with { AcceptedTokens = main.AcceptedTokens, CutAfterBytes = main.CutAfterBytes });
+            return (main, named.WithControlsOf(main));
         }
 
         if (revision.Length == 40 && revision.All(char.IsAsciiHexDigit))
@@ -70,7 +88,7 @@ internal sealed class LocalHubStore(string rootDirectory)
                 var other = TryGetSnapshot(owner, Path.GetFileName(directory), $"{owner}/{name}");
                 if (other is not null && string.Equals(other.Commit, revision, StringComparison.OrdinalIgnoreCase))
                 {
-                    return (main, other with { AcceptedTokens = main.AcceptedTokens, CutAfterBytes = main.CutAfterBytes });
+                    return (main, other.WithControlsOf(main));
                 }
             }
         }
@@ -90,6 +108,13 @@ internal sealed class LocalHubStore(string rootDirectory)
 
         var key = $"{cutFile}|{File.GetLastWriteTimeUtc(cutFile).Ticks}|{path}";
         return _cutsServed.AddOrUpdate(key, 1, (_, n) => n + 1) <= times;
+    }
+
+    /// <summary>The first number of a control file; null when it is missing or holds none.</summary>
+    private static long? ReadNumber(string path)
+    {
+        var parts = ReadControl(path);
+        return parts.Count > 0 && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value : null;
     }
 
     private static List<string> ReadControl(string path)
@@ -147,11 +172,12 @@ internal sealed class LocalHubStore(string rootDirectory)
 
         files.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
         var tokens = ReadControl(Path.Combine(directory, PrivateFile));
-        var cut = ReadControl(Path.Combine(directory, CutFile));
         return new LocalHubSnapshot(repoId ?? $"{owner}/{name}", directory, ComputeCommit(files), files)
         {
             AcceptedTokens = File.Exists(Path.Combine(directory, PrivateFile)) ? tokens : null,
-            CutAfterBytes = cut.Count > 0 && long.TryParse(cut[0], out var bytes) ? bytes : null,
+            CutAfterBytes = ReadNumber(Path.Combine(directory, CutFile)),
+            BytesPerSecond = ReadNumber(Path.Combine(directory, ThrottleFile)),
+            ExtraBytes = ReadNumber(Path.Combine(directory, OversizeFile)),
         };
     }
 

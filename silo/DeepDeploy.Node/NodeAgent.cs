@@ -92,6 +92,7 @@ public sealed class NodeAgent(
             log.LogWarning("Killed {Count} engine processes orphaned by an earlier run", killed);
         }
 
+        weights.Start();
         if (Directory.Exists(paths.EnginesDirectory))
         {
             Directory.Delete(paths.EnginesDirectory, recursive: true);
@@ -135,7 +136,7 @@ public sealed class NodeAgent(
             }
 
             await ReportAsync(launch, InstancePhase.Downloading, null, null);
-            lease = await weights.AcquireAsync(launch,
+            lease = await weights.AcquireAsync(launch, instance.Profile,
                 progress => ReportAsync(launch, InstancePhase.Downloading, null, null, progress), instance.StopToken);
             await ReportAsync(launch, InstancePhase.Starting, null, null);
             for (var restarts = 0; ; restarts++)

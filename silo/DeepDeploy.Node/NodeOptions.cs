@@ -52,7 +52,8 @@ public sealed class NodeOptions
     /// <summary>Failed health checks in a row after which the engine is killed (and restarted).</summary>
     public int HealthFailures { get; set; } = 3;
 
-    /// <summary>Size limit of the node's model cache in bytes (blobs, finished and partial); null: no limit. Before a
+    /// <summary>Size limit of the node's model cache in bytes (blobs, finished and partial); null: derived from free disk
+    /// (<see cref="Weights.WeightsOptions.DefaultCacheShare"/>). Before a
     /// download, revisions no running instance uses are evicted least recently used first until the new bytes fit.</summary>
     public long? CacheLimitBytes { get; set; }
 

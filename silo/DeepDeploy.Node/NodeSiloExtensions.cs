@@ -23,6 +23,7 @@ public static class NodeSiloExtensions
         services.AddHttpClient();
         services.Configure<NodeOptions>(silo.Configuration.GetSection(Section));
         services.AddSingleton(new NodePaths(dataDirectory, silo.Configuration.ReadNodeOptions().Name));
+        services.AddSingleton<IDiskSpace, VolumeDiskSpace>();
         services.AddSingleton<WeightsCache>();
         services.AddMetrics();
         services.AddSingleton<NodeMetrics>();

@@ -3,7 +3,6 @@ using DeepDeploy.Grains.Deployments;
 using DeepDeploy.Grains.Nodes;
 using DeepDeploy.Grains.Telemetry;
 using DeepDeploy.Node.Weights;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.Runtime.MembershipService.SiloMetadata;
 
 namespace DeepDeploy.Silo.Hosting;
@@ -28,12 +27,7 @@ public static class ControlPlaneSiloExtensions
         services.Configure<AutoscalerOptions>(configuration.GetSection("DeepDeploy:Autoscaler"));
         services.Configure<DeploymentOptions>(configuration.GetSection("DeepDeploy:Deployments"));
 
-        var token = configuration["HF_TOKEN"];
-        services.TryAddSingleton(new HfEndpoint(DeepDeployOptions.Read(configuration).HfEndpoint)
-        {
-            DefaultToken = string.IsNullOrWhiteSpace(token) ? null : token.Trim(),
-        });
-        services.TryAddSingleton<IWeightsResolver, HubWeightsResolver>();
+        services.AddHubWeights(configuration, DeepDeployOptions.Read(configuration).HfEndpoint);
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, LostNodeWaker>();
 
         silo.UseSiloMetadata(hostedNode is null

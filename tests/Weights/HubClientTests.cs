@@ -33,11 +33,11 @@ public sealed class HubClientTests : IAsyncLifetime
         var none = await Assert.ThrowsAsync<HubException>(() => Client().ResolveAsync("acme/secret", null, null, default));
         Assert.Equal(HubErrorKind.RepoNotFound, none.Kind);
         Assert.Equal(401, none.StatusCode);
-        Assert.Contains("private or gated; check the token", none.Message);
+        Assert.Equal("weights repo 'acme/secret': repository not found or not accessible", none.Message);
 
         var wrong = await Assert.ThrowsAsync<HubException>(() => Client().ResolveAsync("acme/secret", null, "hf_wrong", default));
         Assert.Equal(HubErrorKind.Unauthorized, wrong.Kind);
-        Assert.Contains("Invalid credentials", wrong.Message);
+        Assert.Equal("weights repo 'acme/secret': repository not found or not accessible", wrong.Message); // not the hub's "Invalid credentials"
         Assert.DoesNotContain("hf_wrong", wrong.Message);
 
         // HF_TOKEN as the default token: used when the call names none.
@@ -99,6 +99,23 @@ public sealed class HubClientTests : IAsyncLifetime
         var starts = gets.Skip(1).Select(r => long.Parse(r!["bytes=".Length..^1])).ToList();
         Assert.True(starts[0] > 0 && starts[1] > starts[0], string.Join(", ", gets));
         Assert.False(File.Exists(Path.Combine(_dir, "big.gguf.incomplete")));
+    }
+
+    [Fact]
+    public async Task A_body_larger_than_the_reported_size_stops_there_without_retries_and_leaves_no_partial_file()
+    {
+        _hub.Write("acme/liar", "m.gguf", new byte[200_000]);
+        _hub.Oversize("acme/liar", 5_000_000);
+        var client = Client();
+        var commit = (await client.ResolveAsync("acme/liar", null, null, default)).Commit;
+        var destination = Path.Combine(_dir, "liar.gguf");
+
+        var e = await Assert.ThrowsAsync<HubException>(() => client.DownloadFileAsync("acme/liar", commit, "m.gguf", null, destination, null, default));
+
+        Assert.Equal(HubErrorKind.TooLarge, e.Kind);
+        Assert.Contains("larger than the 200000 bytes the hub reported", e.Message);
+        Assert.Equal(1, _hub.Downloads("acme/liar"));
+        Assert.Empty(Directory.GetFiles(_dir));
     }
 
     [Fact]

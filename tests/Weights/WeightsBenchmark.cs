@@ -46,13 +46,13 @@ public sealed class WeightsBenchmark(ITestOutputHelper output)
 
             using var node = new CacheUnderTest(hub.Endpoint);
             var cold = Stopwatch.StartNew();
-            using (await node.Cache.AcquireAsync(node.Launch("bench/big", commit, "big.gguf"), null, default))
+            using (await node.Cache.AcquireAsync(node.Launch("bench/big", commit, "big.gguf"), null, null, default))
             {
             }
 
             cold.Stop();
             var hit = Stopwatch.StartNew();
-            using (await node.Cache.AcquireAsync(node.Launch("bench/big", commit, "big.gguf"), null, default))
+            using (await node.Cache.AcquireAsync(node.Launch("bench/big", commit, "big.gguf"), null, null, default))
             {
             }
 

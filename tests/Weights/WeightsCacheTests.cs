@@ -26,7 +26,7 @@ public sealed class WeightsCacheTests : IAsyncLifetime
         using var node = new CacheUnderTest(_hub.Endpoint);
         var progress = new List<DownloadProgress>();
 
-        var leases = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => node.Cache.AcquireAsync(node.Launch("acme/one", commit, "m.gguf"),
+        var leases = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => node.Cache.AcquireAsync(node.Launch("acme/one", commit, "m.gguf"), null,
             p => { lock (progress) { progress.Add(p); } return Task.CompletedTask; }, default)));
 
         Assert.Equal(1, _hub.Downloads("acme/one"));
@@ -39,7 +39,7 @@ public sealed class WeightsCacheTests : IAsyncLifetime
         Assert.Contains(progress, p => p.BytesDone == 2_000_000 && p.BytesTotal == 2_000_000);
 
         var before = _hub.Requests.Count;
-        using var hit = await node.Cache.AcquireAsync(node.Launch("acme/one", commit, "m.gguf"), null, default);
+        using var hit = await node.Cache.AcquireAsync(node.Launch("acme/one", commit, "m.gguf"), null, null, default);
         Assert.Equal(leases[0].Path, hit.Path);
         Assert.Equal(before, _hub.Requests.Count); // a cache hit asks the hub nothing
         Assert.Equal(2_000_000, node.Cache.DownloadedBytes);
@@ -61,27 +61,27 @@ public sealed class WeightsCacheTests : IAsyncLifetime
         var (a, b, c, c2) = (await CommitOf("acme/a"), await CommitOf("acme/b"), await CommitOf("acme/c"), await CommitOf("acme/c", "v2"));
         using var node = new CacheUnderTest(_hub.Endpoint, limit: 1_000_000);
 
-        using (await node.Cache.AcquireAsync(node.Launch("acme/c", c, "m.gguf"), null, default))
+        using (await node.Cache.AcquireAsync(node.Launch("acme/c", c, "m.gguf"), null, null, default))
         {
         }
 
-        using (await node.Cache.AcquireAsync(node.Launch("acme/c", c2, "m.gguf"), null, default))
+        using (await node.Cache.AcquireAsync(node.Launch("acme/c", c2, "m.gguf"), null, null, default))
         {
         }
 
         Assert.Equal(1, _hub.Downloads("acme/c")); // v2's weights are the same blob: linked, not fetched again
-        using var inUse = await node.Cache.AcquireAsync(node.Launch("acme/a", a, "m.gguf"), null, default);
+        using var inUse = await node.Cache.AcquireAsync(node.Launch("acme/a", a, "m.gguf"), null, null, default);
         Assert.Equal(800_000, node.Cache.CacheSize());
 
         // b needs room: c's revisions are unused (a is in use), so c goes, and its blob with it.
-        using var bLease = await node.Cache.AcquireAsync(node.Launch("acme/b", b, "m.gguf"), null, default);
+        using var bLease = await node.Cache.AcquireAsync(node.Launch("acme/b", b, "m.gguf"), null, null, default);
         Assert.Equal(["acme--a/" + a, "acme--b/" + b], node.Cache.Snapshots().Select(s => s.Key).Order());
         Assert.Equal(800_000, node.Cache.CacheSize());
         Assert.False(Directory.Exists(Path.Combine(node.Paths.ModelsDirectory, "acme--c")));
         Assert.True(File.Exists(inUse.Path));
 
         // Nothing unused left: a revision in use is never evicted, the download goes over the limit.
-        using var cAgain = await node.Cache.AcquireAsync(node.Launch("acme/c", c, "m.gguf"), null, default);
+        using var cAgain = await node.Cache.AcquireAsync(node.Launch("acme/c", c, "m.gguf"), null, null, default);
         Assert.Equal(2, _hub.Downloads("acme/c"));
         Assert.True(File.Exists(inUse.Path) && File.Exists(bLease.Path));
     }
@@ -95,12 +95,12 @@ public sealed class WeightsCacheTests : IAsyncLifetime
         var commit = await CommitOf("acme/st");
         using var node = new CacheUnderTest(_hub.Endpoint);
 
-        using var lease = await node.Cache.AcquireAsync(node.Launch("acme/st", commit, "", format: WeightsFormats.Safetensors), null, default);
+        using var lease = await node.Cache.AcquireAsync(node.Launch("acme/st", commit, "", format: WeightsFormats.Safetensors), null, null, default);
 
         Assert.Equal(["config.json", "model.safetensors"], Directory.GetFiles(lease.Path).Select(Path.GetFileName).Order());
         Assert.Equal(0, _hub.Downloads("acme/st", "pytorch_model.bin"));
         var requests = _hub.Requests.Count;
-        using var hit = await node.Cache.AcquireAsync(node.Launch("acme/st", commit, "", format: WeightsFormats.Safetensors), null, default);
+        using var hit = await node.Cache.AcquireAsync(node.Launch("acme/st", commit, "", format: WeightsFormats.Safetensors), null, null, default);
         Assert.Equal(requests, _hub.Requests.Count);
     }
 
@@ -112,14 +112,14 @@ public sealed class WeightsCacheTests : IAsyncLifetime
         using var tokenless = new CacheUnderTest(_hub.Endpoint);
         var commit = (await new HuggingFaceClient(new HttpClient(), _hub.Endpoint).ResolveAsync("acme/p", null, "hf_ok", default)).Commit;
 
-        var refused = await Assert.ThrowsAsync<HubException>(() => tokenless.Cache.AcquireAsync(tokenless.Launch("acme/p", commit, "m.gguf"), null, default));
+        var refused = await Assert.ThrowsAsync<HubException>(() => tokenless.Cache.AcquireAsync(tokenless.Launch("acme/p", commit, "m.gguf"), null, null, default));
         Assert.Equal(HubErrorKind.RepoNotFound, refused.Kind);
-        using (await tokenless.Cache.AcquireAsync(tokenless.Launch("acme/p", commit, "m.gguf", token: "hf_ok"), null, default))
+        using (await tokenless.Cache.AcquireAsync(tokenless.Launch("acme/p", commit, "m.gguf", token: "hf_ok"), null, null, default))
         {
         }
 
         using var withHfToken = new CacheUnderTest(_hub.Endpoint, defaultToken: "hf_ok");
-        using var lease = await withHfToken.Cache.AcquireAsync(withHfToken.Launch("acme/p", commit, "m.gguf"), null, default);
+        using var lease = await withHfToken.Cache.AcquireAsync(withHfToken.Launch("acme/p", commit, "m.gguf"), null, null, default);
         Assert.Equal(10, Size(lease.Path));
     }
 }

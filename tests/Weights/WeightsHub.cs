@@ -83,6 +83,24 @@ public sealed class WeightsHub : IAsyncDisposable
     public void Cut(string repo, long bytes, int times) =>
         File.WriteAllText(Path.Combine(Root, repo, LocalHubEndpoints.CutFile), $"{bytes} {times}");
 
+    /// <summary>File downloads of <paramref name="repo"/> at <paramref name="bytesPerSecond"/>; null: full speed again.</summary>
+    public void Throttle(string repo, long? bytesPerSecond)
+    {
+        var control = Path.Combine(Root, repo, LocalHubEndpoints.ThrottleFile);
+        if (bytesPerSecond is null)
+        {
+            File.Delete(control);
+        }
+        else
+        {
+            File.WriteAllText(control, bytesPerSecond.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+    }
+
+    /// <summary>File downloads of <paramref name="repo"/> send <paramref name="extraBytes"/> more than the size the hub reports.</summary>
+    public void Oversize(string repo, long extraBytes) =>
+        File.WriteAllText(Path.Combine(Root, repo, LocalHubEndpoints.OversizeFile), extraBytes.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
     public async ValueTask DisposeAsync()
     {
         await _app.DisposeAsync();
@@ -90,22 +108,31 @@ public sealed class WeightsHub : IAsyncDisposable
     }
 }
 
-/// <summary>A node's weights cache on a temp folder against a hub, outside any silo.</summary>
+/// <summary>A node's weights cache on a temp folder against a hub, outside any silo; its disk can be simulated.</summary>
 public sealed class CacheUnderTest : IDisposable
 {
-    public CacheUnderTest(string endpoint, long? limit = null, string? defaultToken = null)
+    public CacheUnderTest(string endpoint, long? limit = null, string? defaultToken = null, string? tokenRepos = "*/*",
+        WeightsOptions? weights = null, IDiskSpace? disk = null)
     {
         Data = Directory.CreateTempSubdirectory("deepdeploy-cache-").FullName;
         Paths = new NodePaths(Data, "n1");
         Protection = DataProtectionProvider.Create(new DirectoryInfo(Path.Combine(Data, "keys")));
-        Cache = new WeightsCache(Paths, new HfEndpoint(endpoint) { DefaultToken = defaultToken }, new Factory(), Protection,
-            Options.Create(new NodeOptions { CacheLimitBytes = limit, ProgressInterval = TimeSpan.FromMilliseconds(50) }), NullLogger<WeightsCache>.Instance);
+        Endpoint = new HfEndpoint(endpoint) { DefaultToken = defaultToken, TokenRepos = RepoGlobs.Parse(tokenRepos) };
+        Cache = new WeightsCache(Paths, Endpoint, new Factory(), Protection, disk ?? new VolumeDiskSpace(),
+            Options.Create(new NodeOptions { CacheLimitBytes = limit, ProgressInterval = TimeSpan.FromMilliseconds(50) }),
+            Options.Create(weights ?? new WeightsOptions()), NullLogger<WeightsCache>.Instance);
     }
 
     public string Data { get; }
     public NodePaths Paths { get; }
     public IDataProtectionProvider Protection { get; }
+    public HfEndpoint Endpoint { get; }
     public WeightsCache Cache { get; }
+
+    /// <summary>Partial and finished blobs of every repo in the cache.</summary>
+    public IReadOnlyList<string> Blobs() => Directory.Exists(Paths.ModelsDirectory)
+        ? Directory.GetFiles(Paths.ModelsDirectory, "*", SearchOption.AllDirectories).Where(f => Path.GetFileName(Path.GetDirectoryName(f)) == "blobs").ToList()
+        : [];
 
     public InstanceLaunch Launch(string repo, string commit, string file, string? token = null, string format = WeightsFormats.Gguf) =>
         new($"i-{Guid.NewGuid():N}", "d1", "u/m", "A100-80GB", 1, 4, repo, commit, file,

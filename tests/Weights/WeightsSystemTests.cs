@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using DeepDeploy.Tests.EndToEnd;
+using DeepDeploy.Tests.Support;
 using Xunit.Abstractions;
 
 namespace DeepDeploy.Tests.Weights;
@@ -81,9 +82,9 @@ public sealed class WeightsSystemTests(ITestOutputHelper output)
 
         // Private repo: no token, a wrong token, the right one.
         var anonymous = await WaitStatus(client, await DeployAsync(client, Deployment("p0", "acme/private")), "failed");
-        Assert.Contains("(HTTP 401): it may be private or gated; check the token", anonymous.GetProperty("fail_reason").GetString());
+        Assert.Equal("weights repo 'acme/private': repository not found or not accessible", anonymous.GetProperty("fail_reason").GetString());
         var wrong = await WaitStatus(client, await DeployAsync(client, Deployment("p1", "acme/private", token: "hf_wrong")), "failed");
-        Assert.Contains("was refused (HTTP 401): Invalid credentials in Authorization header; check the token", wrong.GetProperty("fail_reason").GetString());
+        Assert.Equal("weights repo 'acme/private': repository not found or not accessible", wrong.GetProperty("fail_reason").GetString());
         Assert.DoesNotContain("hf_wrong", wrong.ToString());
         await client.DeleteAsync($"/deploy/{q2}");
         var right = await DeployAsync(client, Deployment("p2", "acme/private", token: "hf_right"));
@@ -110,6 +111,53 @@ public sealed class WeightsSystemTests(ITestOutputHelper output)
         Assert.Null(ranges[0]);
         Assert.All(ranges.Skip(1), r => Assert.StartsWith("bytes=", r));
         await client.DeleteAsync($"/deploy/{slow}");
+    }
+
+    [Fact]
+    public async Task Weights_over_the_limit_fail_a_deleted_download_leaves_no_partial_file_and_hf_token_goes_only_to_allowed_repos()
+    {
+        await using var hub = await WeightsHub.StartAsync();
+        hub.Write("acme/huge", "huge.gguf", new byte[3_000_000]);
+        var tiny = new FileInfo(hub.WriteGguf("acme/slow", "tiny.gguf", 5)).Length;
+        hub.Throttle("acme/slow", Math.Max(1, tiny / 10)); // ten seconds
+        hub.WriteGguf("acme/allowed-private", "tiny.gguf", 6);
+        hub.MakePrivate("acme/allowed-private", "hf_operator");
+        hub.WriteGguf("acme/private", "tiny.gguf", 7);
+        hub.MakePrivate("acme/private", "hf_operator");
+        await using var system = await RunningSystem.StartAsync(settings: new Dictionary<string, string>
+        {
+            ["HF_ENDPOINT"] = hub.Endpoint,
+            ["HF_TOKEN"] = "hf_operator",
+            ["DeepDeploy:Node:HfTokenRepos"] = "acme/allowed-*",
+            ["DeepDeploy:Node:MaxWeightsBytes"] = "2000000",
+        });
+        var token = await system.CreateUserAsync("yann");
+        using var client = system.Client(token);
+        var models = Path.Combine(system.DataDir, "nodes", "test-node", "models");
+        string[] Partials() => Directory.Exists(models) ? Directory.GetFiles(models, "*.incomplete", SearchOption.AllDirectories) : [];
+
+        // Over the maximum weights size: failed with the limit and the size, nothing downloaded.
+        var huge = await WaitStatus(client, await DeployAsync(client, Deployment("huge", "acme/huge")), "failed");
+        Assert.StartsWith("weights of repo 'acme/huge' are 2.9 MiB (3000000 bytes), over the maximum weights size of 1.9 MiB (2000000 bytes) per deployment",
+            huge.GetProperty("fail_reason").GetString());
+        Assert.Equal(0, hub.Downloads("acme/huge"));
+
+        // Deleted while downloading: the download stops and leaves no partial file; the same weights deploy afterwards.
+        var slow = await DeployAsync(client, Deployment("slow", "acme/slow"));
+        await Eventually.MatchAsync(async () => (Partials().Length, await client.GetStringAsync($"/deploy/{slow}")),
+            seen => seen.Length > 0, TimeSpan.FromSeconds(60), "a partial file");
+        Assert.Equal(HttpStatusCode.OK, (await client.DeleteAsync($"/deploy/{slow}")).StatusCode);
+        await Eventually.MatchAsync(() => Task.FromResult((Partials: string.Join(",", Partials()), Instances: system.Agent.Instances.Count)),
+            seen => seen is { Partials: "", Instances: 0 }, TimeSpan.FromSeconds(30), "no partial file, no instance");
+        Assert.Empty(Directory.GetFiles(Path.Combine(models, "acme--slow", "blobs"))); // cancelled, not finished
+        hub.Throttle("acme/slow", null);
+        await WaitStatus(client, await DeployAsync(client, Deployment("slow-again", "acme/slow")), "running");
+
+        // HF_TOKEN only for repos on DeepDeploy:Node:HfTokenRepos; another repo it could read says only "not accessible".
+        await WaitStatus(client, await DeployAsync(client, Deployment("allowed", "acme/allowed-private")), "running");
+        await ChatAsync(client, "yann/allowed");
+        var other = await WaitStatus(client, await DeployAsync(client, Deployment("other", "acme/private")), "failed");
+        Assert.Equal("weights repo 'acme/private': repository not found or not accessible", other.GetProperty("fail_reason").GetString());
     }
 
     [Fact]

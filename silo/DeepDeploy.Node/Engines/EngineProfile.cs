@@ -44,6 +44,11 @@ public sealed class EngineProfile
     /// See <see cref="ExtraArgsPolicy"/>.</summary>
     public List<string> AllowedArgs { get; set; } = [];
 
+    /// <summary>Whether a snapshot download takes every file of the repo, code (<c>*.py</c>) included, instead of only the
+    /// weights, config and tokenizer files (see <see cref="Weights.WeightsFiles"/>). Default false: only for engines trusted
+    /// to run a repo's code, since a flag like <c>--trust-remote-code</c> would run it.</summary>
+    public bool AllowCodeFiles { get; set; }
+
     /// <summary>Extra environment variables for the process (values templated).</summary>
     public Dictionary<string, string> Environment { get; set; } = [];
 

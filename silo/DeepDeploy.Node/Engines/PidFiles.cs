@@ -13,7 +13,14 @@ public sealed class PidFiles(string directory)
         File.WriteAllText(PathOf(instanceId), pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
-    public void Delete(string instanceId) => File.Delete(PathOf(instanceId));
+    /// <summary>No file (an instance that ended before its engine started, on a node that never started one) is fine.</summary>
+    public void Delete(string instanceId)
+    {
+        if (Directory.Exists(directory))
+        {
+            File.Delete(PathOf(instanceId));
+        }
+    }
 
     /// <summary>Kills every listed engine that still runs and returns how many it killed.</summary>
     public int KillOrphans()

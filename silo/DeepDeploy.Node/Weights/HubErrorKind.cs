@@ -20,4 +20,7 @@ public enum HubErrorKind
     /// malformed answers, or a downloaded file whose size or hash does not match the hub's.
     /// </summary>
     Network,
+
+    /// <summary>A file's body is larger than the size the hub reported for it (never retried).</summary>
+    TooLarge,
 }

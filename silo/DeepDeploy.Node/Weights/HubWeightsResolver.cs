@@ -2,7 +2,9 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using DeepDeploy.Contracts.Deployments;
 using DeepDeploy.Grains.Deployments;
+using DeepDeploy.Contracts.Nodes;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.Options;
 
 namespace DeepDeploy.Node.Weights;
 
@@ -12,7 +14,8 @@ namespace DeepDeploy.Node.Weights;
 /// largest that fits the instance's GPU memory (num_gpus × the type's memory × <see cref="UsableMemoryFraction"/>),
 /// else the largest. Repos with safetensors and no GGUF: the whole snapshot, for an external engine.
 /// </summary>
-public sealed partial class HubWeightsResolver(HfEndpoint endpoint, IHttpClientFactory http, IDataProtectionProvider protection) : IWeightsResolver
+public sealed partial class HubWeightsResolver(HfEndpoint endpoint, IHttpClientFactory http, IDataProtectionProvider protection,
+    IOptions<WeightsOptions> options) : IWeightsResolver
 {
     /// <summary>Share of GPU memory the weights may take; the rest is headroom for the KV cache and activations.</summary>
     public const double UsableMemoryFraction = 0.85;
@@ -25,8 +28,12 @@ public sealed partial class HubWeightsResolver(HfEndpoint endpoint, IHttpClientF
         var client = await endpoint.CreateClientAsync(http.CreateClient(nameof(HuggingFaceClient)));
         try
         {
-            var snapshot = await client.ResolveAsync(request.Repo, request.Revision, Unprotect(protection, request.TokenProtected), cancellationToken);
-            return Choose(snapshot, request.Quantization, GpuMemoryBytes(request.Gpu, request.NumGpus));
+            var token = endpoint.TokenFor(request.Repo, Unprotect(protection, request.TokenProtected));
+            var snapshot = await client.ResolveAsync(request.Repo, request.Revision, token, cancellationToken);
+            var resolution = Choose(snapshot, request.Quantization, GpuMemoryBytes(request.Gpu, request.NumGpus));
+            return resolution.Error is null && TooLarge(snapshot, resolution, options.Value.MaxWeightsBytes) is { } tooLarge
+                ? WeightsResolution.Failed(tooLarge)
+                : resolution;
         }
         catch (HubException e)
         {
@@ -71,6 +78,22 @@ public sealed partial class HubWeightsResolver(HfEndpoint endpoint, IHttpClientF
         return WeightsResolution.Resolved(snapshot.Commit, best.Path);
     }
 
+    /// <summary>Why a resolution's weights may not be downloaded: more than <paramref name="maxBytes"/> by the sizes the hub
+    /// reports (the GGUF file, or the snapshot's weights, config and tokenizer files); null when they fit. Nodes check
+    /// again with what they would really download.</summary>
+    public static string? TooLarge(RepoSnapshot snapshot, WeightsResolution resolution, long maxBytes)
+    {
+        var files = resolution.Format == WeightsFormats.Safetensors
+            ? snapshot.Files.Where(f => WeightsFiles.Takes(f.Path, resolution.Format, allowCodeFiles: false))
+            : snapshot.Files.Where(f => f.Path == resolution.File);
+        var size = files.Sum(f => f.Size);
+        return size > maxBytes ? OverLimit(snapshot.Repo, size, maxBytes) : null;
+    }
+
+    /// <summary>The reason a deployment whose weights are <paramref name="size"/> bytes fails.</summary>
+    public static string OverLimit(string repo, long size, long maxBytes) =>
+        $"weights of repo '{repo}' are {Size(size)} ({size} bytes), over the maximum weights size of {Size(maxBytes)} ({maxBytes} bytes) per deployment (DeepDeploy:Node:MaxWeightsBytes)";
+
     /// <summary>True when the file name holds <paramref name="quantization"/> as a whole part: "Q4_K" matches
     /// "m.Q4_K.gguf" and "m-Q4_K-x.gguf" but not "m.Q4_K_M.gguf". Case does not matter.</summary>
     public static bool Matches(string path, string quantization)
@@ -103,7 +126,7 @@ public sealed partial class HubWeightsResolver(HfEndpoint endpoint, IHttpClientF
         return all.Count > max ? $"{shown}, and {all.Count - max} more" : shown.Length == 0 ? "none" : shown;
     }
 
-    static string Size(long bytes) => bytes switch
+    public static string Size(long bytes) => bytes switch
     {
         >= 1L << 30 => $"{bytes / (double)(1L << 30):0.#} GiB",
         >= 1L << 20 => $"{bytes / (double)(1L << 20):0.#} MiB",

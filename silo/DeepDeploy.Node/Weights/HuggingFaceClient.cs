@@ -297,7 +297,7 @@ public sealed class HuggingFaceClient
                         progress?.Report(0);
                     }
 
-                    await CopyAsync(response, repo, incomplete, append, existing, hash?.Hash, progress, ct).ConfigureAwait(false);
+                    await CopyAsync(response, repo, file, incomplete, append, existing, expectedSize, hash?.Hash, progress, ct).ConfigureAwait(false);
                 }
             }
 
@@ -383,9 +383,17 @@ public sealed class HuggingFaceClient
         return (size.Value, NormalizeEtag(etag));
     }
 
-    private async Task CopyAsync(HttpResponseMessage response, string repo, string path, bool append, long existing,
-        IncrementalHash? hash, IProgress<long>? progress, CancellationToken ct)
+    /// <summary>Appends the body to <paramref name="path"/>, never past <paramref name="expectedSize"/>: a hub that sends more
+    /// than it reported gets <see cref="HubErrorKind.TooLarge"/> and the partial file is deleted.</summary>
+    private async Task CopyAsync(HttpResponseMessage response, string repo, string file, string path, bool append, long existing,
+        long expectedSize, IncrementalHash? hash, IProgress<long>? progress, CancellationToken ct)
     {
+        var start = append ? existing : 0;
+        if (start + response.Content.Headers.ContentLength > expectedSize)
+        {
+            throw TooLarge(repo, file, path, expectedSize);
+        }
+
         try
         {
             await using var source = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
@@ -395,6 +403,12 @@ public sealed class HuggingFaceClient
             int read;
             while ((read = await source.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
             {
+                if (total + read > expectedSize)
+                {
+                    await target.DisposeAsync().ConfigureAwait(false);
+                    throw TooLarge(repo, file, path, expectedSize);
+                }
+
                 await target.WriteAsync(buffer.AsMemory(0, read), ct).ConfigureAwait(false);
                 hash?.AppendData(buffer, 0, read);
                 total += read;
@@ -407,6 +421,13 @@ public sealed class HuggingFaceClient
             throw new HubException(HubErrorKind.Network, repo, Endpoint,
                 $"download from weights repo '{repo}' at {Endpoint} was interrupted: {ex.Message}", (int)response.StatusCode, ex);
         }
+    }
+
+    private HubException TooLarge(string repo, string file, string path, long expectedSize)
+    {
+        File.Delete(path);
+        return new HubException(HubErrorKind.TooLarge, repo, Endpoint,
+            $"file '{file}' of weights repo '{repo}' is larger than the {expectedSize} bytes the hub reported; download stopped");
     }
 
     private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, string? token, string repo,
@@ -461,16 +482,17 @@ public sealed class HuggingFaceClient
         var detail = string.IsNullOrWhiteSpace(hubMessage) ? "" : $": {hubMessage.Trim()}";
         var message = kind switch
         {
-            HubErrorKind.RepoNotFound when status is 401 or 403 =>
-                $"weights repo '{repo}' not found at {Endpoint} (HTTP {status}): it may be private or gated; check the token",
-            HubErrorKind.RepoNotFound => $"weights repo '{repo}' not found at {Endpoint} (HTTP {status})",
+            // Whether a repo exists, is private or gated, and what the hub says of it, is not the caller's to learn.
+            HubErrorKind.RepoNotFound or HubErrorKind.Unauthorized => NotAccessible(repo),
             HubErrorKind.RevisionNotFound => $"revision '{revision}' of weights repo '{repo}' not found at {Endpoint} (HTTP {status})",
             HubErrorKind.EntryNotFound => $"file '{file}' of weights repo '{repo}' not found at revision '{revision}' at {Endpoint} (HTTP {status})",
-            HubErrorKind.Unauthorized => $"access to weights repo '{repo}' at {Endpoint} was refused (HTTP {status}){detail}; check the token",
             _ => $"weights repo '{repo}' at {Endpoint}: unexpected HTTP {status} {response.ReasonPhrase}{detail}",
         };
         return new HubException(kind, repo, Endpoint, message, status);
     }
+
+    /// <summary>The whole message for a repo the caller could not read (HTTP 401, 403 or 404).</summary>
+    public static string NotAccessible(string repo) => $"weights repo '{repo}': repository not found or not accessible";
 
     private static async Task<string?> TryReadErrorBodyAsync(HttpResponseMessage response, CancellationToken ct)
     {

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using DeepDeploy.Contracts.Deployments;
 using DeepDeploy.Contracts.Nodes;
 using DeepDeploy.Node.Engines;
@@ -14,44 +13,87 @@ namespace DeepDeploy.Node.Weights;
 /// models/&lt;owner&gt;--&lt;name&gt;/blobs/&lt;etag&gt;                 file contents, named by the hub's ETag (sha256 or git blob id)
 /// models/&lt;owner&gt;--&lt;name&gt;/snapshots/&lt;commit&gt;/&lt;file&gt;  symlinks to ../../blobs/&lt;etag&gt;, one tree per revision
 /// </code>
-/// A blob is downloaded once however many instances (and revisions) want it at the same time; its partial
-/// bytes live in <c>blobs/&lt;etag&gt;.incomplete</c> and are resumed. With <see cref="NodeOptions.CacheLimitBytes"/>
-/// set, revisions no live instance uses are evicted least recently used first (and the blobs no snapshot links
-/// any more) to make room before a download.
+/// A blob is downloaded once however many instances (and revisions) want it at the same time, and cancelled when the
+/// last of them stops waiting; its partial bytes (<c>blobs/&lt;etag&gt;.incomplete</c>) are deleted when a download fails
+/// or is cancelled, and when the node starts. Before a download: the weights must fit
+/// <see cref="WeightsOptions.MaxWeightsBytes"/>, revisions no live instance uses are evicted least recently used first
+/// (and the blobs no snapshot links any more) to keep the cache under its limit, and the volume must keep its reserve free.
 /// </summary>
 public sealed class WeightsCache(
     NodePaths paths,
     HfEndpoint endpoint,
     IHttpClientFactory http,
     IDataProtectionProvider protection,
+    IDiskSpace disk,
     IOptions<NodeOptions> options,
+    IOptions<WeightsOptions> weightsOptions,
     ILogger<WeightsCache> log)
 {
-    readonly ConcurrentDictionary<string, Lazy<Download>> _downloads = new();
+    const string Partial = ".incomplete";
+
+    readonly Dictionary<string, Download> _downloads = [];
     readonly Dictionary<string, int> _inUse = [];
     readonly Dictionary<string, DateTimeOffset> _lastUsed = [];
     readonly HashSet<string> _pinnedBlobs = [];
     readonly Lock _lock = new();
+    long? _derivedLimit;
     long _downloadedBytes;
+
+    WeightsOptions Settings => weightsOptions.Value;
 
     /// <summary>Bytes fetched from the hub by this cache since start (cache hits fetch none).</summary>
     public long DownloadedBytes => Interlocked.Read(ref _downloadedBytes);
 
-    long _hits;
-    long _misses;
+            Interlocked.Increment(ref _misses);
 
-    /// <summary>Acquisitions that found their weights complete on disk, since start.</summary>
-    public long Hits => Interlocked.Read(ref _hits);
+    /// <summary><see cref="NodeOptions.CacheLimitBytes"/>, or when unset <see cref="WeightsOptions.DefaultCacheShare"/> of what
+    /// the cache may grow into (its bytes plus the volume's free space), measured once.</summary>
+    public long CacheLimit
+    {
+        get
+        {
+            if (options.Value.CacheLimitBytes is { } configured)
+            {
+                return configured;
+            }
 
-    /// <summary>Acquisitions that had to ask the hub, since start.</summary>
-    public long Misses => Interlocked.Read(ref _misses);
+            lock (_lock)
+            {
+                return _derivedLimit ??= (long)((CacheSize() + disk.Probe(paths.ModelsDirectory).FreeBytes) * Settings.DefaultCacheShare);
+            }
+        }
+    }
+
+    /// <summary>When the node starts, before any download: deletes the partial files an earlier run left and fixes the
+    /// cache limit.</summary>
+    public void Start()
+    {
+        var removed = 0;
+        if (Directory.Exists(paths.ModelsDirectory))
+        {
+            foreach (var partial in Directory.EnumerateDirectories(paths.ModelsDirectory).Select(r => Path.Combine(r, "blobs")).Where(Directory.Exists)
+                .SelectMany(b => Directory.EnumerateFiles(b, "*" + Partial)))
+            {
+                File.Delete(partial);
+                removed++;
+            }
+        }
+
+        var space = disk.Probe(paths.ModelsDirectory);
+        log.LogInformation("Model cache {Directory}: limit {Limit} bytes{Derived}, keeps {Reserve} bytes free on its volume, at most {Max} bytes per deployment; removed {Removed} partial files",
+            paths.ModelsDirectory, CacheLimit, options.Value.CacheLimitBytes is null ? " (from free disk)" : "", Settings.ReserveFor(space.TotalBytes),
+            Settings.MaxWeightsBytes, removed);
+    }
 
     /// <summary>
     /// The weights of <paramref name="launch"/> on this node's disk, downloaded if missing, held in use (not evictable)
-    /// until the lease is disposed. Path: the GGUF file, or the snapshot folder for a safetensors repo.
+    /// until the lease is disposed. Path: the GGUF file, or the snapshot folder for a safetensors repo, holding the files
+    /// <see cref="WeightsFiles"/> gives <paramref name="profile"/> (null: the built-in worker).
     /// <paramref name="progress"/> gets (bytes on disk, bytes in all) every <see cref="NodeOptions.ProgressInterval"/>.
+    /// Cancelling <paramref name="cancellationToken"/> cancels the downloads no other instance waits for.
     /// </summary>
-    public async Task<WeightsLease> AcquireAsync(InstanceLaunch launch, Func<DownloadProgress, Task>? progress, CancellationToken cancellationToken)
+    public async Task<WeightsLease> AcquireAsync(InstanceLaunch launch, EngineProfile? profile, Func<DownloadProgress, Task>? progress,
+        CancellationToken cancellationToken)
     {
         var repoDir = RepoDirectory(launch.HfRepo);
         var snapshotKey = SnapshotKey(repoDir, launch.Commit);
@@ -78,20 +120,27 @@ public sealed class WeightsCache(
 
             Interlocked.Increment(ref _misses);
 
-            var token = HubWeightsResolver.Unprotect(protection, launch.HfTokenProtected);
+            var token = endpoint.TokenFor(launch.HfRepo, HubWeightsResolver.Unprotect(protection, launch.HfTokenProtected));
             var client = await endpoint.CreateClientAsync(HttpClient());
             var files = launch.WeightsFormat == WeightsFormats.Safetensors
-                ? await SnapshotFilesAsync(client, launch, token, cancellationToken)
+                ? await SnapshotFilesAsync(client, launch, profile?.AllowCodeFiles == true, token, cancellationToken)
                 : [launch.WeightsFile];
 
-            var wanted = new List<(string File, string Link, long Size, string Blob)>();
+            var wanted = new List<Wanted>();
             foreach (var file in files)
             {
                 var link = Inside(snapshotDir, file);
                 var (size, etag) = await client.GetFileInfoAsync(launch.HfRepo, launch.Commit, file, token, cancellationToken);
                 var blobName = etag is not null && etag.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')
                     ? etag : $"{launch.Commit}--{file.Replace('/', '-')}";
-                wanted.Add((file, link, size, Path.Combine(repoDir, "blobs", blobName)));
+                wanted.Add(new Wanted(file, link, size, Path.Combine(repoDir, "blobs", blobName)));
+            }
+
+            // Before any byte is written.
+            var total = wanted.Sum(w => w.Size);
+            if (total > Settings.MaxWeightsBytes)
+            {
+                throw new InvalidOperationException(HubWeightsResolver.OverLimit(launch.HfRepo, total, Settings.MaxWeightsBytes));
             }
 
             var missing = wanted.Where(w => !File.Exists(w.Link)).ToList();
@@ -117,46 +166,64 @@ public sealed class WeightsCache(
         }
     }
 
-    async Task FetchAsync(InstanceLaunch launch, HuggingFaceClient client, string? token,
-        List<(string File, string Link, long Size, string Blob)> wanted, List<(string File, string Link, long Size, string Blob)> missing,
+    sealed record Wanted(string File, string Link, long Size, string Blob);
+
+    async Task FetchAsync(InstanceLaunch launch, HuggingFaceClient client, string? token, List<Wanted> wanted, List<Wanted> missing,
         Func<DownloadProgress, Task>? progress, CancellationToken cancellationToken)
     {
-        lock (_lock)
-        {
-            foreach (var m in missing)
-            {
-                _pinnedBlobs.Add(m.Blob);
-            }
-        }
-
+        var joined = new Dictionary<string, Download>();
         try
         {
-            EnsureRoom(missing.Where(m => !File.Exists(m.Blob)).Sum(m => m.Size));
+            lock (_lock)
+            {
+                foreach (var m in missing)
+                {
+                    _pinnedBlobs.Add(m.Blob);
+                }
+
+                var fresh = missing.Where(m => !File.Exists(m.Blob) && !_downloads.ContainsKey(m.Blob)).DistinctBy(m => m.Blob).Sum(m => m.Size);
+                EnsureRoom(fresh);
+                EnsureFreeSpace(launch.HfRepo, fresh);
+                foreach (var m in missing.Where(m => !File.Exists(m.Blob)).DistinctBy(m => m.Blob))
+                {
+                    var download = _downloads.GetValueOrDefault(m.Blob);
+                    if (download is null || download.Cancelled || download.Task.IsCompleted)
+                    {
+                        // One cancelled or failed and still cleaning up goes first, so that it deletes its own partial file only.
+                        download = _downloads[m.Blob] = new Download(this, client, launch.HfRepo, launch.Commit, m.File, token, m.Blob, m.Size, download?.Task);
+                    }
+
+                    download.Waiters++;
+                    joined[m.Blob] = download;
+                }
+            }
+
             var total = wanted.Sum(w => w.Size);
-            var downloads = missing.Where(m => !File.Exists(m.Blob))
-                .Select(m => _downloads.GetOrAdd(m.Blob, blob => new Lazy<Download>(() => new Download(this, client, launch.HfRepo, launch.Commit, m.File, token, blob))).Value)
-                .ToList();
-            var all = Task.WhenAll(downloads.Select(d => d.Task));
+            var tasks = joined.Values.Select(d => d.Task).ToList();
             long Done() => wanted.Sum(w =>
-                File.Exists(w.Blob) ? w.Size : _downloads.TryGetValue(w.Blob, out var d) && d.IsValueCreated ? Math.Min(d.Value.Done, w.Size) : 0);
+                joined.TryGetValue(w.Blob, out var d) ? (d.Task.IsCompletedSuccessfully ? w.Size : Math.Min(d.Done, w.Size)) : File.Exists(w.Blob) ? w.Size : 0);
 
             var last = -1L;
             while (true)
             {
-                var done = all.IsCompletedSuccessfully ? total : Done();
+                var done = Done();
                 if (done != last && progress is not null)
                 {
                     await progress(new DownloadProgress(done, total));
                 }
 
                 last = done;
-                if (all.IsCompleted)
+                if (tasks.FirstOrDefault(t => t.IsFaulted || t.IsCanceled) is { } failed)
                 {
-                    await all;
+                    await failed;
+                }
+
+                if (tasks.All(t => t.IsCompletedSuccessfully))
+                {
                     break;
                 }
 
-                await Task.WhenAny(all, Task.Delay(options.Value.ProgressInterval, cancellationToken));
+                await Task.WhenAny(Task.WhenAny(tasks), Task.Delay(options.Value.ProgressInterval, cancellationToken));
                 cancellationToken.ThrowIfCancellationRequested();
             }
 
@@ -178,6 +245,11 @@ public sealed class WeightsCache(
         {
             lock (_lock)
             {
+                foreach (var download in joined.Values)
+                {
+                    download.Leave();
+                }
+
                 foreach (var m in missing)
                 {
                     _pinnedBlobs.Remove(m.Blob);
@@ -186,26 +258,42 @@ public sealed class WeightsCache(
         }
     }
 
-    /// <summary>The snapshot's files an engine that takes safetensors needs: everything but other weight formats.</summary>
-    static async Task<IReadOnlyList<string>> SnapshotFilesAsync(HuggingFaceClient client, InstanceLaunch launch, string? token, CancellationToken cancellationToken)
+    /// <summary>The snapshot's files the engine gets (<see cref="WeightsFiles"/>).</summary>
+    static async Task<IReadOnlyList<string>> SnapshotFilesAsync(HuggingFaceClient client, InstanceLaunch launch, bool allowCodeFiles, string? token,
+        CancellationToken cancellationToken)
     {
         var snapshot = await client.ResolveAsync(launch.HfRepo, launch.Commit, token, cancellationToken);
-        return snapshot.Files.Select(f => f.Path).Where(f => !OtherWeightFormats.Any(e => f.EndsWith(e, StringComparison.OrdinalIgnoreCase))).ToList();
+        return WeightsFiles.Select(snapshot.Files.Select(f => f.Path), launch.WeightsFormat, allowCodeFiles);
     }
 
     /// <summary>Beside a safetensors snapshot folder: the list of its files, written once all are there.</summary>
     const string CompleteSuffix = ".complete";
 
-    static readonly string[] OtherWeightFormats = [".bin", ".pt", ".pth", ".gguf", ".onnx", ".h5", ".msgpack", ".ckpt", ".tflite", ".ot"];
-
-    /// <summary>Evicts unused revisions, least recently used first, until <paramref name="incoming"/> more bytes fit the limit.</summary>
-    public void EnsureRoom(long incoming)
+    /// <summary>Refuses a download that would leave less than the reserve free on the volume, counting what the downloads
+    /// under way still have to write. Called under the lock.</summary>
+    void EnsureFreeSpace(string repo, long incoming)
     {
-        if (options.Value.CacheLimitBytes is not { } limit)
+        if (incoming == 0)
         {
             return;
         }
 
+        var space = disk.Probe(paths.ModelsDirectory);
+        var reserve = Settings.ReserveFor(space.TotalBytes);
+        var pending = _downloads.Values.Where(d => !d.Task.IsCompleted).Sum(d => Math.Max(0, d.Size - d.Done));
+        if (space.FreeBytes - pending - incoming < reserve)
+        {
+            throw new InvalidOperationException(
+                $"not enough disk space on node {options.Value.Name} for the weights of repo '{repo}' ({HubWeightsResolver.Size(incoming)}): "
+                + $"{HubWeightsResolver.Size(Math.Max(0, space.FreeBytes - pending))} free, and the node keeps {HubWeightsResolver.Size(reserve)} free "
+                + "(DeepDeploy:Node:FreeSpaceReserveBytes)");
+        }
+    }
+
+    /// <summary>Evicts unused revisions, least recently used first, until <paramref name="incoming"/> more bytes fit the limit.</summary>
+    public void EnsureRoom(long incoming)
+    {
+        var limit = CacheLimit;
         lock (_lock)
         {
             var used = CacheSize();
@@ -270,7 +358,7 @@ public sealed class WeightsCache(
         {
             foreach (var blob in Directory.EnumerateFiles(blobs))
             {
-                var finished = blob.EndsWith(".incomplete", StringComparison.Ordinal) ? blob[..^".incomplete".Length] : blob;
+                var finished = blob.EndsWith(Partial, StringComparison.Ordinal) ? blob[..^Partial.Length] : blob;
                 if (!linked.Contains(blob) && !_pinnedBlobs.Contains(finished) && !_downloads.ContainsKey(finished))
                 {
                     File.Delete(blob);
@@ -325,28 +413,45 @@ public sealed class WeightsCache(
         return path;
     }
 
-    /// <summary>One blob's download, shared by everyone who wants it meanwhile.</summary>
+    /// <summary>One blob's download, shared by the instances that want it meanwhile and cancelled when none does any more.
+    /// Its partial file does not outlive a failure or a cancellation. <see cref="Waiters"/> and <see cref="Leave"/>: under
+    /// the cache's lock.</summary>
     sealed class Download : IProgress<long>
     {
+        readonly CancellationTokenSource _cancel = new();
         long _done;
 
-        public Download(WeightsCache cache, HuggingFaceClient client, string repo, string commit, string file, string? token, string blob)
+        public Download(WeightsCache cache, HuggingFaceClient client, string repo, string commit, string file, string? token, string blob, long size,
+            Task? previous)
         {
+            Size = size;
             Task = Task.Run(async () =>
             {
                 try
                 {
                     Directory.CreateDirectory(Path.GetDirectoryName(blob)!);
-                    var before = File.Exists(blob + ".incomplete") ? new FileInfo(blob + ".incomplete").Length : 0;
-                    // Not cancelled by one waiter's stop: others may wait for it too, and the bytes stay useful.
-                    await client.DownloadFileAsync(repo, commit, file, token, blob, this, CancellationToken.None);
-                    Interlocked.Add(ref cache._downloadedBytes, new FileInfo(blob).Length - before);
+                    if (previous is not null)
+                    {
+                        await previous.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+                    }
+
+                    _cancel.Token.ThrowIfCancellationRequested();
+                    await client.DownloadFileAsync(repo, commit, file, token, blob, this, _cancel.Token);
+                    Interlocked.Add(ref cache._downloadedBytes, size);
+                }
+                catch
+                {
+                    File.Delete(blob + Partial);
+                    throw;
                 }
                 finally
                 {
-                    foreach (var entry in cache._downloads.Where(e => e.Key == blob && e.Value.IsValueCreated && ReferenceEquals(e.Value.Value, this)))
+                    lock (cache._lock)
                     {
-                        cache._downloads.TryRemove(entry);
+                        if (cache._downloads.GetValueOrDefault(blob) == this)
+                        {
+                            cache._downloads.Remove(blob);
+                        }
                     }
                 }
             });
@@ -354,8 +459,23 @@ public sealed class WeightsCache(
 
         public Task Task { get; }
 
+        public long Size { get; }
+
         public long Done => Interlocked.Read(ref _done);
 
+        public int Waiters { get; set; }
+
+        public bool Cancelled => _cancel.IsCancellationRequested;
+
         public void Report(long value) => Interlocked.Exchange(ref _done, value);
+
+        /// <summary>One waiter fewer; the last one to leave an unfinished download cancels it.</summary>
+        public void Leave()
+        {
+            if (--Waiters == 0 && !Task.IsCompleted)
+            {
+                _cancel.Cancel();
+            }
+        }
     }
 }
