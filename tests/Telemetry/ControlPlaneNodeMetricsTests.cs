@@ -24,8 +24,8 @@ public sealed class ControlPlaneNodeMetricsTests
         var metrics = new NodeMetrics(factory, Options.Create(new NodeOptions { Name = "n1" }), node.Cache);
         using var capture = new ControlPlaneMetricsCapture(NodeMetrics.MeterName, [factory]);
 
-        using (await node.Cache.AcquireAsync(node.Launch("acme/one", commit, "m.gguf"), null, default))
-        using (await node.Cache.AcquireAsync(node.Launch("acme/one", commit, "m.gguf"), null, default))
+        using (await node.Cache.AcquireAsync(node.Launch("acme/one", commit, "m.gguf"), null, null, default))
+        using (await node.Cache.AcquireAsync(node.Launch("acme/one", commit, "m.gguf"), null, null, default))
         {
         }
 

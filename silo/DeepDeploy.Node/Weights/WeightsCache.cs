@@ -44,7 +44,14 @@ public sealed class WeightsCache(
     /// <summary>Bytes fetched from the hub by this cache since start (cache hits fetch none).</summary>
     public long DownloadedBytes => Interlocked.Read(ref _downloadedBytes);
 
-            Interlocked.Increment(ref _misses);
+    long _hits;
+    long _misses;
+
+    /// <summary>Acquisitions that found their weights complete on disk, since start.</summary>
+    public long Hits => Interlocked.Read(ref _hits);
+
+    /// <summary>Acquisitions that had to ask the hub, since start.</summary>
+    public long Misses => Interlocked.Read(ref _misses);
 
     /// <summary><see cref="NodeOptions.CacheLimitBytes"/>, or when unset <see cref="WeightsOptions.DefaultCacheShare"/> of what
     /// the cache may grow into (its bytes plus the volume's free space), measured once.</summary>
