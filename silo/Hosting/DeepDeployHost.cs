@@ -4,6 +4,7 @@ using DeepDeploy.Gateway;
 using DeepDeploy.LocalHub;
 using DeepDeploy.Node;
 using DeepDeploy.Node.Weights;
+using DeepDeploy.Silo.Hosting.Telemetry;
 using DeepDeploy.Silo.Storage;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -53,6 +54,7 @@ public static class DeepDeployHost
         }
 
         AddKeyRing(builder.Services, options);
+        builder.AddDeepDeployTelemetry(roles);
 
         if (roles.HasGateway())
         {
@@ -76,6 +78,7 @@ public static class DeepDeployHost
                 }
 
                 silo.AddDashboard();
+                silo.AddActivityPropagation();
             });
         }
         else
@@ -86,6 +89,7 @@ public static class DeepDeployHost
             {
                 client.UseDeepDeployClustering(options);
                 client.AddDashboard();
+                client.AddActivityPropagation();
             });
         }
 
@@ -96,6 +100,8 @@ public static class DeepDeployHost
             app.UseDeepDeployGateway();
             app.MapOrleansDashboard("/dashboard").RequireAuthorization(p => p.RequireRole(DeepDeploy.Gateway.Auth.Roles.Operator));
         }
+
+        app.MapDeepDeployMetrics(roles);
 
         if (serveHub)
         {
