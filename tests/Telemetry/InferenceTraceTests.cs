@@ -74,4 +74,39 @@ public sealed class InferenceTraceTests
             TimeSpan.FromSeconds(30), "the worker's queue, prefill and decode spans");
         Assert.Equal(["deepdeploy.worker.decode", "deepdeploy.worker.prefill", "deepdeploy.worker.queue"], phases.Order());
     }
+
+    [Fact]
+    public async Task A_deploy_request_traces_its_grain_calls_and_a_placement_traces_through_the_node_to_weights_fetch_and_engine_start()
+    {
+        var spans = new SpanList();
+        await using var system = await RunningSystem.StartAsync(
+            settings: new Dictionary<string, string> { ["DeepDeploy:Node:WorkerArgs"] = "--engine fake --fake-token-rate 200" },
+            configure: builder => builder.Services.ConfigureOpenTelemetryTracerProvider(t => t.AddInMemoryExporter(spans)));
+        using var client = system.Client(await system.CreateUserAsync("ops"));
+        var deployId = await GatewaySystem.DeployAsync(client, "launched", maxBatchSize: 2, minInstances: 1, maxInstances: 1, running: 1);
+
+        var launch = await Eventually.ValueAsync(() => Task.FromResult(spans.FirstOrDefault(a => a.OperationName == "deepdeploy.node.launch"
+                && (string?)a.GetTagItem("deepdeploy.deployment.id") == deployId)),
+            TimeSpan.FromSeconds(10), "the node's launch span");
+        var trace = spans.Where(a => a.TraceId == launch.TraceId).ToArray();
+        Assert.Equal(ActivityStatusCode.Unset, launch.Status);
+        Assert.Contains(trace, a => a.OperationName == "deepdeploy.weights.acquire" && a.ParentSpanId == launch.SpanId);
+        Assert.Contains(trace, a => a.OperationName == "deepdeploy.engine.start" && a.ParentSpanId == launch.SpanId);
+
+        // Up the parents: the grain calls of the deployment's control loop that placed the instance.
+        var byId = trace.ToDictionary(a => a.SpanId);
+        var chain = new List<Activity>();
+        for (var at = launch; byId.TryGetValue(at.ParentSpanId, out var parent); at = parent)
+        {
+            chain.Add(parent);
+        }
+
+        var names = string.Join(" <- ", chain.Select(a => a.DisplayName));
+        Assert.True(chain.Any(a => a.Source.Name.StartsWith("Microsoft.Orleans", StringComparison.Ordinal) && a.DisplayName == "IGpuNodeGrain/StartInstance"), names);
+
+        // The deploy request's own trace: the gateway's server span and the grain calls it made.
+        var request = Assert.Single(spans, a => a.Kind == ActivityKind.Server && a.DisplayName == "POST /deploy/llm");
+        Assert.Contains(spans, a => a.TraceId == request.TraceId && a.Kind == ActivityKind.Client
+            && a.Source.Name.StartsWith("Microsoft.Orleans", StringComparison.Ordinal) && a.DisplayName.StartsWith("IDeploymentGrain/", StringComparison.Ordinal));
+    }
 }
