@@ -19,6 +19,8 @@ namespace DeepDeploy.Tests.Gateway;
 /// <item>Skewed load: open loop (Poisson arrivals) at about 80% of capacity, 80% short (4 tokens) and 20% long
 /// (100 tokens) generations at 100 tokens/s per sequence, 2 instances × max_batch_size 4; p50/p99 of the gateway
 /// (least loaded + queue) and of nginx round-robin to workers that queue beyond their batch.</item>
+/// <item>Telemetry overhead (its own fact, bench-results/gateway-telemetry.txt): gateway throughput with
+/// OpenTelemetry on and off, alternating.</item>
 /// </list>
 /// </summary>
 [Trait("Category", "Benchmark")]
@@ -46,6 +48,36 @@ public sealed class GatewayBenchmark(ITestOutputHelper output)
         var dir = Path.Combine(RepoRoot(), "bench-results");
         Directory.CreateDirectory(dir);
         await File.WriteAllTextAsync(Path.Combine(dir, "gateway.txt"), _report.ToString());
+    }
+
+    /// <summary>3. Telemetry overhead: the gateway's throughput with OpenTelemetry on (default sampling, Prometheus;
+    /// no OTLP endpoint) and off (DeepDeploy:Telemetry:Enabled=false), alternating, in one run.</summary>
+    [BenchmarkFact]
+    public async Task Gateway_with_telemetry_on_and_off()
+    {
+        Line($"DeepDeploy gateway telemetry overhead {DateTime.UtcNow:yyyy-MM-dd HH:mm:ss}Z, {Environment.ProcessorCount} cores");
+        Line("3. Telemetry overhead: fake engine at no delay, 16 tokens, 2 workers, closed loop c=64, 8 s per run after 2 s warm-up; on, off, on, off");
+        var runs = new Dictionary<bool, List<Result>> { [true] = [], [false] = [] };
+        foreach (var enabled in new[] { true, false, true, false })
+        {
+            var settings = new Dictionary<string, string> { ["DeepDeploy:Telemetry:Enabled"] = enabled ? "true" : "false" };
+            await using var system = await GatewaySystem.StartAsync(tokenRate: 0, settings, workerArgs: "--max-queue 4096");
+            var token = await system.CreateUserAsync("bench");
+            using var client = system.Client(token);
+            await GatewaySystem.DeployAsync(client, "fast", maxBatchSize: 256, minInstances: 2, maxInstances: 2, running: 2);
+            await GatewaySystem.LaneAsync(system, "bench/fast", 2);
+            var body = """{"model":"bench/fast","messages":[{"role":"user","content":"Hello there, how are you?"}],"max_tokens":16}""";
+            var result = await ClosedLoopAsync([new Uri(system.BaseAddress, "/v1/openai/chat/completions")], token, body, 64);
+            runs[enabled].Add(result);
+            Line($"  telemetry {(enabled ? "on " : "off")} {result}");
+        }
+
+        var on = runs[true].Average(r => r.Rps);
+        var off = runs[false].Average(r => r.Rps);
+        Line($"  mean throughput: on {on:F0} req/s, off {off:F0} req/s, on/off {on / off:F3} (drop {(1 - on / off) * 100:F1}%)");
+        var dir = Path.Combine(RepoRoot(), "bench-results");
+        Directory.CreateDirectory(dir);
+        await File.WriteAllTextAsync(Path.Combine(dir, "gateway-telemetry.txt"), _report.ToString());
     }
 
     async Task ProxyOverheadAsync()
