@@ -17,7 +17,7 @@ public static class WorkerTelemetry
     public static void AddWorkerTelemetry(this WebApplicationBuilder builder, string? instanceId)
     {
         var otlp = !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(OtlpEndpointVariable));
-        builder.Services.AddOpenTelemetry()
+        var telemetry = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource =>
             {
                 if (string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("OTEL_SERVICE_NAME")))
@@ -28,16 +28,6 @@ public static class WorkerTelemetry
                 if (instanceId is not null)
                 {
                     resource.AddAttributes([new("deepdeploy.instance.id", instanceId)]);
-                }
-            })
-            .WithTracing(tracing =>
-            {
-                tracing
-                    .AddAspNetCoreInstrumentation(o => o.Filter = http => http.Request.Path.StartsWithSegments("/v1"))
-                    .AddSource(WorkerActivity.SourceName);
-                if (otlp)
-                {
-                    tracing.AddOtlpExporter();
                 }
             })
             .WithMetrics(metrics =>
@@ -55,5 +45,14 @@ public static class WorkerTelemetry
                     metrics.AddOtlpExporter();
                 }
             });
+
+        // Spans with nowhere to go are not recorded at all.
+        if (otlp)
+        {
+            telemetry.WithTracing(tracing => tracing
+                .AddAspNetCoreInstrumentation(o => o.Filter = http => http.Request.Path.StartsWithSegments("/v1"))
+                .AddSource(WorkerActivity.SourceName)
+                .AddOtlpExporter());
+        }
     }
 }

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
 using DeepDeploy.Tests.EndToEnd;
+using DeepDeploy.Tests.Telemetry;
 using DeepDeploy.Tests.Worker;
 using Xunit.Abstractions;
 
@@ -50,17 +51,26 @@ public sealed class GatewayBenchmark(ITestOutputHelper output)
         await File.WriteAllTextAsync(Path.Combine(dir, "gateway.txt"), _report.ToString());
     }
 
-    /// <summary>3. Telemetry overhead: the gateway's throughput with OpenTelemetry on (default sampling, Prometheus;
-    /// no OTLP endpoint) and off (DeepDeploy:Telemetry:Enabled=false), alternating, in one run.</summary>
+    /// <summary>3. Telemetry overhead: the gateway's throughput with OpenTelemetry on (default sampling, every span
+    /// exported over OTLP/HTTP to a collector on loopback, metrics at /metrics) and off
+    /// (DeepDeploy:Telemetry:Enabled=false), alternating, in one run.</summary>
     [BenchmarkFact]
     public async Task Gateway_with_telemetry_on_and_off()
     {
         Line($"DeepDeploy gateway telemetry overhead {DateTime.UtcNow:yyyy-MM-dd HH:mm:ss}Z, {Environment.ProcessorCount} cores");
-        Line("3. Telemetry overhead: fake engine at no delay, 16 tokens, 2 workers, closed loop c=64, 8 s per run after 2 s warm-up; on, off, on, off");
+        Line("3. Telemetry overhead: fake engine at no delay, 16 tokens, 2 workers, closed loop c=64, 8 s per run after 2 s warm-up; on/off x3");
+        Line("   on: parent-based always-on sampling, spans exported over OTLP/HTTP to a collector on loopback; off: DeepDeploy:Telemetry:Enabled=false");
+        await using var collector = await OtlpReceiver.StartAsync();
         var runs = new Dictionary<bool, List<Result>> { [true] = [], [false] = [] };
-        foreach (var enabled in new[] { true, false, true, false })
+        foreach (var enabled in new[] { true, false, true, false, true, false })
         {
             var settings = new Dictionary<string, string> { ["DeepDeploy:Telemetry:Enabled"] = enabled ? "true" : "false" };
+            if (enabled)
+            {
+                settings["OTEL_EXPORTER_OTLP_ENDPOINT"] = collector.Endpoint.ToString().TrimEnd('/');
+                settings["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf";
+            }
+
             await using var system = await GatewaySystem.StartAsync(tokenRate: 0, settings, workerArgs: "--max-queue 4096");
             var token = await system.CreateUserAsync("bench");
             using var client = system.Client(token);
@@ -74,7 +84,7 @@ public sealed class GatewayBenchmark(ITestOutputHelper output)
 
         var on = runs[true].Average(r => r.Rps);
         var off = runs[false].Average(r => r.Rps);
-        Line($"  mean throughput: on {on:F0} req/s, off {off:F0} req/s, on/off {on / off:F3} (drop {(1 - on / off) * 100:F1}%)");
+        Line($"  mean throughput: on {on:F0} req/s, off {off:F0} req/s, on/off {on / off:F3} (drop {(1 - on / off) * 100:F1}%); spans received {collector.Spans.Count}");
         var dir = Path.Combine(RepoRoot(), "bench-results");
         Directory.CreateDirectory(dir);
         await File.WriteAllTextAsync(Path.Combine(dir, "gateway-telemetry.txt"), _report.ToString());

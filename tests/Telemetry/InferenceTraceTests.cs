@@ -20,13 +20,21 @@ public sealed class InferenceTraceTests
 {
     static readonly string[] OtlpVariables = ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_BSP_SCHEDULE_DELAY"];
 
+    /// <summary>The host records spans only with an OTLP endpoint: the receiver's (the host's spans are read from
+    /// the in-memory exporter, all in this process).</summary>
+    static Dictionary<string, string> Settings(OtlpReceiver receiver) => new()
+    {
+        ["DeepDeploy:Node:WorkerArgs"] = "--engine fake --fake-token-rate 200",
+        ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.Endpoint.ToString().TrimEnd('/'),
+        ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+    };
+
     [Fact]
     public async Task The_gateway_and_worker_spans_of_one_request_share_a_trace_and_the_worker_span_is_the_child_of_the_forward_span()
     {
         await using var receiver = await OtlpReceiver.StartAsync();
         var gatewaySpans = new SpanList();
-        await using var system = await RunningSystem.StartAsync(
-            settings: new Dictionary<string, string> { ["DeepDeploy:Node:WorkerArgs"] = "--engine fake --fake-token-rate 200" },
+        await using var system = await RunningSystem.StartAsync(settings: Settings(receiver),
             configure: builder => builder.Services.ConfigureOpenTelemetryTracerProvider(t => t.AddInMemoryExporter(gatewaySpans)));
 
         // Read by the node when it starts the worker (engines inherit OTEL_* from the host's environment).
@@ -78,9 +86,9 @@ public sealed class InferenceTraceTests
     [Fact]
     public async Task A_deploy_request_traces_its_grain_calls_and_a_placement_traces_through_the_node_to_weights_fetch_and_engine_start()
     {
+        await using var receiver = await OtlpReceiver.StartAsync();
         var spans = new SpanList();
-        await using var system = await RunningSystem.StartAsync(
-            settings: new Dictionary<string, string> { ["DeepDeploy:Node:WorkerArgs"] = "--engine fake --fake-token-rate 200" },
+        await using var system = await RunningSystem.StartAsync(settings: Settings(receiver),
             configure: builder => builder.Services.ConfigureOpenTelemetryTracerProvider(t => t.AddInMemoryExporter(spans)));
         using var client = system.Client(await system.CreateUserAsync("ops"));
         var deployId = await GatewaySystem.DeployAsync(client, "launched", maxBatchSize: 2, minInstances: 1, maxInstances: 1, running: 1);

@@ -8,10 +8,10 @@ namespace DeepDeploy.Silo.Hosting.Telemetry;
 
 /// <summary>
 /// OpenTelemetry in a DeepDeploy host (every role): traces of ASP.NET Core, HttpClient, Orleans and the
-/// <c>DeepDeploy.*</c> sources; metrics of the <c>DeepDeploy.*</c> meters, Orleans, ASP.NET Core, Kestrel,
-/// HttpClient and the runtime. Exported at <c>/metrics</c> (Prometheus) and, when
-/// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set, over OTLP (the standard OTEL_* variables apply, sampling included:
-/// parent-based always-on unless OTEL_TRACES_SAMPLER says otherwise). <c>DeepDeploy:Telemetry:Enabled=false</c>
+/// <c>DeepDeploy.*</c> sources, recorded only when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> gives them somewhere to go
+/// (the standard OTEL_* variables apply, sampling included: parent-based always-on unless OTEL_TRACES_SAMPLER says
+/// otherwise); metrics of the <c>DeepDeploy.*</c> meters, Orleans, ASP.NET Core, Kestrel, HttpClient and the
+/// runtime, at <c>/metrics</c> (Prometheus) and over OTLP when it is set. <c>DeepDeploy:Telemetry:Enabled=false</c>
 /// turns all of it off. See docs/observability.md.
 /// </summary>
 public static class TelemetryExtensions
@@ -38,8 +38,7 @@ public static class TelemetryExtensions
             return;
         }
 
-        var otlp = !string.IsNullOrWhiteSpace(builder.Configuration[OtlpEndpointKey]);
-        builder.Services.AddOpenTelemetry()
+        var telemetry = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource =>
             {
                 // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win when the operator sets them.
@@ -50,27 +49,28 @@ public static class TelemetryExtensions
 
                 resource.AddAttributes([new("deepdeploy.role", roles.Describe())]);
             })
-            .WithTracing(tracing =>
-            {
-                tracing
-                    .AddAspNetCoreInstrumentation(o => o.Filter = http => !IsProbe(http.Request.Path.Value))
-                    .AddHttpClientInstrumentation(o => o.FilterHttpRequestMessage = request => !IsProbe(request.RequestUri?.AbsolutePath))
-                    .AddSource("DeepDeploy.*")
-                    .AddSource(ActivitySources.AllActivitySourceName);
-                if (otlp)
-                {
-                    tracing.AddOtlpExporter();
-                }
-            })
             .WithMetrics(metrics =>
             {
                 metrics.AddMeter(Meters).AddPrometheusExporter();
-                if (otlp)
+                if (IsOtlpEnabled(builder.Configuration))
                 {
                     metrics.AddOtlpExporter();
                 }
             });
+
+        // Spans with nowhere to go are not recorded at all: traces need an OTLP endpoint.
+        if (IsOtlpEnabled(builder.Configuration))
+        {
+            telemetry.WithTracing(tracing => tracing
+                .AddAspNetCoreInstrumentation(o => o.Filter = http => !IsProbe(http.Request.Path.Value))
+                .AddHttpClientInstrumentation(o => o.FilterHttpRequestMessage = request => !IsProbe(request.RequestUri?.AbsolutePath))
+                .AddSource("DeepDeploy.*")
+                .AddSource(ActivitySources.AllActivitySourceName)
+                .AddOtlpExporter());
+        }
     }
+
+    public static bool IsOtlpEnabled(IConfiguration configuration) => !string.IsNullOrWhiteSpace(configuration[OtlpEndpointKey]);
 
     /// <summary>The Prometheus scrape endpoint: operator-only where the process serves the API (401 without a
     /// token, 403 for a user's); other roles serve no public port, so it is open there like /health.</summary>
