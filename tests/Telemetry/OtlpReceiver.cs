@@ -9,11 +9,12 @@ using Microsoft.Extensions.Logging;
 
 namespace DeepDeploy.Tests.Telemetry;
 
-/// <summary>A tiny OTLP/HTTP (protobuf) collector on loopback: keeps the spans it is sent, accepts and drops the
-/// metrics and logs.</summary>
+/// <summary>A tiny OTLP/HTTP (protobuf) collector on loopback: keeps the spans it is sent (or, for benchmarks,
+/// only counts the bytes), accepts and drops the metrics and logs.</summary>
 public sealed class OtlpReceiver : IAsyncDisposable
 {
     readonly WebApplication _app;
+    long _traceBytes;
 
     OtlpReceiver(WebApplication app, Uri endpoint)
     {
@@ -25,7 +26,9 @@ public sealed class OtlpReceiver : IAsyncDisposable
 
     public ConcurrentQueue<OtlpSpan> Spans { get; } = new();
 
-    public static async Task<OtlpReceiver> StartAsync()
+    public long TraceBytes => Interlocked.Read(ref _traceBytes);
+
+    public static async Task<OtlpReceiver> StartAsync(bool keepSpans = true)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
@@ -36,9 +39,10 @@ public sealed class OtlpReceiver : IAsyncDisposable
         {
             using var buffer = new MemoryStream();
             await request.Body.CopyToAsync(buffer);
-            foreach (var span in OtlpTraceReader.Read(buffer.ToArray()))
+            Interlocked.Add(ref receiver!._traceBytes, buffer.Length);
+            foreach (var span in keepSpans ? OtlpTraceReader.Read(buffer.ToArray()) : [])
             {
-                receiver!.Spans.Enqueue(span);
+                receiver.Spans.Enqueue(span);
             }
 
             return Results.Bytes([], "application/x-protobuf");
