@@ -4,11 +4,11 @@ using DeepDeploy.GpuWorker;
 using DeepDeploy.GpuWorker.Api;
 using DeepDeploy.GpuWorker.Engine;
 using DeepDeploy.GpuWorker.Hosting;
+using DeepDeploy.GpuWorker.Telemetry;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
-using OpenTelemetry.Metrics;
 using static DeepDeploy.WorkerProtocol.WorkerProtocol;
 
 // DeepDeploy inference worker: one OS process per model instance, started by a node agent.
@@ -43,16 +43,7 @@ builder.Services.AddSingleton(sp => new AdmissionGate(
     sp.GetRequiredService<IOptions<WorkerOptions>>().Value.AdmissionLimit, sp.GetRequiredService<WorkerMetrics>()));
 builder.Services.AddSingleton<ModelHost>();
 builder.Services.AddSingleton<IHostLifetime, DrainingLifetime>();
-builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
-    .AddMeter(WorkerMetrics.MeterName)
-    .AddPrometheusExporter(o =>
-    {
-        // The node agent and the gateway read plain, label-free series, and right after a change.
-        o.ScrapeResponseCacheDurationMilliseconds = 0;
-        o.ScopeInfoEnabled = false;
-        o.TargetInfoEnabled = false;
-        o.DisableTotalNameSuffixForCounters = true;
-    }));
+builder.AddWorkerTelemetry(commandLine[nameof(WorkerOptions.InstanceId)]);
 
 WebApplication app;
 WorkerOptions options;

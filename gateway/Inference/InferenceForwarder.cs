@@ -33,7 +33,8 @@ public sealed class InferenceForwarder(IHttpForwarder forwarder, IOptions<Infere
         UseCookies = false,
         ConnectTimeout = TimeSpan.FromSeconds(3),
         PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
-        ActivityHeadersPropagator = null,
+        // W3C traceparent of the forward span (HttpClient's), never the client's own header.
+        ActivityHeadersPropagator = new ReverseProxyPropagator(DistributedContextPropagator.Current),
     });
 
     readonly ForwarderRequestConfig _config = new()
@@ -49,16 +50,26 @@ public sealed class InferenceForwarder(IHttpForwarder forwarder, IOptions<Infere
     {
         var cancellationToken = http.RequestAborted;
         var arrived = Stopwatch.GetTimestamp();
+        var operation = InferenceMetrics.Operation(transformer);
+        var server = Activity.Current;
+        GatewayActivity.Describe(server, lane, operation);
         var originalBody = http.Response.Body;
         var retry = false;
         var failures = 0;
         var refusals = 0;
         while (true)
         {
-            var admission = await lane.AcquireAsync(retry, cancellationToken);
+            Admission admission;
+            using (var span = GatewayActivity.StartAdmission(lane, retry))
+            {
+                admission = await lane.AcquireAsync(retry, cancellationToken);
+                span?.SetTag("deepdeploy.outcome", admission.Outcome.ToString().ToLowerInvariant());
+                span?.SetTag(InferenceMetrics.InstanceKey, admission.Lease?.Slot.InstanceId);
+            }
+
             if (admission.Outcome != AdmissionOutcome.Granted)
             {
-                await RefuseAsync(http, lane, admission.Outcome);
+                await RefuseAsync(http, lane, admission.Outcome, operation, arrived);
                 return;
             }
 
@@ -69,10 +80,11 @@ public sealed class InferenceForwarder(IHttpForwarder forwarder, IOptions<Infere
 
             var lease = admission.Lease!;
             var attempt = new ForwardAttempt { InstanceSecret = lease.Slot.Secret, Native = native ? new NativeResponseStream(originalBody, "req-" + Guid.NewGuid().ToString("N"), arrived) : null };
+            var observer = new ResponseObserver((Stream?)attempt.Native ?? originalBody);
             http.Features.Set(attempt);
             http.Request.Body = new MemoryStream(body, writable: false);
             http.Request.ContentLength = body.Length;
-            http.Response.Body = (Stream?)attempt.Native ?? originalBody;
+            http.Response.Body = observer;
             ForwarderError error;
             try
             {
@@ -98,15 +110,15 @@ public sealed class InferenceForwarder(IHttpForwarder forwarder, IOptions<Infere
                 lease.Release();
             }
 
-            if (attempt.Refused is { } reason)
+            if (attempt.Refused is not null)
             {
                 // The instance did no work and nothing reached the client: the request goes back to the head of
                 // the queue.
-                metrics.Failover(lane.Model, reason);
+                metrics.Failover(lane.Model);
                 if (++refusals >= MaxRefusals)
                 {
                     await ErrorAsync(http, lane, StatusCodes.Status503ServiceUnavailable, "engine_busy",
-                        $"The instances of '{lane.Model}' refused the request {refusals} times. Retry shortly.");
+                        $"The instances of '{lane.Model}' refused the request {refusals} times. Retry shortly.", operation, arrived);
                     return;
                 }
 
@@ -117,7 +129,9 @@ public sealed class InferenceForwarder(IHttpForwarder forwarder, IOptions<Infere
 
             if (error == ForwarderError.None)
             {
-                metrics.Request(lane.Model, "ok");
+                observer.Streamed = http.Response.ContentType?.StartsWith("text/event-stream", StringComparison.Ordinal) == true;
+                metrics.Answer(lane.Model, operation, observer, arrived);
+                Ended(server, lane, operation, "ok", arrived);
                 return;
             }
 
@@ -125,7 +139,7 @@ public sealed class InferenceForwarder(IHttpForwarder forwarder, IOptions<Infere
                 || error is ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled or ForwarderError.ResponseBodyCanceled
                     or ForwarderError.RequestBodyClient or ForwarderError.ResponseBodyClient)
             {
-                metrics.Request(lane.Model, "cancelled");
+                Ended(server, lane, operation, "cancelled", arrived);
                 return;
             }
 
@@ -133,7 +147,7 @@ public sealed class InferenceForwarder(IHttpForwarder forwarder, IOptions<Infere
             {
                 // Refused connection, or the engine died before a byte reached the client: another instance.
                 lane.Exclude(lease.Slot, Options.UnhealthyCooldown);
-                metrics.Failover(lane.Model, error.ToString());
+                metrics.Failover(lane.Model);
                 if (++failures < Options.MaxAttempts)
                 {
                     ResetResponse(http);
@@ -142,7 +156,7 @@ public sealed class InferenceForwarder(IHttpForwarder forwarder, IOptions<Infere
                 }
             }
 
-            metrics.Request(lane.Model, "engine_error");
+            Ended(server, lane, operation, "error", arrived, error.ToString());
             if (!http.Response.HasStarted)
             {
                 ResetResponse(http);
@@ -154,43 +168,66 @@ public sealed class InferenceForwarder(IHttpForwarder forwarder, IOptions<Infere
         }
     }
 
-    async Task RefuseAsync(HttpContext http, DeploymentLane lane, AdmissionOutcome outcome)
+    async Task RefuseAsync(HttpContext http, DeploymentLane lane, AdmissionOutcome outcome, string operation, long arrived)
     {
         var model = lane.Model;
         switch (outcome)
         {
             case AdmissionOutcome.RateLimited:
                 await ErrorAsync(http, lane, StatusCodes.Status429TooManyRequests, "rate_limited",
-                    $"Rate limited: '{model}' already has {Options.MaxConcurrentRequests} requests in flight or waiting. Retry after a short delay.");
+                    $"Rate limited: '{model}' already has {Options.MaxConcurrentRequests} requests in flight or waiting. Retry after a short delay.", operation, arrived);
                 break;
             case AdmissionOutcome.QueueFull:
                 await ErrorAsync(http, lane, StatusCodes.Status429TooManyRequests, "queue_full",
-                    $"Rate limited: every instance slot of '{model}' is busy and its queue is full ({Options.QueueCapacity} waiting). Retry after a short delay.");
+                    $"Rate limited: every instance slot of '{model}' is busy and its queue is full ({Options.QueueCapacity} waiting). Retry after a short delay.", operation, arrived);
                 break;
             case AdmissionOutcome.QueueTimeout:
                 await ErrorAsync(http, lane, StatusCodes.Status503ServiceUnavailable, "queue_timeout",
-                    $"The request waited {Options.QueueTimeout.TotalSeconds:0.#} s for a free slot on '{model}' and was dropped. Retry, or raise settings.max_instances.");
+                    $"The request waited {Options.QueueTimeout.TotalSeconds:0.#} s for a free slot on '{model}' and was dropped. Retry, or raise settings.max_instances.", operation, arrived);
                 break;
             case AdmissionOutcome.ColdStartTimeout:
                 await ErrorAsync(http, lane, StatusCodes.Status503ServiceUnavailable, "cold_start_timeout",
-                    $"No instance of '{model}' became ready within {Options.ColdStartTimeout.TotalSeconds:0.#} s (status: {Status(lane)}). Retry later.");
+                    $"No instance of '{model}' became ready within {Options.ColdStartTimeout.TotalSeconds:0.#} s (status: {Status(lane)}). Retry later.", operation, arrived);
                 break;
             case AdmissionOutcome.Unavailable:
                 await ErrorAsync(http, lane, StatusCodes.Status503ServiceUnavailable, "deployment_unavailable",
-                    $"Deployment '{model}' does not serve (status: {Status(lane)}).");
+                    $"Deployment '{model}' does not serve (status: {Status(lane)}).", operation, arrived);
                 break;
             case AdmissionOutcome.Cancelled:
-                metrics.Request(model, "cancelled");
+                Ended(Activity.Current, lane, operation, "cancelled", arrived);
                 break;
         }
     }
 
-    async Task ErrorAsync(HttpContext http, DeploymentLane lane, int status, string code, string message)
+    async Task ErrorAsync(HttpContext http, DeploymentLane lane, int status, string code, string message, string operation, long arrived)
     {
-        metrics.Request(lane.Model, code);
+        metrics.Refusal(lane.Model, RefusalReason(code));
+        Ended(Activity.Current, lane, operation, "refused", arrived, code);
         http.Response.Headers.RetryAfter = Options.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
         await ApiErrors.Write(http, status, code, message, null);
     }
+
+    void Ended(Activity? server, DeploymentLane lane, string operation, string outcome, long arrived, string? errorType = null)
+    {
+        metrics.Request(lane.Model, operation, outcome, Stopwatch.GetElapsedTime(arrived), errorType);
+        if (server is { IsAllDataRequested: true })
+        {
+            server.SetTag(InferenceMetrics.OutcomeKey, outcome);
+            if (errorType is not null)
+            {
+                server.SetTag(InferenceMetrics.ErrorTypeKey, errorType);
+            }
+        }
+    }
+
+    /// <summary>The contract's refusal reasons (docs/observability.md) for the error codes the client sees.</summary>
+    static string RefusalReason(string code) => code switch
+    {
+        "rate_limited" => "concurrency_limit",
+        "cold_start_timeout" => "no_instance",
+        "deployment_unavailable" => "unavailable",
+        _ => code,
+    };
 
     static string Status(DeploymentLane lane) => lane.Route.Status.ToString().ToLowerInvariant();
 

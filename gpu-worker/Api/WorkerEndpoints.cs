@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using System.Text.Json;
 using DeepDeploy.GpuWorker.Engine;
 using DeepDeploy.GpuWorker.Hosting;
+using DeepDeploy.GpuWorker.Telemetry;
 using Microsoft.AspNetCore.Http.Features;
 using static DeepDeploy.WorkerProtocol.WorkerProtocol;
 
@@ -49,11 +51,11 @@ public static class WorkerEndpoints
             },
         }));
 
-        app.MapPost("/v1/chat/completions", (HttpContext ctx, ModelHost host, AdmissionGate gate) => HandleAsync(ctx, host, gate, chat: true));
-        app.MapPost("/v1/completions", (HttpContext ctx, ModelHost host, AdmissionGate gate) => HandleAsync(ctx, host, gate, chat: false));
+        app.MapPost("/v1/chat/completions", (HttpContext ctx, ModelHost host, AdmissionGate gate, WorkerMetrics metrics) => HandleAsync(ctx, host, gate, metrics, chat: true));
+        app.MapPost("/v1/completions", (HttpContext ctx, ModelHost host, AdmissionGate gate, WorkerMetrics metrics) => HandleAsync(ctx, host, gate, metrics, chat: false));
     }
 
-    static async Task HandleAsync(HttpContext ctx, ModelHost host, AdmissionGate gate, bool chat)
+    static async Task HandleAsync(HttpContext ctx, ModelHost host, AdmissionGate gate, WorkerMetrics metrics, bool chat)
     {
         if (host.Phase != WorkerPhase.Ready)
         {
@@ -74,7 +76,7 @@ public static class WorkerEndpoints
 
         try
         {
-            await HandleCoreAsync(ctx, host, slot, chat);
+            await HandleCoreAsync(ctx, host, slot, metrics, chat);
         }
         catch (ApiException ex) when (!ctx.Response.HasStarted)
         {
@@ -90,8 +92,9 @@ public static class WorkerEndpoints
         }
     }
 
-    static async Task HandleCoreAsync(HttpContext ctx, ModelHost host, AdmissionSlot slot, bool chat)
+    static async Task HandleCoreAsync(HttpContext ctx, ModelHost host, AdmissionSlot slot, WorkerMetrics metrics, bool chat)
     {
+        var arrived = Stopwatch.GetTimestamp();
         var engine = host.Engine;
         if (host.Phase != WorkerPhase.Ready || engine is null)
         {
@@ -155,17 +158,23 @@ public static class WorkerEndpoints
 
         var id = (chat ? "chatcmpl-" : "cmpl-") + Guid.NewGuid().ToString("N");
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        if (request.Stream)
+        var server = Activity.Current;
+        GenerationFinished? finished = null;
+        try
         {
-            await StreamAsync(ctx, generation, slot, chat, id, created, modelName);
+            finished = request.Stream
+                ? await StreamAsync(ctx, generation, slot, chat, id, created, modelName)
+                : await CompleteAsync(ctx, generation, slot, chat, id, created, modelName);
         }
-        else
+        finally
         {
-            await CompleteAsync(ctx, generation, slot, chat, id, created, modelName);
+            var operation = chat ? "chat" : "text_completion";
+            metrics.Request(operation, modelName, arrived, generation, finished);
+            WorkerActivity.Record(server, operation, modelName, generation, finished);
         }
     }
 
-    static async Task CompleteAsync(HttpContext ctx, GenerationRequest generation, AdmissionSlot slot, bool chat, string id, long created, string model)
+    static async Task<GenerationFinished?> CompleteAsync(HttpContext ctx, GenerationRequest generation, AdmissionSlot slot, bool chat, string id, long created, string model)
     {
         var text = new System.Text.StringBuilder();
         await foreach (var e in generation.Events.ReadAllAsync(ctx.RequestAborted))
@@ -183,18 +192,19 @@ public static class WorkerEndpoints
                         : OpenAiJson.TextCompletion(id, created, model, text.ToString(), f.FinishReason, usage);
                     ctx.Response.ContentType = "application/json";
                     await ctx.Response.Body.WriteAsync(body, ctx.RequestAborted);
-                    return;
+                    return f;
                 case GenerationFailed x:
                     slot.Release();
                     await WriteErrorAsync(ctx, new ApiError(500, x.Message, Type: "server_error"));
-                    return;
+                    return null;
             }
         }
         ctx.RequestAborted.ThrowIfCancellationRequested();
         await WriteErrorAsync(ctx, new ApiError(500, "generation ended without a result", Type: "server_error"));
+        return null;
     }
 
-    static async Task StreamAsync(HttpContext ctx, GenerationRequest generation, AdmissionSlot slot, bool chat, string id, long created, string model)
+    static async Task<GenerationFinished?> StreamAsync(HttpContext ctx, GenerationRequest generation, AdmissionSlot slot, bool chat, string id, long created, string model)
     {
         var ct = ctx.RequestAborted;
         ctx.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
@@ -203,14 +213,17 @@ public static class WorkerEndpoints
         ctx.Response.Headers["X-Accel-Buffering"] = "no";
         await ctx.Response.StartAsync(ct);
 
-        if (chat)
-        {
-            await SendAsync(ctx, OpenAiJson.ChatChunk(id, created, model, "assistant", "", null), ct);
-        }
-
         var obj = chat ? "chat.completion.chunk" : "text_completion";
+        var roleSent = !chat;
         await foreach (var e in generation.Events.ReadAllAsync(ct))
         {
+            if (!roleSent)
+            {
+                // With the first token, not before: the first bytes a caller sees mark the time to first token.
+                roleSent = true;
+                await SendAsync(ctx, OpenAiJson.ChatChunk(id, created, model, "assistant", "", null), ct);
+            }
+
             switch (e)
             {
                 case TextDelta d:
@@ -227,15 +240,17 @@ public static class WorkerEndpoints
                         new TokenUsage(f.PromptTokens, f.CompletionTokens)), ct);
                     await ctx.Response.Body.WriteAsync(Done, ct);
                     await ctx.Response.Body.FlushAsync(ct);
-                    return;
+                    return f;
                 case GenerationFailed x:
                     slot.Release();
                     await SendAsync(ctx, OpenAiJson.Error(new ApiError(500, x.Message, Type: "server_error")), ct);
                     await ctx.Response.Body.WriteAsync(Done, ct);
                     await ctx.Response.Body.FlushAsync(ct);
-                    return;
+                    return null;
             }
         }
+
+        return null;
     }
 
     static async Task SendAsync(HttpContext ctx, byte[] json, CancellationToken ct)

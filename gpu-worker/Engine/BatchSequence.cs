@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace DeepDeploy.GpuWorker.Engine;
 
 /// <summary>
@@ -22,7 +24,11 @@ public class BatchSequence(GenerationRequest request)
     /// <summary>Counts one generated token and streams its text; true once a stop string has appeared.</summary>
     public bool Accept(string piece)
     {
-        CompletionTokens++;
+        if (CompletionTokens++ == 0)
+        {
+            Request.FirstToken = Stopwatch.GetTimestamp();
+        }
+
         var delta = _stops.Append(piece);
         if (delta.Length > 0)
         {
@@ -41,12 +47,14 @@ public class BatchSequence(GenerationRequest request)
             Request.Emit(new TextDelta(rest));
         }
 
+        Request.Ended = Stopwatch.GetTimestamp();
         Request.Complete(new GenerationFinished(finishReason, Request.PromptTokens.Length, CompletionTokens));
         Answered = true;
     }
 
     public void Fail(string message)
     {
+        Request.Ended = Stopwatch.GetTimestamp();
         Request.Complete(new GenerationFailed(message));
         Answered = true;
     }

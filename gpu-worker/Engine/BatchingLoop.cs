@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using LLama.Native;
 
@@ -151,6 +152,7 @@ public abstract class BatchingLoop<TSequence>(int maxBatchSize, int tokensPerSeq
                 continue;
             }
 
+            request.Admitted = Stopwatch.GetTimestamp();
             if (Begin(request) is { } sequence)
             {
                 batch.Add(sequence);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using LLama.Native;
 
@@ -27,6 +28,7 @@ public sealed class GenerationRequest
         Sampling = sampling;
         Stop = stop;
         Cancellation = cancellation;
+        Enqueued = Stopwatch.GetTimestamp();
     }
 
     public LLamaToken[] PromptTokens { get; }
@@ -38,6 +40,19 @@ public sealed class GenerationRequest
     public CancellationToken Cancellation { get; }
 
     public ChannelReader<GenerationEvent> Events => _events.Reader;
+
+    /// <summary>Stopwatch timestamps of the request's life, for its spans and metrics; written by the engine's loop
+    /// before the final event, so a reader that got that event sees them.</summary>
+    public long Enqueued { get; }
+
+    /// <summary>Taken into the batch: prefill starts (0 until then).</summary>
+    public long Admitted { get; internal set; }
+
+    /// <summary>The first completion token was sampled: prefill is over, decode goes on (0 until then).</summary>
+    public long FirstToken { get; internal set; }
+
+    /// <summary>Answered (finished or failed; 0 until then).</summary>
+    public long Ended { get; internal set; }
 
     internal void Emit(GenerationEvent e) => _events.Writer.TryWrite(e);
 

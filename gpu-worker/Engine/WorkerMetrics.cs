@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using static DeepDeploy.WorkerProtocol.WorkerProtocol;
 
@@ -5,8 +6,9 @@ namespace DeepDeploy.GpuWorker.Engine;
 
 /// <summary>
 /// The worker's load, kept as plain numbers for the engine and the admission gate and observed by instruments of
-/// the <see cref="MeterName"/> meter, which OpenTelemetry exports at GET /metrics. Instrument names are the scraped
-/// series names of <see cref="Metrics"/> (counters already end in <c>_total</c>, so the exporter adds no suffix).
+/// the <see cref="MeterName"/> meter, which OpenTelemetry exports at GET /metrics. Load instruments are named so
+/// that the exporter writes the series names of <see cref="Metrics"/> (the node agent and gateway read them);
+/// per-request instruments follow the OpenTelemetry GenAI conventions, as the gateway's do.
 /// </summary>
 public sealed class WorkerMetrics
 {
@@ -21,9 +23,21 @@ public sealed class WorkerMetrics
     long _generatedTokens;
     long _promptTokens;
 
+    readonly Histogram<double> _duration;
+    readonly Histogram<double> _firstToken;
+    readonly Histogram<double> _perOutputToken;
+    readonly Histogram<int> _tokens;
+
     public WorkerMetrics(IMeterFactory meters)
     {
         var meter = meters.Create(MeterName);
+        _duration = meter.CreateHistogram<double>("gen_ai.server.request.duration", "s",
+            "Time from the request's arrival at the worker to its answer.");
+        _firstToken = meter.CreateHistogram<double>("gen_ai.server.time_to_first_token", "s",
+            "Time from the request's arrival at the worker to its first token (queue and prefill).");
+        _perOutputToken = meter.CreateHistogram<double>("gen_ai.server.time_per_output_token", "s",
+            "Decode time per output token after the first.");
+        _tokens = meter.CreateHistogram<int>("gen_ai.client.token.usage", "{token}", "Input and output tokens per request.");
         meter.CreateObservableGauge(Metrics.RequestsRunning, () => Running,
             description: "Requests whose sequences are live in the batch.");
         meter.CreateObservableGauge(Metrics.RequestsWaiting, () => Waiting,
@@ -34,11 +48,11 @@ public sealed class WorkerMetrics
             description: "Completion requests accepted and not finished (running or waiting).");
         meter.CreateObservableGauge(Metrics.RequestsInFlightPeak, () => InFlightPeak,
             description: "Maximum number of accepted completion requests since start.");
-        meter.CreateObservableCounter(Metrics.RequestsRefused, () => Refused,
+        meter.CreateObservableCounter(Counter(Metrics.RequestsRefused), () => Refused,
             description: "Completion requests refused with 429 because max_batch_size + max_queue were in flight.");
-        meter.CreateObservableCounter(Metrics.GeneratedTokens, () => GeneratedTokens,
+        meter.CreateObservableCounter(Counter(Metrics.GeneratedTokens), () => GeneratedTokens,
             description: "Completion tokens generated.");
-        meter.CreateObservableCounter(Metrics.PromptTokens, () => PromptTokens,
+        meter.CreateObservableCounter(Counter(Metrics.PromptTokens), () => PromptTokens,
             description: "Prompt tokens processed.");
     }
 
@@ -80,6 +94,34 @@ public sealed class WorkerMetrics
     public void AddGeneratedTokens(int n) => Interlocked.Add(ref _generatedTokens, n);
 
     public void AddPromptTokens(int n) => Interlocked.Add(ref _promptTokens, n);
+
+    /// <summary>One answered request: its duration, and for a finished generation its token timing and usage.</summary>
+    public void Request(string operation, string model, long arrived, GenerationRequest generation, GenerationFinished? finished)
+    {
+        var op = new KeyValuePair<string, object?>("gen_ai.operation.name", operation);
+        var m = new KeyValuePair<string, object?>("gen_ai.request.model", model);
+        _duration.Record(Stopwatch.GetElapsedTime(arrived).TotalSeconds, op, m,
+            new KeyValuePair<string, object?>("deepdeploy.outcome", finished is null ? "error" : "ok"));
+        if (finished is null)
+        {
+            return;
+        }
+
+        _tokens.Record(finished.PromptTokens, m, new KeyValuePair<string, object?>("gen_ai.token.type", "input"));
+        _tokens.Record(finished.CompletionTokens, m, new KeyValuePair<string, object?>("gen_ai.token.type", "output"));
+        if (generation.FirstToken != 0)
+        {
+            _firstToken.Record(Stopwatch.GetElapsedTime(arrived, generation.FirstToken).TotalSeconds, op, m);
+            if (finished.CompletionTokens > 1)
+            {
+                _perOutputToken.Record(Stopwatch.GetElapsedTime(generation.FirstToken, generation.Ended).TotalSeconds / (finished.CompletionTokens - 1), op, m);
+            }
+        }
+    }
+
+    /// <summary>The instrument whose exported series is <paramref name="series"/>: the exporter appends
+    /// <c>_total</c> to a counter's name.</summary>
+    static string Counter(string series) => series.EndsWith("_total", StringComparison.Ordinal) ? series[..^"_total".Length] : series;
 
     static void RaisePeak(ref int peak, int value)
     {

@@ -123,6 +123,7 @@ public sealed class NodeAgent(
     async Task RunAsync(EngineInstance instance)
     {
         var launch = instance.Launch;
+        var launching = NodeActivity.StartLaunch(launch, NodeName);
         var phase = InstancePhase.Failed;
         string? message = null;
         WeightsLease? lease = null;
@@ -136,14 +137,25 @@ public sealed class NodeAgent(
             }
 
             await ReportAsync(launch, InstancePhase.Downloading, null, null);
-            lease = await weights.AcquireAsync(launch, instance.Profile,
-                progress => ReportAsync(launch, InstancePhase.Downloading, null, null, progress), instance.StopToken);
+            using (NodeActivity.Start("deepdeploy.weights.acquire", launch))
+            {
+                lease = await weights.AcquireAsync(launch, instance.Profile,
+                    progress => ReportAsync(launch, InstancePhase.Downloading, null, null, progress), instance.StopToken);
+            }
+
             await ReportAsync(launch, InstancePhase.Starting, null, null);
             for (var restarts = 0; ; restarts++)
             {
-                var endpoint = instance.Endpoint = await _launcher.StartAsync(instance, Command(instance, lease.Path));
-                await _probe.WaitHealthyAsync(instance, endpoint);
+                string endpoint;
+                using (NodeActivity.Start("deepdeploy.engine.start", launch))
+                {
+                    endpoint = instance.Endpoint = await _launcher.StartAsync(instance, Command(instance, lease.Path));
+                    await _probe.WaitHealthyAsync(instance, endpoint);
+                }
+
                 await ReportAsync(launch, InstancePhase.Running, endpoint, null, secret: instance.Secret);
+                NodeActivity.End(launching, null);
+                launching = null;
                 var ranFor = Stopwatch.StartNew();
                 message = await _probe.SuperviseAsync(instance, endpoint);
                 if (instance.Stopping)
@@ -179,6 +191,7 @@ public sealed class NodeAgent(
         }
         finally
         {
+            NodeActivity.End(launching, message);
             await EngineLauncher.KillAsync(instance);
             lease?.Dispose();
             if (instance.Port is { } port)

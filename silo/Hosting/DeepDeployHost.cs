@@ -5,6 +5,7 @@ using DeepDeploy.LocalHub;
 using DeepDeploy.Node;
 using DeepDeploy.Node.Weights;
 using DeepDeploy.Silo.Hosting.Health;
+using DeepDeploy.Silo.Hosting.Telemetry;
 using DeepDeploy.Silo.Storage;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -55,6 +56,7 @@ public static class DeepDeployHost
         }
 
         AddKeyRing(builder.Services, options);
+        builder.AddDeepDeployTelemetry(roles);
 
         if (roles.HasGateway())
         {
@@ -78,6 +80,7 @@ public static class DeepDeployHost
                 }
 
                 silo.AddDashboard();
+                silo.AddActivityPropagation();
             });
         }
         else
@@ -90,6 +93,7 @@ public static class DeepDeployHost
                 client.AddDeepDeployConnectionHealth();
                 client.AddDeepDeployEventStreams();
                 client.AddDashboard();
+                client.AddActivityPropagation();
             });
         }
 
@@ -101,6 +105,8 @@ public static class DeepDeployHost
             app.UseDeepDeployGateway();
             app.MapOrleansDashboard("/dashboard").RequireAuthorization(p => p.RequireRole(DeepDeploy.Gateway.Auth.Roles.Operator));
         }
+
+        app.MapDeepDeployMetrics(roles);
 
         if (serveHub)
         {

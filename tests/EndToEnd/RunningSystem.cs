@@ -35,7 +35,9 @@ public sealed class RunningSystem : IAsyncDisposable
     public IServiceProvider Services => _app.Services;
 
     /// <param name="settings">Extra configuration (e.g. DeepDeploy:Node:WorkerArgs, DeepDeploy:Inference:*).</param>
-    public static async Task<RunningSystem> StartAsync(string? dataDir = null, IReadOnlyDictionary<string, string>? settings = null)
+    /// <param name="configure">Last say on the host's builder (e.g. an in-memory trace exporter).</param>
+    public static async Task<RunningSystem> StartAsync(string? dataDir = null, IReadOnlyDictionary<string, string>? settings = null,
+        Action<WebApplicationBuilder>? configure = null)
     {
         dataDir ??= SystemHttp.NewDataDirectory("deepdeploy-e2e-");
         var app = DeepDeployHost.Build(["--urls", "http://127.0.0.1:0"], builder =>
@@ -50,6 +52,8 @@ public sealed class RunningSystem : IAsyncDisposable
             {
                 builder.Configuration[key] = value;
             }
+
+            configure?.Invoke(builder);
         });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
 using DeepDeploy.Tests.EndToEnd;
+using DeepDeploy.Tests.Telemetry;
 using DeepDeploy.Tests.Worker;
 using Xunit.Abstractions;
 
@@ -19,6 +20,8 @@ namespace DeepDeploy.Tests.Gateway;
 /// <item>Skewed load: open loop (Poisson arrivals) at about 80% of capacity, 80% short (4 tokens) and 20% long
 /// (100 tokens) generations at 100 tokens/s per sequence, 2 instances × max_batch_size 4; p50/p99 of the gateway
 /// (least loaded + queue) and of nginx round-robin to workers that queue beyond their batch.</item>
+/// <item>Telemetry overhead (its own fact, bench-results/gateway-telemetry.txt): gateway throughput with
+/// OpenTelemetry on and off, alternating.</item>
 /// </list>
 /// </summary>
 [Trait("Category", "Benchmark")]
@@ -46,6 +49,53 @@ public sealed class GatewayBenchmark(ITestOutputHelper output)
         var dir = Path.Combine(RepoRoot(), "bench-results");
         Directory.CreateDirectory(dir);
         await File.WriteAllTextAsync(Path.Combine(dir, "gateway.txt"), _report.ToString());
+    }
+
+    /// <summary>3. Telemetry overhead: the gateway's throughput with OpenTelemetry off
+    /// (DeepDeploy:Telemetry:Enabled=false), with metrics only (the default without an OTLP endpoint: no spans are
+    /// recorded) and with traces too (default sampling, every span exported over OTLP/HTTP to a collector on
+    /// loopback), alternating, in one run.</summary>
+    [BenchmarkFact]
+    public async Task Gateway_with_telemetry_on_and_off()
+    {
+        Line($"DeepDeploy gateway telemetry overhead {DateTime.UtcNow:yyyy-MM-dd HH:mm:ss}Z, {Environment.ProcessorCount} cores");
+        Line("3. Telemetry overhead: fake engine at no delay, 16 tokens, 2 workers, closed loop c=64, 8 s per run after 2 s warm-up; traces/metrics/off x2");
+        Line("   traces: parent-based always-on sampling, spans exported over OTLP/HTTP to a collector on loopback, and metrics");
+        Line("   metrics: no OTLP endpoint (no spans recorded), /metrics; off: DeepDeploy:Telemetry:Enabled=false");
+        await using var collector = await OtlpReceiver.StartAsync(keepSpans: false);
+        string[] modes = ["traces", "metrics", "off"];
+        var runs = modes.ToDictionary(m => m, _ => new List<Result>());
+        foreach (var mode in modes.Concat(modes))
+        {
+            var settings = new Dictionary<string, string> { ["DeepDeploy:Telemetry:Enabled"] = mode == "off" ? "false" : "true" };
+            if (mode == "traces")
+            {
+                settings["OTEL_EXPORTER_OTLP_ENDPOINT"] = collector.Endpoint.ToString().TrimEnd('/');
+                settings["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf";
+            }
+
+            await using var system = await GatewaySystem.StartAsync(tokenRate: 0, settings, workerArgs: "--max-queue 4096");
+            var token = await system.CreateUserAsync("bench");
+            using var client = system.Client(token);
+            await GatewaySystem.DeployAsync(client, "fast", maxBatchSize: 256, minInstances: 2, maxInstances: 2, running: 2);
+            await GatewaySystem.LaneAsync(system, "bench/fast", 2);
+            var body = """{"model":"bench/fast","messages":[{"role":"user","content":"Hello there, how are you?"}],"max_tokens":16}""";
+            var result = await ClosedLoopAsync([new Uri(system.BaseAddress, "/v1/openai/chat/completions")], token, body, 64);
+            runs[mode].Add(result);
+            Line($"  {mode,-8} {result}");
+        }
+
+        var off = runs["off"].Average(r => r.Rps);
+        foreach (var mode in modes[..2])
+        {
+            var rps = runs[mode].Average(r => r.Rps);
+            Line($"  mean throughput {mode,-8} {rps:F0} req/s vs off {off:F0} req/s: {rps / off:F3} (drop {(1 - rps / off) * 100:F1}%)");
+        }
+
+        Line($"  OTLP trace bytes received {collector.TraceBytes}");
+        var dir = Path.Combine(RepoRoot(), "bench-results");
+        Directory.CreateDirectory(dir);
+        await File.WriteAllTextAsync(Path.Combine(dir, "gateway-telemetry.txt"), _report.ToString());
     }
 
     async Task ProxyOverheadAsync()

@@ -16,6 +16,11 @@ public static class EngineEnvironment
 
     const string DotnetPrefix = "DOTNET_";
 
+    /// <summary>The operator's OpenTelemetry settings (OTLP endpoint, protocol, sampler) reach engines, so that their
+    /// spans join the gateway's traces; not the exporter's headers, which may hold the collector's credentials, nor the host's
+    /// service name (engines name themselves).</summary>
+    const string OtelPrefix = "OTEL_";
+
     /// <summary>The engine's TMPDIR, inside its working directory.</summary>
     public static string TempDirectory(string workingDirectory) => Path.Combine(workingDirectory, "tmp");
 
@@ -24,7 +29,8 @@ public static class EngineEnvironment
         var environment = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (DictionaryEntry entry in System.Environment.GetEnvironmentVariables())
         {
-            if (entry is { Key: string key, Value: string value } && (Passed.Contains(key, StringComparer.Ordinal) || key.StartsWith(DotnetPrefix, StringComparison.Ordinal)))
+            if (entry is { Key: string key, Value: string value } && (Passed.Contains(key, StringComparer.Ordinal) || key.StartsWith(DotnetPrefix, StringComparison.Ordinal)
+                    || (key.StartsWith(OtelPrefix, StringComparison.Ordinal) && !key.Contains("HEADERS", StringComparison.Ordinal) && key != "OTEL_SERVICE_NAME")))
             {
                 environment[key] = value;
             }
