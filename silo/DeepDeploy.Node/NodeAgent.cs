@@ -25,7 +25,7 @@ public sealed class NodeAgent(
 {
     readonly ConcurrentDictionary<string, EngineInstance> _instances = new();
     readonly EndedInstances _ended = new();
-    readonly EngineLauncher _launcher = new(new PidFiles(paths.RunDirectory));
+    readonly EngineLauncher _launcher = new(new PidFiles(paths.RunDirectory), new EngineUsers(options.Value.EngineUsers), new EngineSandbox(paths));
     readonly EngineProbe _probe = new(options.Value, http);
     readonly RestartPolicy _restarts = new(options.Value);
     readonly PortAllocator _ports = new(options.Value.EnginePortFirst, options.Value.EnginePortLast);
@@ -80,7 +80,7 @@ public sealed class NodeAgent(
 
     async Task StartAsync(CancellationToken cancellationToken)
     {
-        var killed = _launcher.Pids.KillOrphans();
+        var killed = _launcher.KillOrphans();
         if (killed > 0)
         {
             log.LogWarning("Killed {Count} engine processes orphaned by an earlier run", killed);
@@ -133,7 +133,7 @@ public sealed class NodeAgent(
             await ReportAsync(launch, InstancePhase.Starting, null, null);
             for (var restarts = 0; ; restarts++)
             {
-                var endpoint = instance.Endpoint = await _launcher.StartAsync(instance, Command(instance, lease.Path));
+                var endpoint = instance.Endpoint = await _launcher.StartAsync(instance, Command(instance, _launcher.PrepareWeights(paths.EngineDirectory(launch.InstanceId), lease.Path)));
                 await _probe.WaitHealthyAsync(instance, endpoint);
                 await ReportAsync(launch, InstancePhase.Running, endpoint, null, secret: instance.Secret);
                 var ranFor = Stopwatch.StartNew();
@@ -171,6 +171,7 @@ public sealed class NodeAgent(
         finally
         {
             await EngineLauncher.KillAsync(instance);
+            _launcher.Release(instance);
             lease?.Dispose();
             if (instance.Port is { } port)
             {
