@@ -67,6 +67,12 @@ public sealed class ProductionCluster : IAsyncDisposable
     {
         var database = await TestDatabase.CreateAsync();
         var root = SystemHttp.NewDataDirectory("deepdeploy-prod-");
+        if (OperatingSystem.IsLinux())
+        {
+            // Traversable, not listable: a root GPU node's engines run as other users and must reach their directories.
+            File.SetUnixFileMode(root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
+        }
+
 
         var hubDirectory = Path.Combine(root, "hub");
         LocalHubSeeder.EnsureSeeded(hubDirectory);
