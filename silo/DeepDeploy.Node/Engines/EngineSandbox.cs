@@ -24,7 +24,7 @@ public sealed class EngineSandbox(NodePaths paths)
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     public string Prepare(string workingDirectory, string weightsPath)
     {
-        Guard(workingDirectory);
+        Guard();
         if (Directory.Exists(workingDirectory))
         {
             Directory.Delete(workingDirectory, recursive: true);
@@ -64,7 +64,7 @@ public sealed class EngineSandbox(NodePaths paths)
     /// <summary>Makes the data directory owner-only but for the engines' path, and says plainly when the engine's
     /// user cannot reach its working directory at all (a data directory under a private home).</summary>
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
-    void Guard(string workingDirectory)
+    void Guard()
     {
         var dataDirectory = Path.GetDirectoryName(Path.GetDirectoryName(paths.Root))!;
         for (var parent = Path.GetDirectoryName(dataDirectory); parent is not null; parent = Path.GetDirectoryName(parent))
@@ -83,12 +83,15 @@ public sealed class EngineSandbox(NodePaths paths)
         {
             Directory.CreateDirectory(directory);
             File.SetUnixFileMode(directory, Traversable);
+            // Not the engines' folder (each engine's own) nor other nodes' roots (each node guards its own).
+            if (directory == paths.EnginesDirectory || directory == path[1])
+            {
+                continue;
+            }
+
             foreach (var entry in Directory.EnumerateFileSystemEntries(directory).Where(e => !path.Contains(e, StringComparer.Ordinal)))
             {
-                if (directory != paths.EnginesDirectory)
-                {
-                    Restrict(entry);
-                }
+                Restrict(entry);
             }
         }
     }
