@@ -52,11 +52,15 @@ public sealed class ClusterCertificatesTests : IDisposable
     public void A_certificate_without_its_key_or_a_missing_file_refuses_to_start_naming_the_setting()
     {
         using var cluster = SelfSigned("deepdeploy-cluster");
-        var certificateOnly = Path.Combine(_directory, "only.crt");
-        File.WriteAllText(certificateOnly, cluster.ExportCertificatePem());
+        using var withoutKey = X509CertificateLoader.LoadCertificate(cluster.RawData);
+        var pemWithoutKey = Path.Combine(_directory, "only.crt");
+        File.WriteAllText(pemWithoutKey, cluster.ExportCertificatePem());
 
-        var noKey = Assert.Throws<ConfigurationException>(() => ClusterCertificates.Load(new ClusterTlsOptions { Certificate = certificateOnly }));
-        Assert.Contains("no private key", noKey.Message);
+        var noKey = Assert.Throws<ConfigurationException>(() =>
+            ClusterCertificates.Load(new ClusterTlsOptions { Certificate = Pfx(withoutKey, "secret"), Password = "secret" }));
+        Assert.Contains("has no private key", noKey.Message);
+        var pemNoKey = Assert.Throws<ConfigurationException>(() => ClusterCertificates.Load(new ClusterTlsOptions { Certificate = pemWithoutKey }));
+        Assert.Contains("DeepDeploy:Tls:Certificate", pemNoKey.Message);
         var missing = Assert.Throws<ConfigurationException>(() =>
             ClusterCertificates.Load(new ClusterTlsOptions { Certificate = Path.Combine(_directory, "absent.pfx") }));
         Assert.Contains("DeepDeploy:Tls:Certificate", missing.Message);
