@@ -1,4 +1,7 @@
 using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using DeepDeploy.Silo.Storage;
@@ -13,9 +16,9 @@ using Xunit.Abstractions;
 namespace DeepDeploy.Tests.Production;
 
 /// <summary>Orleans TLS in production mode: silos, the GPU node and the gateway process share a certificate the test
-/// generates (PKCS#12 for the silos, PEM for the gateway) and serve a deployment; an Orleans client without that
-/// certificate, or with another one, cannot connect (the same client with it can), and a silo without it is
-/// declared dead.</summary>
+/// generates (PKCS#12 for the silos, PEM for the gateway) and serve a deployment; an Orleans client with it calls a
+/// grain; the silo and gateway ports refuse connections without it, with another certificate, or in plain text;
+/// a silo without it is declared dead.</summary>
 [Collection(SystemCollection.Name)]
 public sealed class ClusterTlsTests(ITestOutputHelper log) : IDisposable
 {
@@ -67,17 +70,20 @@ public sealed class ClusterTlsTests(ITestOutputHelper log) : IDisposable
             var (status, body) = await ProductionCluster.CompleteAsync(client, "tess/sealed");
             Assert.True(status == HttpStatusCode.OK, $"inference over the TLS cluster: {status} {body}");
 
-            // The same client code with the cluster's certificate connects and calls: what refuses the others is
-            // their certificate, nothing else. Each accepts any server certificate, so only the cluster judges.
+            // An Orleans client with the cluster's certificate connects and calls a grain.
             var clock = System.Diagnostics.Stopwatch.StartNew();
             Assert.Null(await TryCallAsync(system, cluster));
             log.WriteLine($"{clock.Elapsed.TotalSeconds:0.0} s: the client with the cluster's certificate called");
-            var plain = await TryCallAsync(system, certificate: null);
-            log.WriteLine($"{clock.Elapsed.TotalSeconds:0.0} s: without TLS: {plain}");
-            Assert.NotNull(plain);
-            var foreign = await TryCallAsync(system, stranger);
-            log.WriteLine($"{clock.Elapsed.TotalSeconds:0.0} s: with another certificate: {foreign}");
-            Assert.NotNull(foreign);
+
+            // Both Orleans ports of a silo hang up on a TLS client without a certificate or with another one, and on
+            // plain bytes (what a client without TLS sends).
+            var silo = system.ControlSilos.First();
+            foreach (var port in new[] { silo.SiloPort, silo.GatewayPort })
+            {
+                await RefusedAsync(port, null);
+                await RefusedAsync(port, stranger);
+                await HungUpOnPlaintextAsync(port);
+            }
 
             // A silo without the certificate cannot take part: the cluster's silos cannot reach it and declare it dead
             // (or it gives up); the cluster serves on.
@@ -98,9 +104,52 @@ public sealed class ClusterTlsTests(ITestOutputHelper log) : IDisposable
         }
     }
 
-    /// <summary>Connects an Orleans client (with <paramref name="certificate"/>, or without TLS) and calls a grain;
-    /// the failure, or null when the call succeeded.</summary>
-    static async Task<Exception?> TryCallAsync(ProductionCluster system, X509Certificate2? certificate)
+    /// <summary>A TLS client presenting <paramref name="certificate"/> (or none) and accepting any server certificate,
+    /// so that only the server's verdict counts: the server fails the handshake or closes the connection right after
+    /// it (the server checks the client's certificate once the handshake completes). A server that accepted would
+    /// wait for the Orleans preamble instead, and the read would time out.</summary>
+    static async Task RefusedAsync(int port, X509Certificate2? certificate)
+    {
+        var refusal = await Record.ExceptionAsync(async () =>
+        {
+            using var tcp = new TcpClient();
+            await tcp.ConnectAsync(IPAddress.Loopback, port);
+            await using var tls = new SslStream(tcp.GetStream(), leaveInnerStreamOpen: false, (_, _, _, _) => true);
+            await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+            {
+                TargetHost = "deepdeploy-cluster",
+                ClientCertificates = certificate is null ? null : [certificate],
+            }).WaitAsync(TimeSpan.FromSeconds(30));
+            if (await tls.ReadAsync(new byte[256]).AsTask().WaitAsync(TimeSpan.FromSeconds(30)) == 0)
+            {
+                throw new IOException("closed by the server");
+            }
+        });
+        Assert.True(refusal is AuthenticationException or IOException,
+            $"port {port} with {certificate?.Thumbprint ?? "no certificate"}: expected the server to refuse the connection, got {refusal?.ToString() ?? "data"}");
+    }
+
+    /// <summary>What a client without TLS sends (Orleans' plain connection preamble is not a TLS record): the server
+    /// closes the connection.</summary>
+    static async Task HungUpOnPlaintextAsync(int port)
+    {
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(IPAddress.Loopback, port);
+        var stream = tcp.GetStream();
+        await stream.WriteAsync(new byte[64]);
+        try
+        {
+            Assert.Equal(0, await stream.ReadAsync(new byte[256]).AsTask().WaitAsync(TimeSpan.FromSeconds(30)));
+        }
+        catch (IOException)
+        {
+            // Reset instead of closed: refused just the same.
+        }
+    }
+
+    /// <summary>Connects an Orleans client with <paramref name="certificate"/> and calls a grain; the failure, or null
+    /// when the call succeeded.</summary>
+    static async Task<Exception?> TryCallAsync(ProductionCluster system, X509Certificate2 certificate)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
@@ -109,10 +158,7 @@ public sealed class ClusterTlsTests(ITestOutputHelper log) : IDisposable
             client.UseDeepDeployPostgresClustering(system.Database.ConnectionString);
             client.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (system.ClusterId, system.ClusterId));
             client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(10));
-            if (certificate is not null)
-            {
-                client.UseTls(certificate, tls => tls.AllowAnyRemoteCertificate());
-            }
+            client.UseTls(certificate, tls => tls.AllowAnyRemoteCertificate());
         });
         using var host = builder.Build();
         try
