@@ -28,7 +28,7 @@ public sealed class NodeAgent(
 {
     readonly ConcurrentDictionary<string, EngineInstance> _instances = new();
     readonly EndedInstances _ended = new();
-    readonly EngineLauncher _launcher = new(new PidFiles(paths.RunDirectory), logs);
+    readonly EngineLauncher _launcher = new(new PidFiles(paths.RunDirectory), new EngineUsers(options.Value.EngineUsers), new EngineSandbox(paths), logs);
     readonly EngineProbe _probe = new(options.Value, http);
     readonly RestartPolicy _restarts = new(options.Value);
     readonly PortAllocator _ports = new(options.Value.EnginePortFirst, options.Value.EnginePortLast);
@@ -86,7 +86,7 @@ public sealed class NodeAgent(
 
     async Task StartAsync(CancellationToken cancellationToken)
     {
-        var killed = _launcher.Pids.KillOrphans();
+        var killed = _launcher.KillOrphans();
         if (killed > 0)
         {
             log.LogWarning("Killed {Count} engine processes orphaned by an earlier run", killed);
@@ -149,7 +149,7 @@ public sealed class NodeAgent(
                 string endpoint;
                 using (NodeActivity.Start("deepdeploy.engine.start", launch))
                 {
-                    endpoint = instance.Endpoint = await _launcher.StartAsync(instance, Command(instance, lease.Path));
+                    endpoint = instance.Endpoint = await _launcher.StartAsync(instance, Command(instance, _launcher.PrepareWeights(paths.EngineDirectory(launch.InstanceId), lease.Path)));
                     await _probe.WaitHealthyAsync(instance, endpoint);
                 }
 
@@ -193,6 +193,7 @@ public sealed class NodeAgent(
         {
             NodeActivity.End(launching, message);
             await EngineLauncher.KillAsync(instance);
+            _launcher.Release(instance);
             lease?.Dispose();
             if (instance.Port is { } port)
             {

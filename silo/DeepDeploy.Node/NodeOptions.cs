@@ -70,6 +70,9 @@ public sealed class NodeOptions
 
     public int EnginePortLast { get; set; } = 32767;
 
+    /// <summary>Engines as unprivileged users of their own when the node runs as root (see <see cref="EngineUserOptions"/>).</summary>
+    public EngineUserOptions EngineUsers { get; set; } = new();
+
     /// <summary>The profile that runs GGUF weights instead of the built-in worker (e.g. a llama-server profile); null: the built-in worker.</summary>
     public string? GgufEngine { get; set; }
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using DeepDeploy.Grains;
+using DeepDeploy.Silo.Hosting.Tls;
 using DeepDeploy.Silo.Storage;
 using Orleans.Configuration;
 
@@ -30,6 +31,7 @@ public static class ClusteringExtensions
             silo.UseDeepDeploySqlite(StorageNames.Default, $"Data Source={options.DatabasePath}");
         }
 
+        silo.UseDeepDeployTls(options.Tls, options.IsProduction);
         if (options.SiloName is { } siloName)
         {
             silo.Configure<SiloOptions>(s => s.SiloName = siloName);
@@ -50,6 +52,8 @@ public static class ClusteringExtensions
         {
             client.UseLocalhostClustering(options.GatewayPort, options.ServiceId, options.ClusterId);
         }
+
+        client.UseDeepDeployTls(options.Tls, options.IsProduction);
 
         // A gateway may start before any silo: keep trying (the host starts serving once connected).
         client.UseConnectionRetryFilter(async (_, cancellationToken) =>

@@ -51,6 +51,9 @@ public sealed class DeepDeployOptions
     /// <summary>Serve the local model hub under /hub (default: only the all-in-one host does; a gateway may too).</summary>
     public bool? LocalHub { get; set; }
 
+    /// <summary>DeepDeploy:Tls: TLS of the Orleans silo and gateway ports; off unless a certificate is set.</summary>
+    public Tls.ClusterTlsOptions Tls { get; set; } = new();
+
     public string DatabasePath => Path.Combine(DataDir, "deepdeploy.db");
 
     public bool IsProduction => !string.IsNullOrWhiteSpace(Database);

@@ -32,10 +32,13 @@ public sealed class ProductionCluster : IAsyncDisposable
     readonly WebApplication _hub;
     readonly string _root;
     readonly string _clusterId = "prod-" + Guid.NewGuid().ToString("N")[..8];
+    readonly Action<string, Dictionary<string, string>>? _environment;
     IHost? _client;
 
-    ProductionCluster(ITestOutputHelper log, TestDatabase database, WebApplication hub, string hubEndpoint, string root)
+    ProductionCluster(ITestOutputHelper log, TestDatabase database, WebApplication hub, string hubEndpoint, string root,
+        Action<string, Dictionary<string, string>>? environment)
     {
+        _environment = environment;
         _log = log;
         Database = database;
         _hub = hub;
@@ -44,6 +47,8 @@ public sealed class ProductionCluster : IAsyncDisposable
     }
 
     public TestDatabase Database { get; }
+
+    public string ClusterId => _clusterId;
 
     public string HubEndpoint { get; }
 
@@ -55,11 +60,19 @@ public sealed class ProductionCluster : IAsyncDisposable
 
     public IEnumerable<ClusterProcess> ControlSilos => Processes.Where(p => p.Role == "silo");
 
-    /// <summary>Database, hub, and the processes (not started yet): control silos, a GPU node, a gateway.</summary>
-    public static async Task<ProductionCluster> CreateAsync(ITestOutputHelper log, int controlSilos = 2)
+    /// <summary>Database, hub, and the processes (not started yet): control silos, a GPU node, a gateway.
+    /// <paramref name="environment"/> adds settings to a process by its name (e.g. TLS certificates).</summary>
+    public static async Task<ProductionCluster> CreateAsync(ITestOutputHelper log, int controlSilos = 2,
+        Action<string, Dictionary<string, string>>? environment = null)
     {
         var database = await TestDatabase.CreateAsync();
         var root = SystemHttp.NewDataDirectory("deepdeploy-prod-");
+        if (OperatingSystem.IsLinux())
+        {
+            // Traversable, not listable: a root GPU node's engines run as other users and must reach their directories.
+            File.SetUnixFileMode(root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
+        }
+
 
         var hubDirectory = Path.Combine(root, "hub");
         LocalHubSeeder.EnsureSeeded(hubDirectory);
@@ -71,7 +84,7 @@ public sealed class ProductionCluster : IAsyncDisposable
         await hub.StartAsync();
         var hubAddress = hub.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single().TrimEnd('/');
 
-        var cluster = new ProductionCluster(log, database, hub, hubAddress + "/hub", root);
+        var cluster = new ProductionCluster(log, database, hub, hubAddress + "/hub", root, environment);
         for (var i = 1; i <= controlSilos; i++)
         {
             cluster.Add($"silo-{i}", "silo");
@@ -82,7 +95,7 @@ public sealed class ProductionCluster : IAsyncDisposable
         return cluster;
     }
 
-    ClusterProcess Add(string name, string role, Dictionary<string, string>? extra = null)
+    public ClusterProcess Add(string name, string role, Dictionary<string, string>? extra = null)
     {
         var environment = new Dictionary<string, string>
         {
@@ -97,6 +110,7 @@ public sealed class ProductionCluster : IAsyncDisposable
             environment[key] = value;
         }
 
+        _environment?.Invoke(name, environment);
         var process = new ClusterProcess(name, role, Path.Combine(_root, name), environment);
         Processes.Add(process);
         return process;

@@ -41,6 +41,9 @@ public sealed class EngineInstance
     /// <summary>The port the node gave an external engine, held until the instance ends; null for the built-in worker.</summary>
     public int? Port { get; set; }
 
+    /// <summary>The OS user the engine runs as, held until the instance ends; null when engines run as the node's user.</summary>
+    public EngineUser? User { get; set; }
+
     /// <summary>The engine's base URL once it listens.</summary>
     public string? Endpoint { get; set; }
 

@@ -6,13 +6,35 @@ namespace DeepDeploy.Node.Engines;
 
 /// <summary>Starts, stops and kills engine processes, the built-in worker and external engines alike: output into
 /// the instance's tail, a PID file while it runs, and its endpoint once it listens.</summary>
-public sealed class EngineLauncher(PidFiles pids, EngineLogPublisher? logs = null)
+public sealed class EngineLauncher(PidFiles pids, EngineUsers? users = null, EngineSandbox? sandbox = null, EngineLogPublisher? logs = null)
 {
     /// <summary>How long the built-in worker may take to print its listening line.</summary>
     static readonly TimeSpan ListenTimeout = TimeSpan.FromSeconds(60);
 
     /// <summary>The PID files of the processes it started.</summary>
     public PidFiles Pids => pids;
+
+    /// <summary>Engines run as users of their own (<see cref="EngineUsers"/>) with only their own files (<see cref="EngineSandbox"/>).</summary>
+    [System.Runtime.Versioning.SupportedOSPlatformGuard("linux")]
+    bool Isolated => OperatingSystem.IsLinux() && users is { Enabled: true } && sandbox is not null;
+
+    /// <summary>Before each start: the path the engine loads its weights from, its own links to them when it runs
+    /// as its own user, else the cache's path.</summary>
+    public string PrepareWeights(string workingDirectory, string weightsPath) =>
+        Isolated ? sandbox!.Prepare(workingDirectory, weightsPath) : weightsPath;
+
+    /// <summary>At node start: the engines (and their users' processes) an earlier run left behind.</summary>
+    public int KillOrphans() => pids.KillOrphans() + (Isolated ? users!.KillOrphans() : 0);
+
+    /// <summary>Once the instance's process is gone: its user's last processes are killed and the uid is free.</summary>
+    public void Release(EngineInstance instance)
+    {
+        if (instance.User is { } user && Isolated)
+        {
+            users!.Release(user);
+            instance.User = null;
+        }
+    }
 
     /// <summary>Starts the process and returns its base URL: the known one, or the one the worker announces.</summary>
     public async Task<string> StartAsync(EngineInstance instance, EngineStart command)
@@ -35,9 +57,19 @@ public sealed class EngineLauncher(PidFiles pids, EngineLogPublisher? logs = nul
         }
 
         Directory.CreateDirectory(EngineEnvironment.TempDirectory(command.WorkingDirectory));
+        var arguments = command.Arguments;
+        if (Isolated)
+        {
+            // setpriv execs the engine in the same process (the pid stays the engine's) after dropping to its user.
+            var user = instance.User ??= users!.Acquire();
+            EngineSandbox.GiveTo(command.WorkingDirectory, user);
+            start.FileName = users!.Options.Setpriv;
+            arguments = [$"--reuid={user.Uid}", $"--regid={user.Gid}", "--clear-groups", "--no-new-privs", "--", command.FileName, .. command.Arguments];
+        }
+
         // Nothing inherited: the host's environment holds its secrets.
         start.Environment.Clear();
-        foreach (var argument in command.Arguments)
+        foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
         }

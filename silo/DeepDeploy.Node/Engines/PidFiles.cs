@@ -10,7 +10,15 @@ public sealed class PidFiles(string directory)
     public void Write(string instanceId, int pid)
     {
         Directory.CreateDirectory(directory);
-        File.WriteAllText(PathOf(instanceId), pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        // Owner-only: engines running as other users have no business with the node's pid files.
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        using var file = new StreamWriter(PathOf(instanceId), options);
+        file.Write(pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
     /// <summary>No file (an instance that ended before its engine started, on a node that never started one) is fine.</summary>
