@@ -8,6 +8,11 @@ public sealed class NodeOptions
     /// <summary>The node's name; one GpuNode grain per name. Default: the machine name.</summary>
     public string Name { get; set; } = Environment.MachineName.ToLowerInvariant();
 
+    /// <summary>Where nodes keep their model cache, pid files and engines' working directories (DeepDeploy:Node:Directory).
+    /// Default: <c>&lt;data directory&gt;/nodes</c>, or <see cref="NodePaths.SharedNodesDirectory"/> for a root node
+    /// whose data directory engines could not reach (see <see cref="NodePaths.NodesDirectoryFor"/>).</summary>
+    public string? Directory { get; set; }
+
     /// <summary>GPUs to simulate where there is no nvidia-smi, e.g. "4xA100-80GB,4xH100-80GB". When set
     /// explicitly it is used even on a GPU host (a test double for a GPU: workers run on CPU).</summary>
     public string? SimulatedGpus { get; set; }

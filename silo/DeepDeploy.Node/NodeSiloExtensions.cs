@@ -22,7 +22,8 @@ public static class NodeSiloExtensions
         var services = silo.Services;
         services.AddHttpClient();
         services.Configure<NodeOptions>(silo.Configuration.GetSection(Section));
-        services.AddSingleton(new NodePaths(dataDirectory, silo.Configuration.ReadNodeOptions().Name));
+        var options = silo.Configuration.ReadNodeOptions();
+        services.AddSingleton(new NodePaths(dataDirectory, options.Name, NodePaths.NodesDirectoryFor(dataDirectory, options)));
         services.AddSingleton<IDiskSpace, VolumeDiskSpace>();
         services.AddSingleton<WeightsCache>();
         services.AddMetrics();

@@ -30,6 +30,7 @@ public sealed class EngineLogPublisher(IClusterClient client, NodePaths paths, T
     public void Add(EngineInstance instance, string text)
     {
         text = text.Replace(instance.Secret, OutputTail.Masked, StringComparison.Ordinal)
+            .Replace(paths.NodesDirectory, DataDirectoryMask, StringComparison.Ordinal)
             .Replace(paths.DataDirectory, DataDirectoryMask, StringComparison.Ordinal)
             .Replace(AppDirectory, AppDirectoryMask, StringComparison.Ordinal);
         var truncated = text.Length > EventStreams.MaxLineLength;

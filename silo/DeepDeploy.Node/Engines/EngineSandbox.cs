@@ -73,7 +73,7 @@ public sealed class EngineSandbox(NodePaths paths)
             {
                 throw new InvalidOperationException(
                     $"engines run as unprivileged users but cannot reach the data directory {dataDirectory}: {parent} is private. "
-                    + "Put the data directory where other users may traverse (DEEPDEPLOY_DATA_DIR, e.g. /var/lib/deepdeploy), "
+                    + "Put the nodes' directory where other users may traverse (DeepDeploy:Node:Directory, e.g. /var/lib/deepdeploy/nodes), "
                     + "or set DeepDeploy:Node:EngineUsers:Enabled=false");
             }
         }
