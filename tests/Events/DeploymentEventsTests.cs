@@ -156,10 +156,13 @@ public sealed class DeploymentEventsTests
         Assert.Equal(HttpStatusCode.OK, (await alice.PutAsJsonAsync("/billing/limit", new { usd = 1_000_000 })).StatusCode);
         await RunningSystem.WaitForAsync(alice, deployId, d => Running(d, 1), Timeout);
 
+        // The events leave the deployment's outbox after its turn: wait until the last has reached the history.
+        string[] expected = ["status running", "billing_stopped", "status stopped", "billing_resumed", "status running"];
+        static List<string> Kinds(IEnumerable<JsonElement> events) =>
+            events.Select(e => e.GetProperty("kind").GetString() == "status_changed" ? $"status {ToStatus(e)}" : e.GetProperty("kind").GetString()!).ToList();
         var history = await Eventually.MatchAsync(() => HistoryAsync(alice, deployId),
-            events => events.Any(e => e.GetProperty("kind").GetString() == "billing_resumed"), TimeSpan.FromSeconds(10), "the resume in the history");
-        var kinds = history.Select(e => e.GetProperty("kind").GetString() == "status_changed" ? $"status {ToStatus(e)}" : e.GetProperty("kind").GetString()!).ToList();
-        AssertInOrder(kinds, "status running", "billing_stopped", "status stopped", "billing_resumed", "status running");
+            events => Matched(Kinds(events), expected) == expected.Length, TimeSpan.FromSeconds(10), "the resume and running again in the history");
+        AssertInOrder(Kinds(history), expected);
         var stopped = history.First(e => e.GetProperty("kind").GetString() == "billing_stopped");
         Assert.Contains("spending limit", stopped.GetProperty("reason").GetString());
     }
@@ -182,7 +185,8 @@ public sealed class DeploymentEventsTests
     };
 
     /// <summary><paramref name="expected"/> is a subsequence of <paramref name="actual"/>.</summary>
-    static void AssertInOrder(IReadOnlyList<string> actual, params string[] expected)
+    /// <summary>How many of <paramref name="expected"/> appear in <paramref name="actual"/> in that order.</summary>
+    static int Matched(IReadOnlyList<string> actual, string[] expected)
     {
         var at = 0;
         foreach (var item in actual)
@@ -193,6 +197,12 @@ public sealed class DeploymentEventsTests
             }
         }
 
+        return at;
+    }
+
+    static void AssertInOrder(IReadOnlyList<string> actual, params string[] expected)
+    {
+        var at = Matched(actual, expected);
         Assert.True(at == expected.Length, $"expected in order: {string.Join(" | ", expected)}\nmissing from '{(at < expected.Length ? expected[at] : "")}' in: {string.Join(" | ", actual)}");
     }
 }

@@ -13,16 +13,17 @@ public sealed class FakeWorkerTests
     [Fact]
     public async Task The_worker_refuses_work_beyond_max_batch_size_and_the_fake_engine_keeps_its_rate()
     {
-        await using var worker = await WorkerProcess.StartAsync("unused.gguf", ["--engine", "fake", "--fake-token-rate", "50", "--max-batch-size", "2"]);
+        await using var worker = await WorkerProcess.StartAsync("unused.gguf", ["--engine", "fake", "--fake-token-rate", "10", "--max-batch-size", "2"]);
         var health = await worker.WaitHealthyAsync();
         Assert.Equal("fake", health.GetProperty("engine").GetString());
         Assert.Equal(0, health.GetProperty("max_queue").GetInt32());
         await worker.MetricAsync("deepdeploy_worker_requests_in_flight"); // the exporter's first scrape is slow: not within the 200 ms below
 
-        // 50 tokens at 50 tokens/s: about a second per request, long enough to see both in flight on a busy machine.
+        // 30 tokens at 10 tokens/s: about three seconds per request, long enough to see both in flight through a scrape
+        // of every series on a busy machine.
         var clock = Stopwatch.StartNew();
         var running = Enumerable.Range(0, 2)
-            .Select(_ => WorkerApi.PostAsync(worker.Http, "/v1/completions", new JsonObject { ["prompt"] = "x", ["max_tokens"] = 50 }))
+            .Select(_ => WorkerApi.PostAsync(worker.Http, "/v1/completions", new JsonObject { ["prompt"] = "x", ["max_tokens"] = 30 }))
             .ToList();
         await Eventually.TrueAsync(async () => await worker.MetricAsync("deepdeploy_worker_requests_in_flight") >= 2, TimeSpan.FromSeconds(10),
             "both requests in flight");
@@ -38,10 +39,10 @@ public sealed class FakeWorkerTests
         foreach (var (status, body) in await Task.WhenAll(running))
         {
             Assert.Equal(200, status);
-            Assert.Equal(50, body.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+            Assert.Equal(30, body.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
         }
 
-        Assert.InRange(clock.ElapsedMilliseconds, 750, 10_000);
+        Assert.InRange(clock.ElapsedMilliseconds, 2_500, 30_000);
         Assert.Equal(1, await worker.MetricAsync("deepdeploy_worker_requests_refused_total"));
         Assert.Equal(2, await worker.MetricAsync("deepdeploy_worker_requests_in_flight_peak"));
         Assert.Equal(0, await worker.MetricAsync("deepdeploy_worker_requests_in_flight"));
