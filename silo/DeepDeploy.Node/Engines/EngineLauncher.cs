@@ -93,8 +93,7 @@ public sealed class EngineLauncher(PidFiles pids, EngineUsers? users = null, Eng
                 return;
             }
 
-            instance.Output.Add(e.Data);
-            logs?.Add(instance, e.Data);
+            Emit(instance, e.Data);
             if (Protocol.Readiness.ParseListening(e.Data) is { } announced)
             {
                 listening.TrySetResult(announced.GetLeftPart(UriPartial.Authority));
@@ -104,14 +103,13 @@ public sealed class EngineLauncher(PidFiles pids, EngineUsers? users = null, Eng
         {
             if (e.Data is not null)
             {
-                instance.Output.Add(e.Data);
-                logs?.Add(instance, e.Data);
+                Emit(instance, e.Data);
             }
         };
         process.Exited += (_, _) => listening.TrySetException(new InvalidOperationException(
             $"engine exited during start with code {SafeExitCode(process)}: {instance.Output.Last(5)}"));
 
-        instance.Output.Add($"[node] {instance.EngineName}: {start.FileName} {string.Join(' ', start.ArgumentList)}");
+        Emit(instance, $"[node] {instance.EngineName}: {start.FileName} {string.Join(' ', start.ArgumentList)}");
         process.Start();
         instance.Process = process;
         pids.Write(instance.Launch.InstanceId, process.Id);
@@ -180,5 +178,13 @@ public sealed class EngineLauncher(PidFiles pids, EngineUsers? users = null, Eng
         {
             return "?";
         }
+    }
+
+    /// <summary>A line of the engine's output (or the node's about it) to the tail that /logs and failure reasons
+    /// show and to live followers, masked the same way for both (secret, host paths).</summary>
+    void Emit(EngineInstance instance, string line)
+    {
+        instance.Output.Add(logs?.Mask(instance, line) ?? line);
+        logs?.Add(instance, line);
     }
 }

@@ -26,13 +26,18 @@ public sealed class EngineLogPublisher(IClusterClient client, NodePaths paths, T
 
     readonly Dictionary<string, List<LogLine>> _pending = new(StringComparer.Ordinal);
 
-    /// <summary>Called from the process's output threads.</summary>
-    public void Add(EngineInstance instance, string text)
-    {
-        text = text.Replace(instance.Secret, OutputTail.Masked, StringComparison.Ordinal)
+    /// <summary>What a tenant may see of a line: the instance secret and this host's nodes, data and program
+    /// directories masked.</summary>
+    public string Mask(EngineInstance instance, string text) =>
+        text.Replace(instance.Secret, OutputTail.Masked, StringComparison.Ordinal)
             .Replace(paths.NodesDirectory, DataDirectoryMask, StringComparison.Ordinal)
             .Replace(paths.DataDirectory, DataDirectoryMask, StringComparison.Ordinal)
             .Replace(AppDirectory, AppDirectoryMask, StringComparison.Ordinal);
+
+    /// <summary>Called from the process's output threads.</summary>
+    public void Add(EngineInstance instance, string text)
+    {
+        text = Mask(instance, text);
         var truncated = text.Length > EventStreams.MaxLineLength;
         var line = new LogLine(instance.Launch.InstanceId, time.GetUtcNow(), truncated ? text[..EventStreams.MaxLineLength] : text, truncated);
         var deployId = instance.Launch.DeployId;
