@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using DeepDeploy.Tests.EndToEnd;
+using DeepDeploy.Tests.Gateway;
 
 namespace DeepDeploy.Tests.Security;
 
@@ -17,19 +18,7 @@ public sealed class EngineUserSystemTests
         await using var system = await RunningSystem.StartAsync();
         var token = await system.CreateUserAsync("uma");
         using var client = system.Client(token);
-        var created = await client.PostAsJsonAsync("/deploy/llm", new
-        {
-            model_name = "tiny",
-            gpu = "A100-80GB",
-            num_gpus = 1,
-            max_batch_size = 2,
-            hf = new { repo = "deepdeploy/tiny-llama-gguf" },
-            settings = new { min_instances = 1, max_instances = 1 },
-        });
-        Assert.Equal(HttpStatusCode.OK, created.StatusCode);
-        var deployId = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("deploy_id").GetString()!;
-        await RunningSystem.WaitForAsync(client, deployId, d => d.GetProperty("instances").GetProperty("running").GetInt32() == 1,
-            TimeSpan.FromSeconds(90));
+        await GatewaySystem.DeployAsync(client, "tiny", maxBatchSize: 2, minInstances: 1, maxInstances: 1, running: 1);
 
         var chat = await client.PostAsJsonAsync("/v1/openai/chat/completions",
             new { model = "uma/tiny", messages = new[] { new { role = "user", content = "Hi" } }, max_tokens = 2 });

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using DeepDeploy.Tests.EndToEnd;
+using DeepDeploy.Tests.Gateway;
 
 namespace DeepDeploy.Tests.Security;
 
@@ -17,19 +18,7 @@ public sealed class InternalAuthSystemTests
         await using var system = await RunningSystem.StartAsync();
         var token = await system.CreateUserAsync("alice");
         using var client = system.Client(token);
-        var created = await client.PostAsJsonAsync("/deploy/llm", new
-        {
-            model_name = "tiny",
-            gpu = "A100-80GB",
-            num_gpus = 1,
-            max_batch_size = 2,
-            hf = new { repo = "deepdeploy/tiny-llama-gguf" },
-            settings = new { min_instances = 1, max_instances = 1 },
-        });
-        Assert.Equal(HttpStatusCode.OK, created.StatusCode);
-        var deployId = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("deploy_id").GetString()!;
-        await RunningSystem.WaitForAsync(client, deployId, d => d.GetProperty("instances").GetProperty("running").GetInt32() == 1,
-            TimeSpan.FromSeconds(90));
+        var deployId = await GatewaySystem.DeployAsync(client, "tiny", maxBatchSize: 2, minInstances: 1, maxInstances: 1, running: 1);
 
         // Through the gateway: the caller's token stays behind, the instance's secret goes along.
         var chat = await client.PostAsJsonAsync("/v1/openai/chat/completions",
