@@ -22,7 +22,7 @@ namespace DeepDeploy.Tests.Gateway;
 /// (100 tokens) generations at 100 tokens/s per sequence, 2 instances × max_batch_size 4; p50/p99 of the gateway
 /// (least loaded + queue) and of nginx round-robin to workers that queue beyond their batch.</item>
 /// <item>Telemetry overhead (its own fact, bench-results/gateway-telemetry.txt): gateway throughput with
-/// OpenTelemetry on and off, alternating.</item>
+/// OpenTelemetry on and off, in a balanced order.</item>
 /// </list>
 /// </summary>
 [Trait("Category", "Benchmark")]
@@ -54,8 +54,8 @@ public sealed class GatewayBenchmark(ITestOutputHelper output)
 
     /// <summary>3. Telemetry overhead: the gateway's throughput with OpenTelemetry off
     /// (DeepDeploy:Telemetry:Enabled=false), with metrics only (the default without an OTLP endpoint: no spans are
-    /// recorded) and with traces too (default sampling, every span exported over OTLP/HTTP to a collector on
-    /// loopback), alternating, in one run.</summary>
+    /// recorded) and with traces too (default sampling, spans exported over OTLP/HTTP to a collector on loopback),
+    /// in a balanced order, in one run.</summary>
     [BenchmarkFact]
     public async Task Gateway_with_telemetry_on_and_off()
     {
