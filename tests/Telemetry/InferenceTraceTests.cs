@@ -27,6 +27,8 @@ public sealed class InferenceTraceTests
         ["DeepDeploy:Node:WorkerArgs"] = "--engine fake --fake-token-rate 200",
         ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.Endpoint.ToString().TrimEnd('/'),
         ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+        // Every trace, not the default share of inference requests.
+        ["OTEL_TRACES_SAMPLER"] = "parentbased_always_on",
     };
 
     [Fact]

@@ -9,8 +9,9 @@ namespace DeepDeploy.Silo.Hosting.Telemetry;
 /// <summary>
 /// OpenTelemetry in a DeepDeploy host (every role): traces of ASP.NET Core, HttpClient, Orleans and the
 /// <c>DeepDeploy.*</c> sources, recorded only when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> gives them somewhere to go
-/// (the standard OTEL_* variables apply, sampling included: parent-based always-on unless OTEL_TRACES_SAMPLER says
-/// otherwise); metrics of the <c>DeepDeploy.*</c> meters, Orleans, ASP.NET Core, Kestrel, HttpClient and the
+/// (the standard OTEL_* variables apply; sampling is parent-based, with 10 % of the inference requests that start a
+/// trace, see <see cref="InferenceSampler"/>, unless OTEL_TRACES_SAMPLER says otherwise); metrics of the
+/// <c>DeepDeploy.*</c> meters, Orleans, ASP.NET Core, Kestrel, HttpClient and the
 /// runtime, at <c>/metrics</c> (Prometheus) and over OTLP when it is set. <c>DeepDeploy:Telemetry:Enabled=false</c>
 /// turns all of it off. See docs/observability.md.
 /// </summary>
@@ -20,6 +21,8 @@ public static class TelemetryExtensions
 
     public const string OtlpEndpointKey = "OTEL_EXPORTER_OTLP_ENDPOINT";
 
+    public const string SamplerKey = "OTEL_TRACES_SAMPLER";
+
     public const string MetricsPath = "/metrics";
 
     /// <summary>Every meter a DeepDeploy process exports (docs/observability.md, the naming contract).</summary>
@@ -27,6 +30,14 @@ public static class TelemetryExtensions
     [
         "DeepDeploy.*", "Microsoft.Orleans", "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel",
         "System.Net.Http", "System.Runtime",
+    ];
+
+    /// <summary>HttpClient's per-request instruments (<c>System.Net.Http</c>): several recordings of every
+    /// forwarded request with up to seven attributes each, a large share of what metrics cost the gateway; its own
+    /// <c>DeepDeploy.Gateway</c> series already describe each forwarded request. Connection durations stay.</summary>
+    static readonly string[] DroppedInstruments =
+    [
+        "http.client.request.duration", "http.client.request.time_in_queue", "http.client.active_requests", "http.client.open_connections",
     ];
 
     public static bool IsEnabled(IConfiguration configuration) => configuration.GetValue(EnabledKey, true);
@@ -52,6 +63,11 @@ public static class TelemetryExtensions
             .WithMetrics(metrics =>
             {
                 metrics.AddMeter(Meters).AddPrometheusExporter();
+                foreach (var instrument in DroppedInstruments)
+                {
+                    metrics.AddView(instrument, MetricStreamConfiguration.Drop);
+                }
+
                 if (IsOtlpEnabled(builder.Configuration))
                 {
                     metrics.AddOtlpExporter();
@@ -61,6 +77,13 @@ public static class TelemetryExtensions
         // Spans with nowhere to go are not recorded at all: traces need an OTLP endpoint.
         if (IsOtlpEnabled(builder.Configuration))
         {
+            if (string.IsNullOrWhiteSpace(builder.Configuration[SamplerKey]))
+            {
+                builder.Services.AddHttpContextAccessor();
+                telemetry.WithTracing(tracing => tracing.SetSampler(services =>
+                    new ParentBasedSampler(new InferenceSampler(services.GetRequiredService<IHttpContextAccessor>()))));
+            }
+
             telemetry.WithTracing(tracing => tracing
                 .AddAspNetCoreInstrumentation(o => o.Filter = http => !IsProbe(http.Request.Path.Value))
                 .AddHttpClientInstrumentation(o => o.FilterHttpRequestMessage = request => !IsProbe(request.RequestUri?.AbsolutePath))
