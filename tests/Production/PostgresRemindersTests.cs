@@ -8,23 +8,13 @@ namespace DeepDeploy.Tests.Production;
 /// <summary>The reminder contract on our PostgreSQL scripts, each test on a fresh database.</summary>
 public sealed class PostgresRemindersTests : ReminderContract
 {
-    TestDatabase? _database;
+    readonly SchemaDatabase _store = new();
 
-    TestDatabase Database => _database ?? throw new InvalidOperationException("no database yet");
+    TestDatabase Database => _store.Database;
 
-    public override async Task InitializeAsync()
-    {
-        _database = await TestDatabase.CreateAsync();
-        await PostgresSchema.EnsureCreatedAsync(_database.ConnectionString);
-    }
+    public override Task InitializeAsync() => _store.CreateAsync();
 
-    public override async Task DisposeAsync()
-    {
-        if (_database is not null)
-        {
-            await _database.DisposeAsync();
-        }
-    }
+    public override Task DisposeAsync() => _store.DropAsync();
 
     protected override void AddReminders(ISiloBuilder silo) =>
         silo.UseAdoNetReminderService((AdoNetReminderTableOptions o) =>
