@@ -8,10 +8,6 @@ namespace DeepDeploy.LocalHub;
 /// </summary>
 public static class TinyLlamaGguf
 {
-    private const int NEmbd = 64;
-    private const int NLayer = 2;
-    private const int NHead = 4;
-    private const int NFf = 128;
     private const int ContextLength = 4096;
     private const float RmsEps = 1e-5f;
 
@@ -26,15 +22,20 @@ public static class TinyLlamaGguf
     /// </summary>
     private static readonly string[] OrdinaryPieces = ["▁", "▁the", "▁a", "e", "t", "▁hello", "▁world", "er"];
 
-    public static void Write(string path, int seed = 42)
+    public static void Write(string path, int seed = 42) => Write(path, seed, LlamaShape.Tiny);
+
+    /// <summary>Writes a model of another <paramref name="shape"/> (same vocabulary and weight recipe), e.g.
+    /// <see cref="LlamaShape.Bench"/> for benchmarks where compute must dominate.</summary>
+    public static void Write(string path, int seed, LlamaShape shape)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        shape.Validate();
         var fullPath = Path.GetFullPath(path);
         var dir = Path.GetDirectoryName(fullPath);
         if (!string.IsNullOrEmpty(dir))
             Directory.CreateDirectory(dir);
 
-        var writer = Build(seed);
+        var writer = Build(seed, shape);
         var tmp = $"{fullPath}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
         try
         {
@@ -52,23 +53,26 @@ public static class TinyLlamaGguf
         }
     }
 
-    private static GgufWriter Build(int seed)
+    private static GgufWriter Build(int seed, LlamaShape shape)
     {
+        var (nEmbd, nLayer, nHead, nFf) = (shape.EmbeddingLength, shape.LayerCount, shape.HeadCount, shape.FeedForwardLength);
         var (tokens, types, scores) = BuildVocab();
         var nVocab = tokens.Count;
 
         var w = new GgufWriter();
         w.AddString("general.architecture", "llama");
-        w.AddString("general.name", $"deepdeploy-tiny-llama-seed{seed}");
+        w.AddString("general.name", shape == LlamaShape.Tiny
+            ? $"deepdeploy-tiny-llama-seed{seed}"
+            : $"deepdeploy-llama-{nEmbd}x{nLayer}-seed{seed}");
         w.AddUInt32("general.alignment", 32);
         w.AddUInt32("general.file_type", 0); // all F32
         w.AddUInt32("llama.context_length", ContextLength);
-        w.AddUInt32("llama.embedding_length", NEmbd);
-        w.AddUInt32("llama.block_count", NLayer);
-        w.AddUInt32("llama.feed_forward_length", NFf);
-        w.AddUInt32("llama.attention.head_count", NHead);
-        w.AddUInt32("llama.attention.head_count_kv", NHead);
-        w.AddUInt32("llama.rope.dimension_count", NEmbd / NHead);
+        w.AddUInt32("llama.embedding_length", (uint)nEmbd);
+        w.AddUInt32("llama.block_count", (uint)nLayer);
+        w.AddUInt32("llama.feed_forward_length", (uint)nFf);
+        w.AddUInt32("llama.attention.head_count", (uint)nHead);
+        w.AddUInt32("llama.attention.head_count_kv", (uint)nHead);
+        w.AddUInt32("llama.rope.dimension_count", (uint)(nEmbd / nHead));
         w.AddFloat32("llama.attention.layer_norm_rms_epsilon", RmsEps);
         w.AddString("tokenizer.ggml.model", "llama");
         w.AddStringArray("tokenizer.ggml.tokens", tokens);
@@ -83,34 +87,34 @@ public static class TinyLlamaGguf
         var rng = new SplitMix64((ulong)(uint)seed ^ 0x9E3779B97F4A7C15UL);
 
         // token_embd: {n_embd, n_vocab} -> one row of n_embd values per token.
-        var embd = Random(rng, NEmbd * nVocab, 0.5f);
+        var embd = Random(rng, nEmbd * nVocab, 0.5f);
         for (var t = 0; t < nVocab; t++)
-            embd[t * NEmbd] = AnchorValue;
-        w.AddTensorF32("token_embd.weight", [NEmbd, (ulong)nVocab], embd);
+            embd[t * nEmbd] = AnchorValue;
+        w.AddTensorF32("token_embd.weight", [(ulong)nEmbd, (ulong)nVocab], embd);
 
-        for (var l = 0; l < NLayer; l++)
+        for (var l = 0; l < nLayer; l++)
         {
             var p = $"blk.{l}.";
-            w.AddTensorF32(p + "attn_norm.weight", [NEmbd], Ones(NEmbd));
-            w.AddTensorF32(p + "attn_q.weight", [NEmbd, NEmbd], Random(rng, NEmbd * NEmbd, Scale(NEmbd)));
-            w.AddTensorF32(p + "attn_k.weight", [NEmbd, NEmbd], Random(rng, NEmbd * NEmbd, Scale(NEmbd)));
-            w.AddTensorF32(p + "attn_v.weight", [NEmbd, NEmbd], Random(rng, NEmbd * NEmbd, Scale(NEmbd)));
-            var wo = Random(rng, NEmbd * NEmbd, Scale(NEmbd));
-            ZeroRow(wo, 0, NEmbd); // keep the anchor dimension untouched
-            w.AddTensorF32(p + "attn_output.weight", [NEmbd, NEmbd], wo);
-            w.AddTensorF32(p + "ffn_norm.weight", [NEmbd], Ones(NEmbd));
-            w.AddTensorF32(p + "ffn_gate.weight", [NEmbd, NFf], Random(rng, NEmbd * NFf, Scale(NEmbd)));
-            var down = Random(rng, NFf * NEmbd, Scale(NFf));
-            ZeroRow(down, 0, NFf);
-            w.AddTensorF32(p + "ffn_down.weight", [NFf, NEmbd], down);
-            w.AddTensorF32(p + "ffn_up.weight", [NEmbd, NFf], Random(rng, NEmbd * NFf, Scale(NEmbd)));
+            w.AddTensorF32(p + "attn_norm.weight", [(ulong)nEmbd], Ones(nEmbd));
+            w.AddTensorF32(p + "attn_q.weight", [(ulong)nEmbd, (ulong)nEmbd], Random(rng, nEmbd * nEmbd, Scale(nEmbd)));
+            w.AddTensorF32(p + "attn_k.weight", [(ulong)nEmbd, (ulong)nEmbd], Random(rng, nEmbd * nEmbd, Scale(nEmbd)));
+            w.AddTensorF32(p + "attn_v.weight", [(ulong)nEmbd, (ulong)nEmbd], Random(rng, nEmbd * nEmbd, Scale(nEmbd)));
+            var wo = Random(rng, nEmbd * nEmbd, Scale(nEmbd));
+            ZeroRow(wo, 0, nEmbd); // keep the anchor dimension untouched
+            w.AddTensorF32(p + "attn_output.weight", [(ulong)nEmbd, (ulong)nEmbd], wo);
+            w.AddTensorF32(p + "ffn_norm.weight", [(ulong)nEmbd], Ones(nEmbd));
+            w.AddTensorF32(p + "ffn_gate.weight", [(ulong)nEmbd, (ulong)nFf], Random(rng, nEmbd * nFf, Scale(nEmbd)));
+            var down = Random(rng, nFf * nEmbd, Scale(nFf));
+            ZeroRow(down, 0, nFf);
+            w.AddTensorF32(p + "ffn_down.weight", [(ulong)nFf, (ulong)nEmbd], down);
+            w.AddTensorF32(p + "ffn_up.weight", [(ulong)nEmbd, (ulong)nFf], Random(rng, nEmbd * nFf, Scale(nEmbd)));
         }
 
-        w.AddTensorF32("output_norm.weight", [NEmbd], Ones(NEmbd));
-        var output = Random(rng, NEmbd * nVocab, 1.0f);
+        w.AddTensorF32("output_norm.weight", [(ulong)nEmbd], Ones(nEmbd));
+        var output = Random(rng, nEmbd * nVocab, 1.0f);
         for (var t = 0; t < nVocab; t++)
-            output[t * NEmbd] = types[t] == TokenTypeControl || types[t] == TokenTypeUnknown ? ControlTokenPenalty : 0f;
-        w.AddTensorF32("output.weight", [NEmbd, (ulong)nVocab], output);
+            output[t * nEmbd] = types[t] == TokenTypeControl || types[t] == TokenTypeUnknown ? ControlTokenPenalty : 0f;
+        w.AddTensorF32("output.weight", [(ulong)nEmbd, (ulong)nVocab], output);
         return w;
     }
 
