@@ -26,6 +26,10 @@ public static class WorkerCommandLine
           --max-batch-size <n>        concurrent sequences decoded together (default 4)
           --context-size <n>          total KV cache tokens shared by all sequences (default 4096)
           --threads <n>               CPU threads for decoding (default 1)
+          --prefill-chunk <n>         prompt tokens prefilled per decode step, so a long prompt does not stall
+                                      running sequences (default 128)
+          --prefix-cache-tokens <n>   KV tokens kept from finished requests for prefix reuse, added to the
+                                      context; 0 = no prefix caching (default 4096)
           --served-model-name <name>  model id reported and accepted by the API (default: file name)
           --instance-id <id>          identification only (reported in /health)
           --api-key <secret>          requests to /v1/* need "Authorization: Bearer <secret>" (401 otherwise);
@@ -44,6 +48,8 @@ public static class WorkerCommandLine
         [Args.MaxBatchSize] = nameof(WorkerOptions.MaxBatchSize),
         [Args.ContextSize] = nameof(WorkerOptions.ContextSize),
         [Args.Threads] = nameof(WorkerOptions.Threads),
+        [Args.PrefillChunk] = nameof(WorkerOptions.PrefillChunk),
+        [Args.PrefixCacheTokens] = nameof(WorkerOptions.PrefixCacheTokens),
         [Args.ServedModelName] = nameof(WorkerOptions.ServedModelName),
         [Args.InstanceId] = nameof(WorkerOptions.InstanceId),
         [Args.ApiKey] = nameof(WorkerOptions.ApiKey),

@@ -34,6 +34,17 @@ public sealed class WorkerOptions
 
     public int Threads { get; set; } = 1;
 
+    /// <summary>Prompt tokens prefilled per decode step, shared by the admitted sequences: a long prompt takes
+    /// several steps, and the running sequences get a token in each of them.</summary>
+    public int PrefillChunk { get; set; } = 128;
+
+    /// <summary>KV cache tokens kept for finished sequences so later requests reuse their prefixes; 0 = no prefix
+    /// cache. Added to the context, so it costs this much KV memory.</summary>
+    public int PrefixCacheTokens { get; set; } = 4096;
+
+    /// <summary>Most finished sequences the prefix cache keeps (each holds a llama.cpp sequence id, 256 in all).</summary>
+    public int PrefixCacheEntries => PrefixCacheTokens == 0 ? 0 : Math.Min(64, WorkerOptionsValidator.MaxBatchSizeLimit - MaxBatchSize);
+
     public string? ServedModelName { get; set; }
 
     /// <summary>Identification only (reported in /health).</summary>

@@ -10,6 +10,12 @@ public sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
     /// <summary>Upper bound of --max-batch-size (llama.cpp's sequence limit).</summary>
     public const int MaxBatchSizeLimit = 256;
 
+    /// <summary>Upper bound of --prefill-chunk (one decode's batch).</summary>
+    public const int MaxPrefillChunk = 8192;
+
+    /// <summary>Upper bound of --prefix-cache-tokens.</summary>
+    public const int MaxPrefixCacheTokens = 1 << 20;
+
     public ValidateOptionsResult Validate(string? name, WorkerOptions options)
     {
         var failures = new List<string>();
@@ -30,6 +36,10 @@ public sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
         AtLeast(failures, Args.MaxQueue, options.MaxQueue, 0);
         AtLeast(failures, Args.ContextSize, options.ContextSize, 1);
         AtLeast(failures, Args.Threads, options.Threads, 1);
+        AtLeast(failures, Args.PrefillChunk, options.PrefillChunk, 1);
+        AtMost(failures, Args.PrefillChunk, options.PrefillChunk, MaxPrefillChunk);
+        AtLeast(failures, Args.PrefixCacheTokens, options.PrefixCacheTokens, 0);
+        AtMost(failures, Args.PrefixCacheTokens, options.PrefixCacheTokens, MaxPrefixCacheTokens);
         if (!(options.FakeTokenRate >= 0) || double.IsInfinity(options.FakeTokenRate))
         {
             failures.Add($"{Args.FakeTokenRate} must be a number >= 0, got '{options.FakeTokenRate}'");

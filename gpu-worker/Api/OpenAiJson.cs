@@ -116,6 +116,9 @@ public static class OpenAiJson
         w.WriteNumber("prompt_tokens", u.PromptTokens);
         w.WriteNumber("completion_tokens", u.CompletionTokens);
         w.WriteNumber("total_tokens", u.PromptTokens + u.CompletionTokens);
+        w.WriteStartObject("prompt_tokens_details");
+        w.WriteNumber("cached_tokens", u.CachedTokens);
+        w.WriteEndObject();
         w.WriteEndObject();
     }
 

@@ -186,7 +186,7 @@ public static class WorkerEndpoints
                     break;
                 case GenerationFinished f:
                     slot.Release();
-                    var usage = new TokenUsage(f.PromptTokens, f.CompletionTokens);
+                    var usage = new TokenUsage(f.PromptTokens, f.CompletionTokens, f.CachedTokens);
                     var body = chat
                         ? OpenAiJson.ChatCompletion(id, created, model, text.ToString(), f.FinishReason, usage)
                         : OpenAiJson.TextCompletion(id, created, model, text.ToString(), f.FinishReason, usage);
@@ -237,7 +237,7 @@ public static class WorkerEndpoints
                         ? OpenAiJson.ChatChunk(id, created, model, null, null, f.FinishReason)
                         : OpenAiJson.TextChunk(id, created, model, "", f.FinishReason), ct);
                     await SendAsync(ctx, OpenAiJson.UsageChunk(id, obj, created, model,
-                        new TokenUsage(f.PromptTokens, f.CompletionTokens)), ct);
+                        new TokenUsage(f.PromptTokens, f.CompletionTokens, f.CachedTokens)), ct);
                     await ctx.Response.Body.WriteAsync(Done, ct);
                     await ctx.Response.Body.FlushAsync(ct);
                     return f;

@@ -23,6 +23,8 @@ public static class WorkerProtocol
         public const string Threads = "--threads";
         public const string ServedModelName = "--served-model-name";
         public const string InstanceId = "--instance-id";
+        public const string PrefillChunk = "--prefill-chunk";
+        public const string PrefixCacheTokens = "--prefix-cache-tokens";
 
         /// <summary>The instance's secret: requests to /v1/* must carry <c>Authorization: Bearer &lt;secret&gt;</c>
         /// (the same flag as vLLM's, so one placeholder serves both).</summary>
@@ -71,5 +73,20 @@ public static class WorkerProtocol
         public const string RequestsRefused = "deepdeploy_worker_requests_refused_total";
         public const string GeneratedTokens = "deepdeploy_worker_generated_tokens_total";
         public const string PromptTokens = "deepdeploy_worker_prompt_tokens_total";
+
+        /// <summary>KV cells held by the sequences in the batch (prompt and generated tokens decoded so far).</summary>
+        public const string SequenceTokens = "deepdeploy_worker_sequence_tokens";
+
+        /// <summary>Requests that reused a cached prefix, and those that found none (prefix cache on).</summary>
+        public const string PrefixCacheHits = "deepdeploy_worker_prefix_cache_hits_total";
+        public const string PrefixCacheMisses = "deepdeploy_worker_prefix_cache_misses_total";
+
+        /// <summary>Prompt tokens reused from the prefix cache instead of prefilled.</summary>
+        public const string PrefixCacheHitTokens = "deepdeploy_worker_prefix_cache_hit_tokens_total";
+
+        /// <summary>Tokens and entries the prefix cache retains after their requests ended, and its budget.</summary>
+        public const string PrefixCacheTokens = "deepdeploy_worker_prefix_cache_tokens";
+        public const string PrefixCacheEntries = "deepdeploy_worker_prefix_cache_entries";
+        public const string PrefixCacheBudgetTokens = "deepdeploy_worker_prefix_cache_budget_tokens";
     }
 }

@@ -48,7 +48,7 @@ public class BatchSequence(GenerationRequest request)
         }
 
         Request.Ended = Stopwatch.GetTimestamp();
-        Request.Complete(new GenerationFinished(finishReason, Request.PromptTokens.Length, CompletionTokens));
+        Request.Complete(new GenerationFinished(finishReason, Request.PromptTokens.Length, CompletionTokens, Request.CachedTokens));
         Answered = true;
     }
 

@@ -28,6 +28,8 @@ public abstract class BatchingLoop<TSequence>(int maxBatchSize, int tokensPerSeq
 
     protected ILogger Log => log;
 
+    protected WorkerMetrics Metrics => metrics;
+
     public abstract LLamaToken[] Tokenize(string text, bool special);
 
     public void Start() => _loop ??= Task.Run(() => RunAsync(_stop.Token));
@@ -68,6 +70,9 @@ public abstract class BatchingLoop<TSequence>(int maxBatchSize, int tokensPerSeq
 
     /// <summary>Whether an answered or abandoned sequence may leave the batch now.</summary>
     protected virtual bool CanRelease(TSequence sequence) => true;
+
+    /// <summary>Frees (or keeps, e.g. in a cache) what a sequence that leaves the batch holds.</summary>
+    protected virtual void Release(TSequence sequence) => sequence.Release();
 
     /// <summary>Fails and releases every sequence in the batch.</summary>
     protected static void FailAll(List<TSequence> batch, string message)
@@ -169,7 +174,7 @@ public abstract class BatchingLoop<TSequence>(int maxBatchSize, int tokensPerSeq
             if (!s.Live && CanRelease(s))
             {
                 s.Request.Complete();
-                s.Release();
+                Release(s);
                 batch.RemoveAt(i);
             }
         }

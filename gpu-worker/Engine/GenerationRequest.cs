@@ -51,6 +51,9 @@ public sealed class GenerationRequest
     /// <summary>The first completion token was sampled: prefill is over, decode goes on (0 until then).</summary>
     public long FirstToken { get; internal set; }
 
+    /// <summary>Prompt tokens whose KV cells came from the prefix cache (set when the request is admitted).</summary>
+    public int CachedTokens { get; internal set; }
+
     /// <summary>Answered (finished or failed; 0 until then).</summary>
     public long Ended { get; internal set; }
 

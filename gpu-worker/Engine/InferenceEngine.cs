@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text;
 using LLama;
 using LLama.Batched;
@@ -8,15 +9,22 @@ using LLama.Sampling;
 namespace DeepDeploy.GpuWorker.Engine;
 
 /// <summary>
-/// Continuous batching over one <see cref="BatchedExecutor"/>: each step runs Infer() for all live sequences at once
-/// and samples each of them. The <see cref="BatchingLoop{TSequence}"/> owns the executor; nothing else touches it.
+/// Continuous batching over one <see cref="BatchedExecutor"/>: each step is ONE llama_decode of every live
+/// sequence's next token plus up to <paramref name="prefillChunk"/> prompt tokens of admitted sequences (a long prompt
+/// is prefilled over several steps, so it does not stall the running ones), then every sequence whose prompt is
+/// done is sampled. A new request first copies the longest prefix it shares with a running or recently finished
+/// sequence (<see cref="PrefixCache{T}"/>; llama.cpp's sequence copy shares the KV cells) and prefills only the rest.
+/// The <see cref="BatchingLoop{TSequence}"/> owns the executor; nothing else touches it.
 /// </summary>
 public sealed class InferenceEngine(LLamaWeights weights, ModelParams contextParams, int maxBatchSize,
-    int tokensPerSequence, WorkerMetrics metrics, ILogger<InferenceEngine> log)
+    int tokensPerSequence, int prefillChunk, int prefixCacheTokens, int prefixCacheEntries, WorkerMetrics metrics,
+    ILogger<InferenceEngine> log)
     : BatchingLoop<LlamaSequence>(maxBatchSize, tokensPerSequence, metrics, log)
 {
     BatchedExecutor _executor = new(weights, contextParams);
+    readonly PrefixCache<Conversation> _cache = new(prefixCacheTokens, prefixCacheEntries, static c => c.Dispose());
     int _noKvSlotStreak;
+    int _heldTokens;
 
     /// <summary>Tokenizes with BOS. <paramref name="special"/> parses control-token text (for chat templates).</summary>
     public override LLamaToken[] Tokenize(string text, bool special) => weights.Tokenize(text, true, special, Encoding.UTF8);
@@ -29,8 +37,13 @@ public sealed class InferenceEngine(LLamaWeights weights, ModelParams contextPar
         {
             conversation = _executor.Create();
             pipeline = CreatePipeline(request.Sampling);
-            conversation.Prompt(request.PromptTokens);
-            return new LlamaSequence(request, conversation, pipeline, new StreamingTokenDecoder(Encoding.UTF8, weights));
+            var entry = _cache.AddLive(conversation);
+            var cached = ReusePrefix(conversation, entry, request.PromptTokens);
+            request.CachedTokens = cached;
+            return new LlamaSequence(request, conversation, pipeline, new StreamingTokenDecoder(Encoding.UTF8, weights), entry)
+            {
+                PromptFed = cached,
+            };
         }
         catch (Exception ex)
         {
@@ -42,12 +55,55 @@ public sealed class InferenceEngine(LLamaWeights weights, ModelParams contextPar
         }
     }
 
+    /// <summary>Copies the cells of the longest cached prefix into the new conversation; returns its length.</summary>
+    int ReusePrefix(Conversation conversation, PrefixEntry<Conversation> entry, LLamaToken[] prompt)
+    {
+        if (!_cache.Enabled)
+        {
+            return 0;
+        }
+
+        var (source, length) = _cache.Match(prompt);
+        if (source is null)
+        {
+            Metrics.PrefixCacheMiss();
+            return 0;
+        }
+
+        var from = source.Holder.ConversationId;
+        var handle = _executor.Context.NativeHandle;
+        conversation.Modify((_, _) =>
+        {
+            handle.MemorySequenceCopy(from, conversation.ConversationId, 0, length);
+            return length;
+        });
+        _cache.Append(entry, prompt.AsSpan(0, length));
+        Metrics.PrefixCacheHit(length);
+        return length;
+    }
+
     /// <summary>An answered or abandoned sequence is disposed only once none of its tokens wait in the executor's
     /// batch, so that its sequence id cannot be reused too early.</summary>
     protected override bool CanRelease(LlamaSequence sequence) => !sequence.Conversation.RequiresInference;
 
+    /// <summary>A finished sequence's cells stay in the prefix cache when they fit its budget.</summary>
+    protected override void Release(LlamaSequence sequence)
+    {
+        sequence.Pipeline.Dispose();
+        _heldTokens = Math.Max(0, _heldTokens - sequence.Conversation.TokenCount);
+        Metrics.SetSequenceTokens(_heldTokens);
+        if (sequence.Queued.Count > 0 || !_cache.Retain(sequence.CacheEntry))
+        {
+            _cache.Remove(sequence.CacheEntry);
+            sequence.Conversation.Dispose();
+        }
+
+        Metrics.SetPrefixCache(_cache.RetainedTokens, _cache.RetainedEntries);
+    }
+
     protected override async ValueTask<int> StepAsync(List<LlamaSequence> batch, CancellationToken stop)
     {
+        FeedPrompts(batch);
         if (_executor.BatchedTokenCount == 0)
         {
             // Cannot happen if the bookkeeping is right; recover rather than spin.
@@ -60,7 +116,11 @@ public sealed class InferenceEngine(LLamaWeights weights, ModelParams contextPar
         if (result == DecodeResult.NoKvSlot)
         {
             _noKvSlotStreak++;
-            if (!RetireLargestForKvSpace(batch) || _noKvSlotStreak > MaxBatchSize + 1)
+            if (_cache.EvictOne())
+            {
+                Metrics.SetPrefixCache(_cache.RetainedTokens, _cache.RetainedEntries);
+            }
+            else if (!RetireLargestForKvSpace(batch) || _noKvSlotStreak > MaxBatchSize + 1)
             {
                 Log.LogError("KV cache exhausted and no sequence can be freed; failing all requests");
                 FailAndReset(batch, "KV cache exhausted");
@@ -77,7 +137,41 @@ public sealed class InferenceEngine(LLamaWeights weights, ModelParams contextPar
             return 0;
         }
 
+        _heldTokens = 0;
+        foreach (var s in batch)
+        {
+            _cache.Append(s.CacheEntry, CollectionsMarshal.AsSpan(s.Queued));
+            s.Queued.Clear();
+            _heldTokens += s.Conversation.TokenCount;
+        }
+
+        Metrics.SetSequenceTokens(_heldTokens);
         return SampleAll(batch);
+    }
+
+    /// <summary>Adds prompt chunks to this step's batch, first come first served, up to the prefill budget; the
+    /// running sequences' next tokens are already queued (by the previous step's sampling).</summary>
+    void FeedPrompts(List<LlamaSequence> batch)
+    {
+        var budget = prefillChunk;
+        foreach (var s in batch)
+        {
+            if (budget == 0)
+            {
+                break;
+            }
+
+            if (!s.Live || !s.Prefilling || s.Conversation.RequiresInference)
+            {
+                continue;
+            }
+
+            var chunk = s.Request.PromptTokens.AsSpan(s.PromptFed, Math.Min(budget, s.Request.PromptTokens.Length - s.PromptFed));
+            s.Conversation.Prompt(chunk);
+            s.Queued.AddRange(chunk);
+            s.PromptFed += chunk.Length;
+            budget -= chunk.Length;
+        }
     }
 
     static ISamplingPipeline CreatePipeline(SamplingOptions s)
@@ -107,9 +201,9 @@ public sealed class InferenceEngine(LLamaWeights weights, ModelParams contextPar
         var generated = 0;
         foreach (var s in batch)
         {
-            if (!s.Live || !s.Conversation.RequiresSampling)
+            if (!s.Live || s.Prefilling || !s.Conversation.RequiresSampling)
             {
-                continue; // released after this step, or still queued
+                continue; // released after this step, still prefilling, or still queued
             }
 
             string? finish = null;
@@ -135,6 +229,7 @@ public sealed class InferenceEngine(LLamaWeights weights, ModelParams contextPar
                     else
                     {
                         s.Conversation.Prompt(token);
+                        s.Queued.Add(token);
                     }
                 }
             }
@@ -176,6 +271,7 @@ public sealed class InferenceEngine(LLamaWeights weights, ModelParams contextPar
 
         Log.LogWarning("KV cache full; ending the longest sequence ({Tokens} tokens) early", victim.Conversation.TokenCount);
         _executor.Context.NativeHandle.MemorySequenceRemove(victim.Conversation.ConversationId, 0, -1);
+        _cache.Remove(victim.CacheEntry); // its cells are gone: never a source, never retained
         victim.Finish("length");
         return true;
     }
@@ -183,6 +279,10 @@ public sealed class InferenceEngine(LLamaWeights weights, ModelParams contextPar
     void FailAndReset(List<LlamaSequence> batch, string message)
     {
         FailAll(batch, message);
+        _cache.Clear();
+        _heldTokens = 0;
+        Metrics.SetSequenceTokens(0);
+        Metrics.SetPrefixCache(0, 0);
         _executor.Dispose();
         _executor = new BatchedExecutor(weights, contextParams);
         _noKvSlotStreak = 0;
@@ -191,6 +291,7 @@ public sealed class InferenceEngine(LLamaWeights weights, ModelParams contextPar
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();
+        _cache.Clear();
         _executor.Dispose();
     }
 }

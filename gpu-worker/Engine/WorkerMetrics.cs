@@ -22,6 +22,13 @@ public sealed class WorkerMetrics
     long _refused;
     long _generatedTokens;
     long _promptTokens;
+    int _sequenceTokens;
+    long _prefixHits;
+    long _prefixMisses;
+    long _prefixHitTokens;
+    int _prefixCacheTokens;
+    int _prefixCacheEntries;
+    int _prefixCacheBudget;
 
     readonly Histogram<double> _duration;
     readonly Histogram<double> _firstToken;
@@ -54,6 +61,20 @@ public sealed class WorkerMetrics
             description: "Completion tokens generated.");
         meter.CreateObservableCounter(Counter(Metrics.PromptTokens), () => PromptTokens,
             description: "Prompt tokens processed.");
+        meter.CreateObservableGauge(Metrics.SequenceTokens, () => Volatile.Read(ref _sequenceTokens),
+            description: "KV cells held by the sequences in the batch.");
+        meter.CreateObservableCounter(Counter(Metrics.PrefixCacheHits), () => Interlocked.Read(ref _prefixHits),
+            description: "Requests that reused a cached prompt prefix.");
+        meter.CreateObservableCounter(Counter(Metrics.PrefixCacheMisses), () => Interlocked.Read(ref _prefixMisses),
+            description: "Requests that found no cached prompt prefix (prefix cache on).");
+        meter.CreateObservableCounter(Counter(Metrics.PrefixCacheHitTokens), () => PrefixCacheHitTokens,
+            description: "Prompt tokens reused from the prefix cache instead of prefilled.");
+        meter.CreateObservableGauge(Metrics.PrefixCacheTokens, () => Volatile.Read(ref _prefixCacheTokens),
+            description: "Tokens whose KV cells the prefix cache retains after their requests ended.");
+        meter.CreateObservableGauge(Metrics.PrefixCacheEntries, () => Volatile.Read(ref _prefixCacheEntries),
+            description: "Finished sequences the prefix cache retains.");
+        meter.CreateObservableGauge(Metrics.PrefixCacheBudgetTokens, () => Volatile.Read(ref _prefixCacheBudget),
+            description: "Tokens the prefix cache may retain (--prefix-cache-tokens); 0 = off.");
     }
 
     public int Running => Volatile.Read(ref _running);
@@ -71,6 +92,8 @@ public sealed class WorkerMetrics
     public long GeneratedTokens => Interlocked.Read(ref _generatedTokens);
 
     public long PromptTokens => Interlocked.Read(ref _promptTokens);
+
+    public long PrefixCacheHitTokens => Interlocked.Read(ref _prefixHitTokens);
 
     /// <summary>The admission gate's count of accepted requests (running or waiting) changed.</summary>
     public void SetInFlight(int inFlight)
@@ -94,6 +117,24 @@ public sealed class WorkerMetrics
     public void AddGeneratedTokens(int n) => Interlocked.Add(ref _generatedTokens, n);
 
     public void AddPromptTokens(int n) => Interlocked.Add(ref _promptTokens, n);
+
+    public void SetSequenceTokens(int tokens) => Volatile.Write(ref _sequenceTokens, tokens);
+
+    public void PrefixCacheHit(int tokens)
+    {
+        Interlocked.Increment(ref _prefixHits);
+        Interlocked.Add(ref _prefixHitTokens, tokens);
+    }
+
+    public void PrefixCacheMiss() => Interlocked.Increment(ref _prefixMisses);
+
+    public void SetPrefixCache(int tokens, int entries)
+    {
+        Volatile.Write(ref _prefixCacheTokens, tokens);
+        Volatile.Write(ref _prefixCacheEntries, entries);
+    }
+
+    public void SetPrefixCacheBudget(int tokens) => Volatile.Write(ref _prefixCacheBudget, tokens);
 
     /// <summary>One answered request: its duration, and for a finished generation its token timing and usage.</summary>
     public void Request(string operation, string model, long arrived, GenerationRequest generation, GenerationFinished? finished)

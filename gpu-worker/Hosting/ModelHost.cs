@@ -48,20 +48,25 @@ public sealed class ModelHost(IOptions<WorkerOptions> settings, WorkerMetrics me
                 return;
             }
 
+            // One shared (unified) KV cache: a prefix copy between sequences then shares cells instead of copying
+            // a stream, and flash attention skips the cells of other sequences. The prefix cache's budget is added.
             var p = new ModelParams(_options.Model!)
             {
-                ContextSize = (uint)_options.EffectiveContextSize,
-                BatchSize = (uint)_options.EffectiveContextSize, // a whole prompt must fit in one batch
-                SeqMax = (uint)_options.MaxBatchSize,
-                KVUnified = false, // one KV stream per sequence: attention only spans its own tokens
+                ContextSize = (uint)(_options.EffectiveContextSize + _options.PrefixCacheTokens),
+                BatchSize = (uint)(_options.PrefillChunk + _options.MaxBatchSize), // one step: a token per sequence + a prefill chunk
+                UBatchSize = (uint)(_options.PrefillChunk + _options.MaxBatchSize),
+                SeqMax = (uint)(_options.MaxBatchSize + _options.PrefixCacheEntries),
+                KVUnified = true,
                 Threads = _options.Threads,
                 BatchThreads = _options.Threads,
                 GpuLayerCount = 0,
                 FlashAttention = true,
             };
             _weights = LLamaWeights.LoadFromFile(p);
+            metrics.SetPrefixCacheBudget(_options.PrefixCacheTokens);
             var engine = new InferenceEngine(_weights, p, _options.MaxBatchSize, _options.TokensPerSequence,
-                metrics, loggers.CreateLogger<InferenceEngine>());
+                _options.PrefillChunk, _options.PrefixCacheTokens, _options.PrefixCacheEntries, metrics,
+                loggers.CreateLogger<InferenceEngine>());
             Chat = new ChatPromptFormatter(_weights);
             engine.Start();
             _engine = engine;

@@ -79,7 +79,7 @@ public sealed class WorkerBenchmark(TinyModelFixture model, ITestOutputHelper ou
         return (tokens, sw.Elapsed.TotalSeconds, tokens / sw.Elapsed.TotalSeconds);
     }
 
-    static string FindRepoRoot()
+    internal static string FindRepoRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {

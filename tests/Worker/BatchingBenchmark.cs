@@ -1,0 +1,77 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace DeepDeploy.Tests.Worker;
+
+/// <summary>
+/// Does continuous batching pay? On the benchmark-sized model (<see cref="BenchModelFixture"/>), a real worker
+/// process serves 1 and then 8 concurrent completions; the same work runs in <see cref="BaselineDecodeLoop"/>
+/// in this process, in the same run. Prints aggregate tokens/s, the 8/1 ratio and worker/baseline ratios; writes
+/// bench-results/worker-batching.txt. Opt-in:
+/// <c>DEEPDEPLOY_BENCH=1 dotnet test tests --filter FullyQualifiedName~BatchingBenchmark</c>
+/// (DEEPDEPLOY_BENCH_THREADS=1,2 to compare thread counts; default 1).
+/// </summary>
+[Trait("Category", "Benchmark")]
+public sealed class BatchingBenchmark(BenchModelFixture model, ITestOutputHelper output) : IClassFixture<BenchModelFixture>
+{
+    const int Tokens = 64;
+    const int Live = 8;
+
+    [BenchmarkFact]
+    public async Task Aggregate_tokens_per_second_at_1_and_8_live_sequences_against_a_minimal_loop()
+    {
+        var threads = (Environment.GetEnvironmentVariable("DEEPDEPLOY_BENCH_THREADS") ?? "1")
+            .Split(',').Select(t => int.Parse(t, CultureInfo.InvariantCulture));
+        var report = new StringBuilder()
+            .AppendLine(CultureInfo.InvariantCulture, $"DeepDeploy worker batching benchmark {DateTime.UtcNow:yyyy-MM-dd HH:mm:ss}Z")
+            .AppendLine(CultureInfo.InvariantCulture, $"model: random llama n_embd 512, 8 layers, 8 heads, n_ff 1536, F32 (~27 M parameters); {Tokens} tokens per sequence, greedy; {Environment.ProcessorCount} cores (shared: figures are noisy)");
+        foreach (var t in threads)
+        {
+            var prompts = Enumerable.Range(0, Live).Select(i => $"benchmark request {i}: tell me about the world").ToList();
+            var baseline1 = BaselineDecodeLoop.Run(model.ModelPath, prompts[..1], Tokens, t);
+            var baseline8 = BaselineDecodeLoop.Run(model.ModelPath, prompts, Tokens, t);
+
+            await using var worker = await WorkerProcess.StartAsync(model.ModelPath,
+                ["--max-batch-size", Live.ToString(CultureInfo.InvariantCulture), "--threads", t.ToString(CultureInfo.InvariantCulture),
+                 "--prefix-cache-tokens", "0"]);
+            await worker.WaitHealthyAsync(TimeSpan.FromSeconds(120));
+            await RunAsync(worker, prompts[..2]); // warm-up
+            var one = await RunAsync(worker, prompts[..1]);
+            var eight = await RunAsync(worker, prompts);
+
+            report
+                .AppendLine(CultureInfo.InvariantCulture, $"--threads {t}:")
+                .AppendLine(CultureInfo.InvariantCulture, $"  worker   1 sequence : {one:F0} tokens/s")
+                .AppendLine(CultureInfo.InvariantCulture, $"  worker   {Live} sequences: {eight:F0} tokens/s  (ratio {Live}/1 = {eight / one:F2})")
+                .AppendLine(CultureInfo.InvariantCulture, $"  baseline 1 sequence : {baseline1:F0} tokens/s")
+                .AppendLine(CultureInfo.InvariantCulture, $"  baseline {Live} sequences: {baseline8:F0} tokens/s  (ratio {Live}/1 = {baseline8 / baseline1:F2})")
+                .AppendLine(CultureInfo.InvariantCulture, $"  worker/baseline at {Live}: {eight / baseline8:F2}; at 1: {one / baseline1:F2}");
+        }
+
+        output.WriteLine(report.ToString());
+        var dir = Path.Combine(WorkerBenchmark.FindRepoRoot(), "bench-results");
+        Directory.CreateDirectory(dir);
+        await File.WriteAllTextAsync(Path.Combine(dir, "worker-batching.txt"), report.ToString());
+    }
+
+    /// <summary>All prompts at once, each generating <see cref="Tokens"/> tokens; aggregate completion tokens/s.</summary>
+    static async Task<double> RunAsync(WorkerProcess worker, IReadOnlyList<string> prompts)
+    {
+        var sw = Stopwatch.StartNew();
+        var answers = await Task.WhenAll(prompts.Select(p => WorkerApi.PostAsync(worker.Http, "/v1/completions",
+            new JsonObject { ["prompt"] = p, ["max_tokens"] = Tokens, ["temperature"] = 0 })));
+        sw.Stop();
+        long tokens = 0;
+        foreach (var (status, body) in answers)
+        {
+            Assert.True(status == 200, body.ToString());
+            tokens += body.GetProperty("usage").GetProperty("completion_tokens").GetInt64();
+        }
+
+        return tokens / sw.Elapsed.TotalSeconds;
+    }
+}

@@ -1,0 +1,144 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using LLama;
+using LLama.Common;
+using Xunit;
+using Xunit.Abstractions;
+using Metrics = DeepDeploy.WorkerProtocol.WorkerProtocol.Metrics;
+
+namespace DeepDeploy.Tests.Worker;
+
+/// <summary>
+/// A shared-prefix workload on one worker with and without the prefix cache: 10 system prompts of ~1k tokens,
+/// 3 short questions each, asked round-robin over the prompts by 4 concurrent clients (closed loop), streamed.
+/// Prints time to first token p50/p90, completion tokens/s and the cache's hit rate; writes
+/// bench-results/worker-prefix-cache.txt. Opt-in:
+/// <c>DEEPDEPLOY_BENCH=1 dotnet test tests --filter FullyQualifiedName~PrefixCacheBenchmark</c>
+/// </summary>
+[Trait("Category", "Benchmark")]
+public sealed class PrefixCacheBenchmark(BenchModelFixture model, ITestOutputHelper output) : IClassFixture<BenchModelFixture>
+{
+    const int Prompts = 10;
+    const int Questions = 3;
+    const int Clients = 4;
+    const int PrefixTokens = 1000;
+    const int MaxTokens = 16;
+
+    static readonly string[] Words = ["policy", "tenant", "deploy", "model", "weights", "cluster", "gateway", "route",
+        "token", "cache", "batch", "prefill", "decode", "queue", "replica", "region"];
+
+    [BenchmarkFact]
+    public async Task Time_to_first_token_with_and_without_the_prefix_cache()
+    {
+        var systems = SystemPrompts();
+        var requests = Enumerable.Range(0, Questions)
+            .SelectMany(q => Enumerable.Range(0, Prompts).Select(p => (System: systems[p], Question: $"question {q} about {Words[(p + q) % Words.Length]}?")))
+            .ToList();
+
+        var report = new StringBuilder()
+            .AppendLine(CultureInfo.InvariantCulture, $"DeepDeploy worker prefix-cache benchmark {DateTime.UtcNow:yyyy-MM-dd HH:mm:ss}Z")
+            .AppendLine(CultureInfo.InvariantCulture, $"model: random llama n_embd 512, 8 layers (~27 M parameters), --threads 1, --max-batch-size {Clients}; {Prompts} system prompts of >= {PrefixTokens} tokens x {Questions} questions, {Clients} concurrent clients, max_tokens {MaxTokens}; {Environment.ProcessorCount} shared cores (noisy)");
+        foreach (var cacheTokens in new[] { 0, 16384 })
+        {
+            await using var worker = await WorkerProcess.StartAsync(model.ModelPath,
+                ["--max-batch-size", Clients.ToString(CultureInfo.InvariantCulture), "--max-queue", "64", "--context-size", "8192",
+                 "--prefix-cache-tokens", cacheTokens.ToString(CultureInfo.InvariantCulture)]);
+            await worker.WaitHealthyAsync(TimeSpan.FromSeconds(120));
+
+            var ttft = new List<double>();
+            long completion = 0;
+            var next = -1;
+            var sw = Stopwatch.StartNew();
+            await Task.WhenAll(Enumerable.Range(0, Clients).Select(async _ =>
+            {
+                int i;
+                while ((i = Interlocked.Increment(ref next)) < requests.Count)
+                {
+                    var (first, tokens) = await StreamAsync(worker, requests[i].System, requests[i].Question);
+                    lock (ttft)
+                    {
+                        ttft.Add(first);
+                        completion += tokens;
+                    }
+                }
+            }));
+            sw.Stop();
+
+            var hits = await worker.MetricAsync(Metrics.PrefixCacheHits);
+            var misses = await worker.MetricAsync(Metrics.PrefixCacheMisses);
+            var hitTokens = await worker.MetricAsync(Metrics.PrefixCacheHitTokens);
+            var promptTokens = await worker.MetricAsync(Metrics.PromptTokens);
+            ttft.Sort();
+            report.AppendLine(CultureInfo.InvariantCulture,
+                $"--prefix-cache-tokens {cacheTokens,5}: TTFT p50 {Percentile(ttft, 0.5):F2} s, p90 {Percentile(ttft, 0.9):F2} s; " +
+                $"{completion / sw.Elapsed.TotalSeconds:F1} completion tokens/s, {requests.Count / sw.Elapsed.TotalSeconds:F2} requests/s over {sw.Elapsed.TotalSeconds:F1} s; " +
+                $"hit rate {(hits + misses > 0 ? hits / (hits + misses) : 0):P0} of requests, {(promptTokens > 0 ? hitTokens / promptTokens : 0):P0} of prompt tokens reused");
+        }
+
+        output.WriteLine(report.ToString());
+        var dir = Path.Combine(WorkerBenchmark.FindRepoRoot(), "bench-results");
+        Directory.CreateDirectory(dir);
+        await File.WriteAllTextAsync(Path.Combine(dir, "worker-prefix-cache.txt"), report.ToString());
+    }
+
+    /// <summary>Ten distinct system prompts, each grown until the model's tokenizer gives it PrefixTokens tokens.</summary>
+    List<string> SystemPrompts()
+    {
+        using var vocab = LLamaWeights.LoadFromFile(new ModelParams(model.ModelPath) { VocabOnly = true, GpuLayerCount = 0 });
+        return [.. Enumerable.Range(0, Prompts).Select(p =>
+        {
+            var text = new StringBuilder().Append(CultureInfo.InvariantCulture, $"System prompt {p}. ");
+            for (var w = 0; vocab.Tokenize(text.ToString(), true, false, Encoding.UTF8).Length < PrefixTokens; w++)
+            {
+                text.Append(Words[(w * 7 + p * 3) % Words.Length]).Append(w % 9 == 8 ? ". " : " ");
+            }
+
+            return text.ToString();
+        })];
+    }
+
+    /// <summary>Streams one chat completion; returns the seconds to the first chunk and the completion tokens.</summary>
+    static async Task<(double FirstToken, long Tokens)> StreamAsync(WorkerProcess worker, string system, string question)
+    {
+        var body = new JsonObject
+        {
+            ["messages"] = new JsonArray(
+                new JsonObject { ["role"] = "system", ["content"] = system },
+                new JsonObject { ["role"] = "user", ["content"] = question }),
+            ["max_tokens"] = MaxTokens,
+            ["temperature"] = 0,
+            ["stream"] = true,
+        };
+        var sw = Stopwatch.StartNew();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+        {
+            Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"),
+        };
+        using var response = await worker.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        double? first = null;
+        string? last = null;
+        while (await reader.ReadLineAsync() is { } line)
+        {
+            if (!line.StartsWith("data: ", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            first ??= sw.Elapsed.TotalSeconds;
+            if (line != "data: [DONE]")
+            {
+                last = line["data: ".Length..];
+            }
+        }
+
+        var usage = JsonDocument.Parse(last!).RootElement.GetProperty("usage");
+        return (first!.Value, usage.GetProperty("completion_tokens").GetInt64());
+    }
+
+    static double Percentile(List<double> sorted, double q) => sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(q * sorted.Count) - 1)];
+}
