@@ -20,6 +20,7 @@ public sealed class BatchingBenchmark(BenchModelFixture model, ITestOutputHelper
 {
     const int Tokens = 64;
     const int Live = 8;
+    const int Rounds = 3;
 
     [BenchmarkFact]
     public async Task Aggregate_tokens_per_second_at_1_and_8_live_sequences_against_a_minimal_loop()
@@ -32,24 +33,29 @@ public sealed class BatchingBenchmark(BenchModelFixture model, ITestOutputHelper
         foreach (var t in threads)
         {
             var prompts = Enumerable.Range(0, Live).Select(i => $"benchmark request {i}: tell me about the world").ToList();
-            var baseline1 = BaselineDecodeLoop.Run(model.ModelPath, prompts[..1], Tokens, t);
-            var baseline8 = BaselineDecodeLoop.Run(model.ModelPath, prompts, Tokens, t);
-
             await using var worker = await WorkerProcess.StartAsync(model.ModelPath,
                 ["--max-batch-size", Live.ToString(CultureInfo.InvariantCulture), "--threads", t.ToString(CultureInfo.InvariantCulture),
                  "--prefix-cache-tokens", "0"]);
             await worker.WaitHealthyAsync(TimeSpan.FromSeconds(120));
             await RunAsync(worker, prompts[..2]); // warm-up
-            var one = await RunAsync(worker, prompts[..1]);
-            var eight = await RunAsync(worker, prompts);
+
+            // Interleaved rounds, medians: the machine's load drifts, and both sides should see the same drift.
+            List<double> one = [], eight = [], baseline1 = [], baseline8 = [];
+            for (var round = 0; round < Rounds; round++)
+            {
+                baseline1.Add(BaselineDecodeLoop.Run(model.ModelPath, prompts[..1], Tokens, t));
+                one.Add(await RunAsync(worker, prompts[..1]));
+                baseline8.Add(BaselineDecodeLoop.Run(model.ModelPath, prompts, Tokens, t));
+                eight.Add(await RunAsync(worker, prompts));
+            }
 
             report
                 .AppendLine(CultureInfo.InvariantCulture, $"--threads {t}:")
-                .AppendLine(CultureInfo.InvariantCulture, $"  worker   1 sequence : {one:F0} tokens/s")
-                .AppendLine(CultureInfo.InvariantCulture, $"  worker   {Live} sequences: {eight:F0} tokens/s  (ratio {Live}/1 = {eight / one:F2})")
-                .AppendLine(CultureInfo.InvariantCulture, $"  baseline 1 sequence : {baseline1:F0} tokens/s")
-                .AppendLine(CultureInfo.InvariantCulture, $"  baseline {Live} sequences: {baseline8:F0} tokens/s  (ratio {Live}/1 = {baseline8 / baseline1:F2})")
-                .AppendLine(CultureInfo.InvariantCulture, $"  worker/baseline at {Live}: {eight / baseline8:F2}; at 1: {one / baseline1:F2}");
+                .AppendLine(CultureInfo.InvariantCulture, $"  worker   1 sequence : {Median(one):F0} tokens/s  {Each(one)}")
+                .AppendLine(CultureInfo.InvariantCulture, $"  worker   {Live} sequences: {Median(eight):F0} tokens/s  {Each(eight)}  (ratio {Live}/1 = {Median(eight) / Median(one):F2})")
+                .AppendLine(CultureInfo.InvariantCulture, $"  baseline 1 sequence : {Median(baseline1):F0} tokens/s  {Each(baseline1)}")
+                .AppendLine(CultureInfo.InvariantCulture, $"  baseline {Live} sequences: {Median(baseline8):F0} tokens/s  {Each(baseline8)}  (ratio {Live}/1 = {Median(baseline8) / Median(baseline1):F2})")
+                .AppendLine(CultureInfo.InvariantCulture, $"  worker/baseline at {Live}: {Median(eight) / Median(baseline8):F2}; at 1: {Median(one) / Median(baseline1):F2}");
         }
 
         output.WriteLine(report.ToString());
@@ -57,6 +63,10 @@ public sealed class BatchingBenchmark(BenchModelFixture model, ITestOutputHelper
         Directory.CreateDirectory(dir);
         await File.WriteAllTextAsync(Path.Combine(dir, "worker-batching.txt"), report.ToString());
     }
+
+    static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
+
+    static string Each(List<double> values) => "[" + string.Join(", ", values.Select(v => v.ToString("F0", CultureInfo.InvariantCulture))) + "]";
 
     /// <summary>All prompts at once, each generating <see cref="Tokens"/> tokens; aggregate completion tokens/s.</summary>
     static async Task<double> RunAsync(WorkerProcess worker, IReadOnlyList<string> prompts)
