@@ -1,6 +1,8 @@
 using DeepDeploy.Contracts.Billing;
+using DeepDeploy.Grains.Storage;
 using DeepDeploy.Grains.Telemetry;
 using Microsoft.Extensions.Logging;
+using Orleans.Serialization;
 
 namespace DeepDeploy.Grains.Billing;
 
@@ -11,10 +13,13 @@ namespace DeepDeploy.Grains.Billing;
 /// </summary>
 public sealed class BillingLedgerGrain(
     [PersistentState("ledger", StorageNames.Default)] IPersistentState<BillingLedgerState> state,
+    DeepCopier<BillingLedgerState> copier,
     TimeProvider time,
     ControlPlaneMetrics metrics,
     ILogger<BillingLedgerGrain> log) : Grain, IBillingLedgerGrain
 {
+    readonly SavedState<BillingLedgerState> _store = new(state, copier);
+
     public static readonly TimeSpan CheckpointPeriod = TimeSpan.FromSeconds(10);
 
     /// <summary>A meter not renewed for this long is closed at its last renewal: its instance was lost
@@ -26,7 +31,7 @@ public sealed class BillingLedgerGrain(
     DateTimeOffset _activatedAt;
     bool _dirty;
 
-    BillingLedgerState S => state.State;
+    BillingLedgerState S => _store.State;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -39,7 +44,7 @@ public sealed class BillingLedgerGrain(
     {
         if (_dirty)
         {
-            await state.WriteStateAsync(cancellationToken);
+            await _store.WriteAsync(cancellationToken);
         }
     }
 
@@ -236,7 +241,7 @@ public sealed class BillingLedgerGrain(
 
     async Task WriteAsync()
     {
-        await state.WriteStateAsync();
+        await _store.WriteAsync();
         _dirty = false;
     }
 
