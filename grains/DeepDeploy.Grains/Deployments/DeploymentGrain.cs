@@ -279,6 +279,11 @@ public sealed class DeploymentGrain(
                 await ForgetAsync(instance, failed: update.Phase == InstancePhase.Failed && !instance.Stopping, update.Message);
                 break;
             case InstancePhase.Running:
+                if (instance.Phase != InstancePhase.Running)
+                {
+                    instance.ServingSince = time.GetUtcNow();
+                }
+
                 instance.Phase = update.Phase;
                 instance.Endpoint = update.Endpoint;
                 instance.Secret = update.Secret;
