@@ -4,13 +4,15 @@
 #   deploy/postgres/throwaway.sh start DIR   initdb into DIR/data, start on a free 127.0.0.1 port, and print
 #                                            the connection string (Npgsql form) as the last line of stdout
 #   deploy/postgres/throwaway.sh stop DIR    stop that server and delete DIR
+#   deploy/postgres/throwaway.sh pause DIR   stop that server at once, keeping its data (a database outage)
+#   deploy/postgres/throwaway.sh resume DIR  start it again on the same port
 #
 # Uses Debian's `postgresql` package (installed here when missing and we are root). The server never runs as
 # root: as root it runs as the `postgres` system user the package creates. Trust authentication, loopback
 # only, unix socket inside DIR, no fsync: test data only.
 set -euo pipefail
 
-usage() { echo "usage: $0 start|stop DIR" >&2; exit 2; }
+usage() { echo "usage: $0 start|stop|pause|resume DIR" >&2; exit 2; }
 [ $# -eq 2 ] || usage
 action=$1
 dir=$2
@@ -30,7 +32,19 @@ as_server_user() {
   fi
 }
 
+start_server() {
+  as_server_user "$1/pg_ctl" -D "$2/data" -l "$2/server.log" -w -t 60 -o \
+    "-c listen_addresses=127.0.0.1 -p $3 -k $2 -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+    start >&2 || { cat "$2/server.log" >&2; exit 1; }
+}
+
 case "$action" in
+pause)
+  as_server_user "$(find_bin)/pg_ctl" -D "$dir/data" -m immediate -w stop >&2
+  ;;
+resume)
+  start_server "$(find_bin)" "$dir" "$(cat "$dir/port")"
+  ;;
 start)
   bin=$(find_bin)
   if [ -z "$bin" ]; then
@@ -69,9 +83,8 @@ start)
 
   as_server_user "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 --no-sync >"$dir/initdb.log" 2>&1 \
     || { cat "$dir/initdb.log" >&2; exit 1; }
-  as_server_user "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -o \
-    "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
-    start >&2 || { cat "$dir/server.log" >&2; exit 1; }
+  echo "$port" > "$dir/port"
+  start_server "$bin" "$dir" "$port"
   echo "Host=127.0.0.1;Port=$port;Username=postgres;Database=postgres"
   ;;
 stop)

@@ -9,7 +9,7 @@ namespace DeepDeploy.Gateway.Http;
 
 /// <summary>
 /// Maps what a handler throws to an API error: invalid input to a 4xx naming the field (bad input never surfaces
-/// as a 500), a cluster that cannot answer to a 503 the client may retry, and anything else to a logged 500 that
+/// as a 500), storage or a cluster that cannot answer to a 503 the client may retry, and anything else to a logged 500 that
 /// carries a correlation id and none of the internals.
 /// </summary>
 public sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogger<ApiExceptionHandler> log) : IExceptionHandler
@@ -25,6 +25,13 @@ public sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogger
                 break;
             case BadHttpRequestException e:
                 problem = Problem(e.StatusCode, "bad_request", e.Message, "body");
+                break;
+            case var e when StorageFailure.Is(e) && !context.RequestAborted.IsCancellationRequested:
+                // Nothing was changed: the grain put its state back. The same request succeeds once storage is back.
+                log.LogWarning(exception, "Storage unavailable for {Path}", context.Request.Path);
+                context.Response.Headers.RetryAfter = "5";
+                problem = Problem(StatusCodes.Status503ServiceUnavailable, "storage_unavailable",
+                    "The cluster's storage is unavailable right now; nothing was changed. Retry shortly.", null);
                 break;
             case OrleansException or TimeoutException or SocketException when !context.RequestAborted.IsCancellationRequested:
                 // The cluster is reachable again after a silo loss is detected: a retry is the right answer, not a 500.

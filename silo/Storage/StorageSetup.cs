@@ -1,5 +1,8 @@
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
+using Orleans.Storage;
 
 namespace DeepDeploy.Silo.Storage;
 
@@ -58,11 +61,23 @@ public static class StorageSetup
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
-        return builder.AddAdoNetGrainStorage(name, (AdoNetGrainStorageOptions options) =>
+        builder.AddAdoNetGrainStorage(name, (AdoNetGrainStorageOptions options) =>
         {
             options.Invariant = invariant;
             options.ConnectionString = connectionString;
         });
+        TranslateUnavailable(builder.Services, name);
+        return builder;
+    }
+
+    /// <summary>Puts <see cref="UnavailableStorageTranslation"/> around the provider just registered as <paramref name="name"/>.</summary>
+    static void TranslateUnavailable(IServiceCollection services, string name)
+    {
+        var registered = services.Last(d => d.ServiceType == typeof(IGrainStorage) && Equals(d.ServiceKey, name) && d.KeyedImplementationFactory is not null);
+        services.Remove(registered);
+        services.AddKeyedSingleton<IGrainStorage>(name, (provider, key) => new UnavailableStorageTranslation(
+            (IGrainStorage)registered.KeyedImplementationFactory!(provider, key), name,
+            provider.GetRequiredService<ILogger<UnavailableStorageTranslation>>()));
     }
 
     /// <summary>

@@ -56,7 +56,7 @@ public sealed class LedgerTests(ITestOutputHelper output)
 
                     break;
                 case 4:
-                    await ledger.Renew(open.Keys.ToArray(), t);
+                    await ledger.Renew(open.Select(o => new MeterRenewal(o.Key, o.Value.Start)).ToArray(), t);
                     break;
                 default:
                     if (crashes < 2)

@@ -61,11 +61,12 @@ public sealed class ProductionCluster : IAsyncDisposable
     public IEnumerable<ClusterProcess> ControlSilos => Processes.Where(p => p.Role == "silo");
 
     /// <summary>Database, hub, and the processes (not started yet): control silos, a GPU node, a gateway.
-    /// <paramref name="environment"/> adds settings to a process by its name (e.g. TLS certificates).</summary>
+    /// <paramref name="environment"/> adds settings to a process by its name (e.g. TLS certificates);
+    /// <paramref name="postgresServer"/> is a server of the test's own instead of the shared one.</summary>
     public static async Task<ProductionCluster> CreateAsync(ITestOutputHelper log, int controlSilos = 2,
-        Action<string, Dictionary<string, string>>? environment = null)
+        Action<string, Dictionary<string, string>>? environment = null, string? postgresServer = null)
     {
-        var database = await TestDatabase.CreateAsync();
+        var database = await TestDatabase.CreateAsync(postgresServer);
         var root = SystemHttp.NewDataDirectory("deepdeploy-prod-");
         if (OperatingSystem.IsLinux())
         {

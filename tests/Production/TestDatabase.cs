@@ -19,9 +19,10 @@ public sealed class TestDatabase : IAsyncDisposable
 
     public string ConnectionString { get; }
 
-    public static async Task<TestDatabase> CreateAsync()
+    /// <param name="server">A server of the test's own (e.g. one it stops); the shared one when null.</param>
+    public static async Task<TestDatabase> CreateAsync(string? server = null)
     {
-        var server = PostgresFactAttribute.Require();
+        server ??= PostgresFactAttribute.Require();
         var name = "deepdeploy_test_" + Guid.NewGuid().ToString("N")[..12];
         await using (var connection = new NpgsqlConnection(server))
         {

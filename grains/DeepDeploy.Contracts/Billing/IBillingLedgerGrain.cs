@@ -12,9 +12,10 @@ public interface IBillingLedgerGrain : IGrainWithStringKey
     Task MeterPause(string instanceId, DateTimeOffset at);
 
     /// <summary>Instances of a deployment still serving at <paramref name="at"/>. A meter nobody renews for
-    /// <c>LeaseSeconds</c> is closed at its last renewal (the instance was lost with its reporter).
-    /// Answers whether the user may keep running.</summary>
-    Task<BillingStanding> Renew(IReadOnlyList<string> instanceIds, DateTimeOffset at);
+    /// <c>LeaseSeconds</c> is closed at its last renewal (the instance was lost with its reporter); a renewal whose
+    /// serving period began before that close bills the gap once (the meter continues), one whose period began
+    /// after it opens the meter at the period's start. Answers whether the user may keep running.</summary>
+    Task<BillingStanding> Renew(IReadOnlyList<MeterRenewal> renewals, DateTimeOffset at);
 
     Task<BillingStanding> GetStanding();
 

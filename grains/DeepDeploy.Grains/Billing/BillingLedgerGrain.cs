@@ -1,6 +1,8 @@
 using DeepDeploy.Contracts.Billing;
+using DeepDeploy.Grains.Storage;
 using DeepDeploy.Grains.Telemetry;
 using Microsoft.Extensions.Logging;
+using Orleans.Serialization;
 
 namespace DeepDeploy.Grains.Billing;
 
@@ -11,10 +13,13 @@ namespace DeepDeploy.Grains.Billing;
 /// </summary>
 public sealed class BillingLedgerGrain(
     [PersistentState("ledger", StorageNames.Default)] IPersistentState<BillingLedgerState> state,
+    DeepCopier<BillingLedgerState> copier,
     TimeProvider time,
     ControlPlaneMetrics metrics,
     ILogger<BillingLedgerGrain> log) : Grain, IBillingLedgerGrain
 {
+    readonly SavedState<BillingLedgerState> _store = new(state, copier);
+
     public static readonly TimeSpan CheckpointPeriod = TimeSpan.FromSeconds(10);
 
     /// <summary>A meter not renewed for this long is closed at its last renewal: its instance was lost
@@ -26,7 +31,7 @@ public sealed class BillingLedgerGrain(
     DateTimeOffset _activatedAt;
     bool _dirty;
 
-    BillingLedgerState S => state.State;
+    BillingLedgerState S => _store.State;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -39,7 +44,7 @@ public sealed class BillingLedgerGrain(
     {
         if (_dirty)
         {
-            await state.WriteStateAsync(cancellationToken);
+            await _store.WriteAsync(cancellationToken);
         }
     }
 
@@ -78,15 +83,26 @@ public sealed class BillingLedgerGrain(
         }
     }
 
-    public Task<BillingStanding> Renew(IReadOnlyList<string> instanceIds, DateTimeOffset at)
+    public Task<BillingStanding> Renew(IReadOnlyList<MeterRenewal> renewals, DateTimeOffset at)
     {
-        foreach (var id in instanceIds)
+        CloseExpired(time.GetUtcNow());
+        foreach (var renewal in renewals)
         {
-            if (S.Meters.TryGetValue(id, out var meter) && !meter.Stopped && at > meter.LastRenewed)
+            if (S.Meters.TryGetValue(renewal.InstanceId, out var meter) && !meter.Stopped && at > meter.LastRenewed)
             {
                 Metered(meter, at);
-                // A meter closed by an expired lease opens again: the instance was seen serving.
-                meter.OpenSince ??= at;
+                if (meter.OpenSince is not null && renewal.ServingSince > meter.LastRenewed)
+                {
+                    // It restarted since the last renewal and the pause never arrived: that period ended unseen.
+                    meter.Close(meter.LastRenewed);
+                }
+
+                if (meter.OpenSince is null)
+                {
+                    // Closed by a pause or an expired lease, and seen serving again.
+                    meter.Reopen(renewal.ServingSince);
+                }
+
                 meter.LastRenewed = at;
                 _dirty = true;
             }
@@ -97,11 +113,17 @@ public sealed class BillingLedgerGrain(
 
     public Task<BillingStanding> GetStanding() => Task.FromResult(Standing(time.GetUtcNow()));
 
-    public Task<UsageReport> GetUsage(DateTimeOffset from, DateTimeOffset to) => Task.FromResult(Usage(from, to, time.GetUtcNow()));
+    public Task<UsageReport> GetUsage(DateTimeOffset from, DateTimeOffset to)
+    {
+        var now = time.GetUtcNow();
+        CloseExpired(now);
+        return Task.FromResult(Usage(from, to, now));
+    }
 
     public Task<IReadOnlyList<DateTimeOffset>> ListInvoiceWeeks()
     {
         var now = time.GetUtcNow();
+        CloseExpired(now);
         var weeks = new SortedSet<DateTimeOffset>();
         foreach (var segment in S.Meters.Values.SelectMany(m => m.Intervals(now)))
         {
@@ -137,20 +159,28 @@ public sealed class BillingLedgerGrain(
     async Task CheckpointAsync(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        if (now - _activatedAt >= Lease)
-        {
-            foreach (var meter in S.Meters.Values.Where(m => m.OpenSince is not null && now - m.LastRenewed > Lease))
-            {
-                log.LogWarning("Meter of {InstanceId} not renewed since {LastRenewed}: closed there", meter.Start.InstanceId, meter.LastRenewed);
-                meter.Close(meter.LastRenewed);
-                _dirty = true;
-            }
-        }
-
+        CloseExpired(now);
         Standing(now);
         if (_dirty)
         {
             await WriteAsync();
+        }
+    }
+
+    /// <summary>Closes at its last renewal every meter whose lease ran out (checked at each checkpoint and renewal, and
+    /// before usage is read). A new activation first gives its reporters a lease to renew.</summary>
+    void CloseExpired(DateTimeOffset now)
+    {
+        if (now - _activatedAt < Lease)
+        {
+            return;
+        }
+
+        foreach (var meter in S.Meters.Values.Where(m => m.OpenSince is not null && now - m.LastRenewed > Lease))
+        {
+            log.LogWarning("Meter of {InstanceId} not renewed since {LastRenewed}: closed there", meter.Start.InstanceId, meter.LastRenewed);
+            meter.Close(meter.LastRenewed);
+            _dirty = true;
         }
     }
 
@@ -236,7 +266,7 @@ public sealed class BillingLedgerGrain(
 
     async Task WriteAsync()
     {
-        await state.WriteStateAsync();
+        await _store.WriteAsync();
         _dirty = false;
     }
 

@@ -16,6 +16,21 @@ public sealed class Meter
     public IEnumerable<MeterSegment> Intervals(DateTimeOffset now) =>
         OpenSince is { } open && now > open ? Segments.Append(new MeterSegment(open, now)) : Segments;
 
+    /// <summary>Opens the meter again for a serving period that began at <paramref name="servingSince"/>. A period
+    /// that began before the last close ran through the gap since: the last segment continues (billed once).</summary>
+    public void Reopen(DateTimeOffset servingSince)
+    {
+        if (Segments.Count > 0 && servingSince <= Segments[^1].To)
+        {
+            OpenSince = Segments[^1].From;
+            Segments.RemoveAt(Segments.Count - 1);
+        }
+        else
+        {
+            OpenSince = servingSince;
+        }
+    }
+
     public void Close(DateTimeOffset at)
     {
         if (OpenSince is { } open)

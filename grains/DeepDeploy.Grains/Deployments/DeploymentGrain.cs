@@ -4,10 +4,12 @@ using DeepDeploy.Contracts.Nodes;
 using DeepDeploy.Contracts.Routing;
 using DeepDeploy.Contracts.Users;
 using DeepDeploy.Grains.Events;
+using DeepDeploy.Grains.Storage;
 using DeepDeploy.Grains.Telemetry;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Serialization;
 
 namespace DeepDeploy.Grains.Deployments;
 
@@ -19,6 +21,7 @@ namespace DeepDeploy.Grains.Deployments;
 /// </summary>
 public sealed class DeploymentGrain(
     [PersistentState("deployment", StorageNames.Default)] IPersistentState<DeploymentState> state,
+    DeepCopier<DeploymentState> copier,
     IGrainFactory grains,
     IWeightsResolver weights,
     IDataProtectionProvider protection,
@@ -30,6 +33,8 @@ public sealed class DeploymentGrain(
     ControlPlaneMetrics metrics,
     ILogger<DeploymentGrain> log) : Grain, IDeploymentGrain, IWeightsListener, IRemindable
 {
+    readonly SavedState<DeploymentState> _store = new(state, copier);
+
     /// <summary>Instances that fail this many times in a row without ever serving fail the deployment.</summary>
     public const int MaxConsecutiveFailures = 3;
 
@@ -68,7 +73,7 @@ public sealed class DeploymentGrain(
 
     string DeployId => this.GetPrimaryKeyString();
 
-    DeploymentState S => state.State;
+    DeploymentState S => _store.State;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -127,12 +132,11 @@ public sealed class DeploymentGrain(
             S.CreatedAt = now;
             S.UpdatedAt = now;
             S.Run++;
-            await state.WriteStateAsync();
+            await _store.WriteAsync();
         }
         catch
         {
-            // Nothing was created: the name is free again.
-            S.Spec = null;
+            // Nothing was created (a failed write put the state back): the name is free again.
             await quota.ReleaseModelName(request.Spec.ModelName, DeployId);
             throw;
         }
@@ -155,7 +159,7 @@ public sealed class DeploymentGrain(
         }
 
         S.SetStatus(DeploymentStatus.Deleted, null, time.GetUtcNow());
-        await state.WriteStateAsync();
+        await _store.WriteAsync();
         ReportStatus("deleted by the user");
         await grains.GetGrain<IUserQuotaGrain>(S.Spec.Owner).ReleaseModelName(S.Spec.ModelName, DeployId);
         StartLoop(TimeSpan.Zero);
@@ -179,7 +183,7 @@ public sealed class DeploymentGrain(
         Demand.SettingsChanged();
         S.UpdatedAt = time.GetUtcNow();
         S.RefreshStatus(time.GetUtcNow());
-        await state.WriteStateAsync();
+        await _store.WriteAsync();
         Events.Add(DeploymentEventKind.SettingsChanged,
             $"settings: instances {before.MinInstances}..{before.MaxInstances} -> {minInstances}..{maxInstances}",
             e => e with { MinInstancesBefore = before.MinInstances, MaxInstancesBefore = before.MaxInstances, MinInstancesAfter = minInstances, MaxInstancesAfter = maxInstances });
@@ -204,7 +208,7 @@ public sealed class DeploymentGrain(
             // A user's stop wins over a billing suspension: it does not resume by itself.
             S.Suspended = false;
             S.SetStatus(DeploymentStatus.Stopped, null, time.GetUtcNow());
-            await state.WriteStateAsync();
+            await _store.WriteAsync();
             ReportStatus("stopped by the user");
             StartLoop(TimeSpan.Zero);
         }
@@ -238,7 +242,7 @@ public sealed class DeploymentGrain(
             S.Run++;
             S.SetStatus(DeploymentStatus.Initializing, null, time.GetUtcNow());
             S.RefreshStatus(time.GetUtcNow());
-            await state.WriteStateAsync();
+            await _store.WriteAsync();
             ReportStatus("started by the user");
             StartLoop(TimeSpan.Zero);
         }
@@ -275,6 +279,11 @@ public sealed class DeploymentGrain(
                 await ForgetAsync(instance, failed: update.Phase == InstancePhase.Failed && !instance.Stopping, update.Message);
                 break;
             case InstancePhase.Running:
+                if (instance.Phase != InstancePhase.Running)
+                {
+                    instance.ServingSince = time.GetUtcNow();
+                }
+
                 instance.Phase = update.Phase;
                 instance.Endpoint = update.Endpoint;
                 instance.Secret = update.Secret;
@@ -294,7 +303,7 @@ public sealed class DeploymentGrain(
 
         instance.Message = update.Message;
         S.RefreshStatus(time.GetUtcNow());
-        await state.WriteStateAsync();
+        await _store.WriteAsync();
         ReportStatus($"instance {update.InstanceId} {update.Phase.ToString().ToLowerInvariant()}");
         await Routes.PublishAsync(DeployId, S);
         metrics.SetInstances(DeployId, S);
@@ -328,7 +337,7 @@ public sealed class DeploymentGrain(
             S.WeightsFormat = resolution.Format;
         }
 
-        await state.WriteStateAsync();
+        await _store.WriteAsync();
         ReportStatus(resolution.Error is null ? "weights resolved" : "weights could not be resolved");
         StartLoop(TimeSpan.Zero);
     }
@@ -409,7 +418,7 @@ public sealed class DeploymentGrain(
         {
             Drain(S.Instances.Values, TimeSpan.Zero);
             await SendStopsAsync();
-            await state.WriteStateAsync();
+            await _store.WriteAsync();
             ReportStatus(S.FailReason ?? "finished");
             await Routes.PublishAsync(DeployId, S);
             metrics.SetInstances(DeployId, S);
@@ -427,7 +436,7 @@ public sealed class DeploymentGrain(
         if (S.Commit is null)
         {
             Fetch.Start(S.Run, new WeightsRequest(spec.HfRepo, spec.HfRevision, spec.HfTokenProtected, spec.Quantization, spec.Gpu, spec.NumGpus));
-            await state.WriteStateAsync();
+            await _store.WriteAsync();
             await Routes.PublishAsync(DeployId, S);
             metrics.SetInstances(DeployId, S);
             return;
@@ -439,7 +448,7 @@ public sealed class DeploymentGrain(
         ReportScaling(spec, live.Count, desired);
         for (var n = live.Count; n < desired; n++)
         {
-            if (!Meter.Standing.MayRun || await Placer.TryPlaceAsync(S, () => state.WriteStateAsync()) is not { } placed)
+            if (!Meter.Standing.MayRun || await Placer.TryPlaceAsync(S, () => _store.WriteAsync()) is not { } placed)
             {
                 break;
             }
@@ -463,7 +472,7 @@ public sealed class DeploymentGrain(
         await SendStopsAsync();
 
         S.RefreshStatus(time.GetUtcNow());
-        await state.WriteStateAsync();
+        await _store.WriteAsync();
         ReportStatus(S.Commit is null ? "resolving weights" : "instances changed");
         await Routes.PublishAsync(DeployId, S);
         metrics.SetInstances(DeployId, S);

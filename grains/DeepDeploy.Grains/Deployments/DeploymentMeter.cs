@@ -28,7 +28,7 @@ public sealed class DeploymentMeter(string deployId, IGrainFactory grains, TimeP
                 instance.Metered = true;
             }
 
-            Standing = await ledger.Renew(serving.Select(i => i.Id).ToArray(), time.GetUtcNow());
+            Standing = await ledger.Renew(serving.Select(i => new MeterRenewal(i.Id, i.ServingSince ?? i.RunningSince!.Value)).ToArray(), time.GetUtcNow());
         }
         catch (Exception e)
         {

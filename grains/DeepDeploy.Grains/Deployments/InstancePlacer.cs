@@ -65,7 +65,17 @@ public sealed class InstancePlacer(string deployId, IGrainFactory grains, TimePr
             // node's next registration clears, never GPUs nobody knows about.
             deployment.NextInstance++;
             deployment.Instances[instanceId] = new InstanceRecord { Id = instanceId, Node = node, Phase = InstancePhase.Placed, Seq = deployment.NextInstance };
-            await save();
+            try
+            {
+                await save();
+            }
+            catch
+            {
+                // Not recorded (storage is down): nobody would ever release the reservation.
+                await quota.ReleaseGpus(instanceId);
+                throw;
+            }
+
             NodeAllocation? allocation;
             try
             {

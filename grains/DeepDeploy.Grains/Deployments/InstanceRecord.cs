@@ -37,4 +37,8 @@ public sealed class InstanceRecord
 
     /// <summary>Restarts in place on its node (its phase went back to starting), for events.</summary>
     [Id(14)] public int Restarts { get; set; }
+
+    /// <summary>When its current serving period began (it last became running): renewals bill from here, so a
+    /// renewal after a gap bills the gap once when it served through it.</summary>
+    [Id(15)] public DateTimeOffset? ServingSince { get; set; }
 }

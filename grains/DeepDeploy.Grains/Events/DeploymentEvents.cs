@@ -6,13 +6,15 @@ namespace DeepDeploy.Grains.Events;
 /// <summary>
 /// A deployment grain's outbox of events: <see cref="Add"/> returns at once and one send at a time, in order,
 /// hands what is pending to the deployment's <see cref="IEventLogGrain"/>, off the deployment's turn. A failed
-/// send is logged and its events dropped (the deployment keeps working); events still pending when the
-/// activation is lost are lost with it.
+/// send is logged and sent again after <see cref="RetryDelay"/> (the deployment keeps working meanwhile; the oldest
+/// events go first past <see cref="MaxPending"/>); events still pending when the activation is lost are lost with it.
 /// </summary>
 public sealed class DeploymentEvents(string deployId, string? owner, IGrainFactory grains, TimeProvider time, ILogger log)
 {
     /// <summary>An outbox that cannot drain (the log unreachable) holds at most this many events.</summary>
     const int MaxPending = 1000;
+
+    static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(2);
 
     readonly List<DeploymentEvent> _pending = [];
     Task _sending = Task.CompletedTask;
@@ -50,7 +52,15 @@ public sealed class DeploymentEvents(string deployId, string? owner, IGrainFacto
             }
             catch (Exception e)
             {
-                log.LogWarning(e, "Could not record {Count} events of deployment {DeployId}", batch.Length, deployId);
+                // Kept, in order, and sent again: the log's storage may be down for a while.
+                log.LogWarning(e, "Could not record {Count} events of deployment {DeployId}; retrying in {Delay}", batch.Length, deployId, RetryDelay);
+                _pending.InsertRange(0, batch);
+                if (_pending.Count > MaxPending)
+                {
+                    _pending.RemoveRange(0, _pending.Count - MaxPending);
+                }
+
+                await Task.Delay(RetryDelay, time);
             }
         }
     }

@@ -1,5 +1,7 @@
 using DeepDeploy.Contracts.Events;
+using DeepDeploy.Grains.Storage;
 using Microsoft.Extensions.Logging;
+using Orleans.Serialization;
 using Orleans.Streams;
 
 namespace DeepDeploy.Grains.Events;
@@ -12,9 +14,12 @@ namespace DeepDeploy.Grains.Events;
 /// </summary>
 public sealed class EventLogGrain(
     [PersistentState("events", StorageNames.Default)] IPersistentState<EventLogState> state,
+    DeepCopier<EventLogState> copier,
     IGrainFactory grains,
     ILogger<EventLogGrain> log) : Grain, IEventLogGrain
 {
+    readonly SavedState<EventLogState> _store = new(state, copier);
+
     IAsyncStream<DeploymentEvent>? _stream;
 
     string Key => this.GetPrimaryKeyString();
@@ -27,16 +32,16 @@ public sealed class EventLogGrain(
         var numbered = new List<DeploymentEvent>(events.Count);
         foreach (var e in events)
         {
-            numbered.Add(e with { Sequence = ++state.State.LastSequence });
+            numbered.Add(e with { Sequence = ++_store.State.LastSequence });
         }
 
-        state.State.Events.AddRange(numbered);
-        if (state.State.Events.Count > EventStreams.HistoryLimit)
+        _store.State.Events.AddRange(numbered);
+        if (_store.State.Events.Count > EventStreams.HistoryLimit)
         {
-            state.State.Events.RemoveRange(0, state.State.Events.Count - EventStreams.HistoryLimit);
+            _store.State.Events.RemoveRange(0, _store.State.Events.Count - EventStreams.HistoryLimit);
         }
 
-        await state.WriteStateAsync();
+        await _store.WriteAsync();
         try
         {
             foreach (var e in numbered)
@@ -64,10 +69,10 @@ public sealed class EventLogGrain(
 
     public Task<EventPage> Read(long? after, int limit)
     {
-        var events = state.State.Events;
+        var events = _store.State.Events;
         var page = after is { } seq
             ? events.Where(e => e.Sequence > seq).Take(limit)
             : events.Skip(Math.Max(0, events.Count - limit));
-        return Task.FromResult(new EventPage(page.ToArray(), state.State.LastSequence));
+        return Task.FromResult(new EventPage(page.ToArray(), _store.State.LastSequence));
     }
 }

@@ -1,7 +1,9 @@
 using DeepDeploy.Contracts.Deployments;
 using DeepDeploy.Contracts.Nodes;
+using DeepDeploy.Grains.Storage;
 using DeepDeploy.Grains.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
+using Orleans.Serialization;
 
 namespace DeepDeploy.Grains.Nodes;
 
@@ -10,11 +12,14 @@ namespace DeepDeploy.Grains.Nodes;
 [NodeHostPlacement, KeepAlive]
 public sealed class GpuNodeGrain(
     [PersistentState("node", StorageNames.Default)] IPersistentState<GpuNodeState> state,
+    DeepCopier<GpuNodeState> copier,
     IServiceProvider services,
     ILocalSiloDetails silo,
     IGrainFactory grains,
     ControlPlaneMetrics metrics) : Grain, IGpuNodeGrain
 {
+    readonly SavedState<GpuNodeState> _store = new(state, copier);
+
     // Resolved lazily: only silos that host a GPU node have an agent, and placement brings us only there.
     INodeAgent Agent => services.GetRequiredService<INodeAgent>();
 
@@ -26,23 +31,23 @@ public sealed class GpuNodeGrain(
 
     public async Task<IReadOnlyList<NodeAllocation>> Register(NodeInfo info)
     {
-        var stale = state.State.Allocations.Values.ToList();
-        state.State.Info = info;
-        state.State.Allocations.Clear();
-        await state.WriteStateAsync();
+        var stale = _store.State.Allocations.Values.ToList();
+        _store.State.Info = info;
+        _store.State.Allocations.Clear();
+        await _store.WriteAsync();
         await PublishCapacityAsync();
         return stale;
     }
 
     public async Task<NodeAllocation?> StartInstance(InstanceLaunch launch)
     {
-        if (state.State.Allocations.TryGetValue(launch.InstanceId, out var existing))
+        if (_store.State.Allocations.TryGetValue(launch.InstanceId, out var existing))
         {
             return existing;
         }
 
-        var info = state.State.Info ?? throw new InvalidOperationException($"GPU node '{this.GetPrimaryKeyString()}' has not registered.");
-        var held = state.State.Allocations.Values.SelectMany(a => a.GpuIndices).ToHashSet();
+        var info = _store.State.Info ?? throw new InvalidOperationException($"GPU node '{this.GetPrimaryKeyString()}' has not registered.");
+        var held = _store.State.Allocations.Values.SelectMany(a => a.GpuIndices).ToHashSet();
         var free = info.Gpus.Where(g => g.Type == launch.Gpu && !held.Contains(g.Index)).Select(g => g.Index).Order().ToList();
         if (free.Count < launch.NumGpus)
         {
@@ -50,8 +55,8 @@ public sealed class GpuNodeGrain(
         }
 
         var allocation = new NodeAllocation(launch.InstanceId, launch.DeployId, free.Take(launch.NumGpus).ToArray(), silo.SiloAddress);
-        state.State.Allocations[launch.InstanceId] = allocation;
-        await state.WriteStateAsync();
+        _store.State.Allocations[launch.InstanceId] = allocation;
+        await _store.WriteAsync();
         Agent.Launch(launch, allocation.GpuIndices);
         await PublishCapacityAsync();
         return allocation;
@@ -59,7 +64,7 @@ public sealed class GpuNodeGrain(
 
     public Task<bool> StopInstance(string instanceId)
     {
-        if (!state.State.Allocations.TryGetValue(instanceId, out var allocation))
+        if (!_store.State.Allocations.TryGetValue(instanceId, out var allocation))
         {
             return Task.FromResult(false);
         }
@@ -71,9 +76,9 @@ public sealed class GpuNodeGrain(
 
     public async Task InstanceGone(string instanceId)
     {
-        if (state.State.Allocations.Remove(instanceId))
+        if (_store.State.Allocations.Remove(instanceId))
         {
-            await state.WriteStateAsync();
+            await _store.WriteAsync();
             await PublishCapacityAsync();
         }
     }
@@ -84,16 +89,16 @@ public sealed class GpuNodeGrain(
 
     NodeCapacity? Capacity()
     {
-        var info = state.State.Info;
+        var info = _store.State.Info;
         if (info is null)
         {
             return null;
         }
 
-        var held = state.State.Allocations.Values.SelectMany(a => a.GpuIndices).ToHashSet();
+        var held = _store.State.Allocations.Values.SelectMany(a => a.GpuIndices).ToHashSet();
         var total = info.Gpus.GroupBy(g => g.Type).ToDictionary(g => g.Key, g => g.Count());
         var free = info.Gpus.GroupBy(g => g.Type).ToDictionary(g => g.Key, g => g.Count(d => !held.Contains(d.Index)));
-        var deployments = state.State.Allocations.Values.Select(a => a.DeployId).Distinct().Order(StringComparer.Ordinal).ToArray();
+        var deployments = _store.State.Allocations.Values.Select(a => a.DeployId).Distinct().Order(StringComparer.Ordinal).ToArray();
         return new NodeCapacity(info.Name, info.Simulated, total, free, silo.SiloAddress, deployments, info.Engines);
     }
 

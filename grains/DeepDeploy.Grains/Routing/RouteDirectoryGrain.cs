@@ -1,6 +1,8 @@
 using DeepDeploy.Contracts.Deployments;
 using DeepDeploy.Contracts.Routing;
+using DeepDeploy.Grains.Storage;
 using Microsoft.Extensions.Logging;
+using Orleans.Serialization;
 
 namespace DeepDeploy.Grains.Routing;
 
@@ -12,22 +14,25 @@ namespace DeepDeploy.Grains.Routing;
 [KeepAlive]
 public sealed class RouteDirectoryGrain(
     [PersistentState("routes", StorageNames.Default)] IPersistentState<RouteDirectoryState> state,
+    DeepCopier<RouteDirectoryState> copier,
     TimeProvider time,
     ILogger<RouteDirectoryGrain> log) : Grain, IRouteDirectoryGrain
 {
+    readonly SavedState<RouteDirectoryState> _store = new(state, copier);
+
     static readonly TimeSpan Lease = TimeSpan.FromSeconds(IRouteDirectoryGrain.LeaseSeconds);
 
     readonly Dictionary<string, (IRouteObserver Observer, DateTimeOffset Expires)> _gateways = new(StringComparer.Ordinal);
     IGrainTimer? _expiry;
 
-    RouteDirectoryState S => state.State;
+    RouteDirectoryState S => _store.State;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         if (S.Epoch == Guid.Empty)
         {
             S.Epoch = Guid.NewGuid();
-            await state.WriteStateAsync(cancellationToken);
+            await _store.WriteAsync(cancellationToken);
         }
 
         _expiry = this.RegisterGrainTimer(ExpireGateways, new GrainTimerCreationOptions(Lease / 4, Lease / 4) { KeepAlive = true });
@@ -45,7 +50,7 @@ public sealed class RouteDirectoryGrain(
 
             S.Routes.Remove(route.DeployId);
             S.Seq++;
-            await state.WriteStateAsync();
+            await _store.WriteAsync();
             Push(new RouteTableUpdate(S.Epoch, S.Seq, false, [], [route.DeployId], null));
             return;
         }
@@ -58,7 +63,7 @@ public sealed class RouteDirectoryGrain(
         S.Seq++;
         var stored = route with { Version = S.Seq };
         S.Routes[route.DeployId] = stored;
-        await state.WriteStateAsync();
+        await _store.WriteAsync();
         Push(new RouteTableUpdate(S.Epoch, S.Seq, false, [stored], [], null));
     }
 

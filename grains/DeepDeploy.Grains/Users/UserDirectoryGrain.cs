@@ -1,12 +1,17 @@
 using DeepDeploy.Contracts.Users;
+using DeepDeploy.Grains.Storage;
+using Orleans.Serialization;
 
 namespace DeepDeploy.Grains.Users;
 
 public sealed class UserDirectoryGrain(
     [PersistentState("users", StorageNames.Default)] IPersistentState<UserDirectoryState> state,
+    DeepCopier<UserDirectoryState> copier,
     TimeProvider time) : Grain, IUserDirectoryGrain
 {
-    UserDirectoryState S => state.State;
+    readonly SavedState<UserDirectoryState> _store = new(state, copier);
+
+    UserDirectoryState S => _store.State;
 
     /// <summary>A last-used day changed since the last write: saved with the next change or at deactivation,
     /// so that a lookup never waits for storage.</summary>
@@ -24,7 +29,7 @@ public sealed class UserDirectoryGrain(
 
         if (legacy.Length > 0)
         {
-            await state.WriteStateAsync(cancellationToken);
+            await _store.WriteAsync(cancellationToken);
         }
     }
 
@@ -32,7 +37,7 @@ public sealed class UserDirectoryGrain(
     {
         if (_lastUsedDirty)
         {
-            await state.WriteStateAsync(cancellationToken);
+            await _store.WriteAsync(cancellationToken);
         }
     }
 
@@ -138,7 +143,7 @@ public sealed class UserDirectoryGrain(
 
     async Task WriteAsync()
     {
-        await state.WriteStateAsync();
+        await _store.WriteAsync();
         _lastUsedDirty = false;
     }
 }

@@ -1,4 +1,6 @@
 using DeepDeploy.Contracts.Users;
+using DeepDeploy.Grains.Storage;
+using Orleans.Serialization;
 
 namespace DeepDeploy.Grains.Users;
 
@@ -6,9 +8,12 @@ namespace DeepDeploy.Grains.Users;
 /// scale-ups can never exceed the limit.</summary>
 public sealed class UserQuotaGrain(
     [PersistentState("user", StorageNames.Default)] IPersistentState<UserQuotaState> state,
+    DeepCopier<UserQuotaState> copier,
     TimeProvider time) : Grain, IUserQuotaGrain
 {
-    UserQuotaState S => state.State;
+    readonly SavedState<UserQuotaState> _store = new(state, copier);
+
+    UserQuotaState S => _store.State;
 
     public async Task<bool> Create(int gpuLimit)
     {
@@ -20,7 +25,7 @@ public sealed class UserQuotaGrain(
         S.Exists = true;
         S.GpuLimit = gpuLimit;
         S.CreatedAt = time.GetUtcNow();
-        await state.WriteStateAsync();
+        await _store.WriteAsync();
         return true;
     }
 
@@ -44,7 +49,7 @@ public sealed class UserQuotaGrain(
         S.MaxConcurrentRequests = limits.MaxConcurrentRequests ?? S.MaxConcurrentRequests;
         S.MaxRequestBytes = limits.MaxRequestBytes ?? S.MaxRequestBytes;
         S.MaxColdStartRequests = limits.MaxColdStartRequests ?? S.MaxColdStartRequests;
-        await state.WriteStateAsync();
+        await _store.WriteAsync();
         return await Get();
     }
 
@@ -67,7 +72,7 @@ public sealed class UserQuotaGrain(
             S.Deployments.Add(deployId);
         }
 
-        await state.WriteStateAsync();
+        await _store.WriteAsync();
         return true;
     }
 
@@ -76,7 +81,7 @@ public sealed class UserQuotaGrain(
         if (S.ModelNames.TryGetValue(modelName, out var owner) && owner == deployId)
         {
             S.ModelNames.Remove(modelName);
-            await state.WriteStateAsync();
+            await _store.WriteAsync();
         }
     }
 
@@ -96,7 +101,7 @@ public sealed class UserQuotaGrain(
         }
 
         S.Reservations[instanceId] = gpus;
-        await state.WriteStateAsync();
+        await _store.WriteAsync();
         return true;
     }
 
@@ -104,7 +109,7 @@ public sealed class UserQuotaGrain(
     {
         if (S.Reservations.Remove(instanceId))
         {
-            await state.WriteStateAsync();
+            await _store.WriteAsync();
         }
     }
 }
