@@ -46,6 +46,11 @@ public static class Shared
                     _ => $" ({e.Code}, field: {e.Field})",
                 };
                 Out.Error(e.Message + detail);
+                if (e.Code == "unauthorized")
+                {
+                    Out.Note("The server refused the token: sign in again with `deepctl auth login`, or check DEEPDEPLOY_TOKEN.");
+                }
+
                 return e.ExitCode;
             }
         });

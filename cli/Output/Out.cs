@@ -9,9 +9,20 @@ namespace DeepDeploy.Cli.Output;
 /// prompts and errors on stderr, so a script's stdout holds only the result.</summary>
 public static class Out
 {
-    public static IAnsiConsole Stdout { get; } = AnsiConsole.Console;
+    public static IAnsiConsole Stdout { get; } = Sized(AnsiConsole.Console);
 
     public static IAnsiConsole Stderr { get; } = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+
+    /// <summary>Redirected output has no window: the width is COLUMNS, else wide enough that rows never wrap (for grep and awk).</summary>
+    static IAnsiConsole Sized(IAnsiConsole console)
+    {
+        if (Console.IsOutputRedirected)
+        {
+            console.Profile.Width = int.TryParse(Environment.GetEnvironmentVariable("COLUMNS"), out var columns) && columns > 0 ? columns : 1000;
+        }
+
+        return console;
+    }
 
     /// <summary>True when stderr is a terminal: live displays and prompts, else plain lines.</summary>
     public static bool Interactive => !Console.IsErrorRedirected && Stderr.Profile.Capabilities.Interactive;
@@ -60,7 +71,7 @@ public static class Out
 
     public static Table Table(params string[] columns)
     {
-        var table = new Table().Border(TableBorder.Simple);
+        var table = new Table().Border(TableBorder.None);
         foreach (var column in columns)
         {
             table.AddColumn(new TableColumn(new Text(column, new Style(decoration: Decoration.Bold))));
