@@ -2,8 +2,9 @@ namespace DeepDeploy.LocalHub;
 
 /// <summary>
 /// Writes a tiny llama-architecture GGUF (v3, F32) with deterministic pseudo-random weights.
-/// It is meant for tests and for seeding a local model hub: ~470 KB, loads in milliseconds,
-/// produces gibberish text but fully exercises tokenization, batching and sampling.
+/// It is meant for tests and for seeding a local model hub: under 1 MB, loads in milliseconds; its vocabulary is
+/// whole English words and punctuation (<see cref="WordVocabulary"/>) with byte fallback, so its random output
+/// reads as a string of words (meaningless) while it fully exercises tokenization, batching and sampling.
 /// The same seed always gives byte-identical files.
 /// </summary>
 public static class TinyLlamaGguf
@@ -17,10 +18,9 @@ public static class TinyLlamaGguf
     private const float AnchorValue = 1.0f;
     private const float ControlTokenPenalty = -20f;
 
-    /// <summary>
-    /// Ordinary SentencePiece pieces after the 256 byte tokens ("▁" is the SentencePiece space).
-    /// </summary>
-    private static readonly string[] OrdinaryPieces = ["▁", "▁the", "▁a", "e", "t", "▁hello", "▁world", "er"];
+    // The same anchor biases the output against byte tokens and the bare space, so answers read as words and
+    // punctuation rather than bytes that look like a broken encoding (any input still tokenizes through the bytes).
+    private const float ByteTokenBias = -4f;
 
     public static void Write(string path, int seed = 42) => Write(path, seed, LlamaShape.Tiny);
 
@@ -113,7 +113,7 @@ public static class TinyLlamaGguf
         w.AddTensorF32("output_norm.weight", [(ulong)nEmbd], Ones(nEmbd));
         var output = Random(rng, nEmbd * nVocab, 1.0f);
         for (var t = 0; t < nVocab; t++)
-            output[t * nEmbd] = types[t] == TokenTypeControl || types[t] == TokenTypeUnknown ? ControlTokenPenalty : 0f;
+            output[t * nEmbd] = OutputBias(tokens[t], types[t]);
         w.AddTensorF32("output.weight", [(ulong)nEmbd, (ulong)nVocab], output);
         return w;
     }
@@ -122,6 +122,14 @@ public static class TinyLlamaGguf
     private const int TokenTypeUnknown = 2;
     private const int TokenTypeControl = 3;
     private const int TokenTypeByte = 6;
+
+    private static float OutputBias(string token, int type) => type switch
+    {
+        TokenTypeControl or TokenTypeUnknown => ControlTokenPenalty,
+        TokenTypeByte => ByteTokenBias,
+        _ when token == WordVocabulary.Space => ByteTokenBias,
+        _ => 0f,
+    };
 
     private static (List<string> Tokens, List<int> Types, List<float> Scores) BuildVocab()
     {
@@ -134,9 +142,10 @@ public static class TinyLlamaGguf
             types.Add(TokenTypeByte);
             scores.Add(0f);
         }
-        for (var i = 0; i < OrdinaryPieces.Length; i++)
+        var pieces = WordVocabulary.Pieces;
+        for (var i = 0; i < pieces.Count; i++)
         {
-            tokens.Add(OrdinaryPieces[i]);
+            tokens.Add(pieces[i]);
             types.Add(TokenTypeNormal);
             scores.Add(-(i + 1)); // SentencePiece merges prefer higher scores
         }

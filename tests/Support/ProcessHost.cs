@@ -36,6 +36,9 @@ public sealed class ProcessHost : IDisposable, IAsyncDisposable
 
     public int ExitCode => _process.ExitCode;
 
+    /// <summary>The process's stdin, when started with <c>input: true</c>.</summary>
+    public StreamWriter Input => _process.StandardInput;
+
     /// <summary>The dotnet host running this test (so child processes use the same runtime), else "dotnet" from PATH.</summary>
     public static string DotnetHost
     {
@@ -59,11 +62,14 @@ public sealed class ProcessHost : IDisposable, IAsyncDisposable
             AppContext.BaseDirectory, output);
 
     /// <param name="output">Where to keep the output; a new one when null.</param>
+    /// <param name="input">Give the process a stdin pipe (<see cref="Input"/>) instead of the test's own stdin.</param>
     public static ProcessHost Start(string name, string fileName, IEnumerable<string> arguments,
-        IEnumerable<KeyValuePair<string, string>>? environment = null, string? workingDirectory = null, ProcessOutput? output = null)
+        IEnumerable<KeyValuePair<string, string>>? environment = null, string? workingDirectory = null, ProcessOutput? output = null,
+        bool input = false)
     {
         var start = new ProcessStartInfo(fileName)
         {
+            RedirectStandardInput = input,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,

@@ -64,7 +64,7 @@ public sealed class TinyLlamaGgufTests : IDisposable
         var p = new ModelParams(path) { ContextSize = 256, BatchSize = 256, SeqMax = 2, Threads = 1, BatchThreads = 1 };
         using var weights = LLamaWeights.LoadFromFile(p);
         Assert.Equal(64, weights.EmbeddingSize);
-        Assert.Equal(3 + 256 + 8, weights.Vocab.Count);
+        Assert.Equal(3 + 256 + WordVocabulary.Pieces.Count, weights.Vocab.Count);
 
         // Every byte value is representable (byte-fallback tokens), including non-ASCII text.
         var tokens = weights.Tokenize("hello world ü €", true, false, Encoding.UTF8);
@@ -95,5 +95,54 @@ public sealed class TinyLlamaGgufTests : IDisposable
         Assert.Equal(16, first.Count);
         Assert.Equal(first, second);
         Assert.DoesNotContain(2, first); // the tiny model is built never to pick </s>
+    }
+
+    [Fact]
+    public void Vocabulary_is_distinct_words_and_punctuation()
+    {
+        Assert.Equal(WordVocabulary.Pieces.Count, WordVocabulary.Pieces.Distinct(StringComparer.Ordinal).Count());
+        Assert.True(WordVocabulary.Words.Length >= 200, $"{WordVocabulary.Words.Length} words");
+        Assert.All(WordVocabulary.Words, w => Assert.Matches("^[A-Za-z]+$", w));
+    }
+
+    [Fact]
+    public void Generated_text_detokenizes_to_mostly_words()
+    {
+        var path = Path.Combine(_dir, "words.gguf");
+        TinyLlamaGguf.Write(path);
+        var p = new ModelParams(path) { ContextSize = 256, BatchSize = 256, Threads = 1, BatchThreads = 1 };
+        using var weights = LLamaWeights.LoadFromFile(p);
+        using var context = weights.CreateContext(p);
+        var executor = new StatelessExecutor(weights, p);
+
+        var text = string.Concat(executor.InferAsync("Hello there, tell me a story.", new InferenceParams
+        {
+            MaxTokens = 48,
+            SamplingPipeline = new DefaultSamplingPipeline { Temperature = 0.8f, Seed = 7 },
+        }).ToBlockingEnumerable());
+
+        Assert.True(WordShare(text) >= 0.8, $"mostly words expected: '{text}'");
+    }
+
+    /// <summary>The share of whitespace-separated pieces of <paramref name="text"/> that are vocabulary words (with any
+    /// punctuation after them); bytes that decode to nothing readable count against it.</summary>
+    public static double WordShare(string text)
+    {
+        var words = WordVocabulary.Words.ToHashSet(StringComparer.Ordinal);
+        var parts = text.Split((char[])[' ', '\n'], StringSplitOptions.RemoveEmptyEntries);
+        var known = parts.Count(part =>
+        {
+            var bare = part;
+            foreach (var mark in WordVocabulary.Punctuation.OrderByDescending(m => m.Length))
+            {
+                while (bare.Length > mark.Length && bare.EndsWith(mark, StringComparison.Ordinal))
+                {
+                    bare = bare[..^mark.Length];
+                }
+            }
+
+            return words.Contains(bare);
+        });
+        return parts.Length == 0 ? 0 : known / (double)parts.Length;
     }
 }
