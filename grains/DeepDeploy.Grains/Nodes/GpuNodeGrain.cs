@@ -30,7 +30,7 @@ public sealed class GpuNodeGrain(
         state.State.Info = info;
         state.State.Allocations.Clear();
         await state.WriteStateAsync();
-        await PublishCapacityAsync();
+        await PublishCapacityAsync(join: true);
         return stale;
     }
 
@@ -97,7 +97,8 @@ public sealed class GpuNodeGrain(
         return new NodeCapacity(info.Name, info.Simulated, total, free, silo.SiloAddress, deployments, info.Engines);
     }
 
-    Task PublishCapacityAsync()
+    /// <summary><paramref name="join"/>: the agent registered, so a node the registry held lost is live again.</summary>
+    Task PublishCapacityAsync(bool join = false)
     {
         if (Capacity() is not { } capacity)
         {
@@ -105,6 +106,7 @@ public sealed class GpuNodeGrain(
         }
 
         metrics.SetGpus(capacity);
-        return grains.GetGrain<INodeRegistryGrain>(INodeRegistryGrain.Key).Update(capacity);
+        var registry = grains.GetGrain<INodeRegistryGrain>(INodeRegistryGrain.Key);
+        return join ? registry.Join(capacity) : registry.Update(capacity);
     }
 }
