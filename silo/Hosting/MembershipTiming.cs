@@ -6,19 +6,21 @@ namespace DeepDeploy.Silo.Hosting;
 
 /// <summary>
 /// How fast the cluster declares a silo dead. Orleans' defaults (5 s probes, votes valid for 2 minutes, the table read
-/// every minute) take 7–31 s to notice a killed silo; these take about 3–6 s, so that a lost GPU node's deployments
-/// serve again elsewhere within 10 s. The price: a silo that stalls longer than about 3 missed probes (a long GC
-/// pause, a starved CPU) may be suspected; Orleans' connection liveness check and local-health-aware probe timeouts
-/// (both on) keep a silo that still talks from being voted out. Every value can be overridden in the
-/// <see cref="Section"/> section (the names of <see cref="ClusterMembershipOptions"/>, e.g.
-/// <c>DeepDeploy__Membership__ProbeTimeout=00:00:05</c> restores Orleans' probe timing).
+/// every minute) take 7–31 s to notice a killed silo; these take about 5–9 s. (A GPU host is noticed sooner by its node
+/// lease, <c>NodeOptions.Lease</c>: membership is its backstop and what moves the grains of a dead silo.) The price of
+/// shorter probes: a silo that stalls for several probe periods (a long GC pause, a starved CPU) may be suspected.
+/// Orleans adapts each peer's probe timeout to its observed response times (between half and four times
+/// <see cref="ProbeTimeout"/>), stretches it while the local silo is degraded, and its connection liveness check keeps
+/// a silo that still sends messages from being voted out. Every value can be overridden in the <see cref="Section"/>
+/// section (the names of <see cref="ClusterMembershipOptions"/>, e.g. <c>DeepDeploy__Membership__ProbeTimeout=00:00:05</c>
+/// restores Orleans' probe timing).
 /// </summary>
 public static class MembershipTiming
 {
     public const string Section = "DeepDeploy:Membership";
 
     /// <summary>First probe timeout; Orleans adapts each peer's between half and four times this value.</summary>
-    public static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(2);
+    public static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(3);
 
     public const int NumMissedProbesLimit = 3;
 
