@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using DeepDeploy.Contracts.Deployments;
+using DeepDeploy.Contracts.Events;
 using DeepDeploy.Contracts.Nodes;
 using DeepDeploy.Grains.Nodes;
 using DeepDeploy.Node.Engines;
@@ -32,6 +33,9 @@ public sealed class NodeAgent(
     readonly EngineProbe _probe = new(options.Value, http);
     readonly RestartPolicy _restarts = new(options.Value);
     readonly PortAllocator _ports = new(options.Value.EnginePortFirst, options.Value.EnginePortLast);
+    /// <summary>Deployments this node could not tell of an instance that ended with an earlier run (deploy id → instance id).</summary>
+    readonly ConcurrentDictionary<string, string> _untold = new();
+    NodeInfo? _info;
     volatile bool _shuttingDown;
 
     NodeOptions Options => options.Value;
@@ -40,6 +44,10 @@ public sealed class NodeAgent(
 
     /// <summary>Whether this run registered the node's GPUs with its GpuNode grain (the node's readiness).</summary>
     public bool Registered { get; private set; }
+
+    /// <summary>Deployments that could not be told that their instance ended when this node (re)registered: their grains
+    /// failed to activate (the node's health check names them).</summary>
+    public IReadOnlyCollection<string> UntoldDeployments => _untold.Keys.Order(StringComparer.Ordinal).ToArray();
 
     /// <summary>Live instances on this node (for tests and diagnostics).</summary>
     public IReadOnlyCollection<EngineInstance> Instances => _instances.Values.ToArray();
@@ -53,7 +61,7 @@ public sealed class NodeAgent(
         if (_instances.TryAdd(launch.InstanceId, instance))
         {
             // Off the grain scheduler: everything after this runs on the thread pool.
-            _ = Task.Run(() => RunAsync(instance));
+            instance.Run = Task.Run(() => RunAsync(instance));
         }
     }
 
@@ -98,15 +106,68 @@ public sealed class NodeAgent(
             Directory.Delete(paths.EnginesDirectory, recursive: true);
         }
 
-        var info = GpuDiscovery.Discover(Options) with { Engines = EngineSelection.Advertised(Options) };
-        log.LogInformation("GPU node {Node}: {Count} GPUs ({Kind}): {Gpus}", info.Name, info.Gpus.Count,
-            info.Simulated ? "simulated" : "nvidia-smi", string.Join(", ", info.Gpus.Select(g => $"{g.Index}:{g.Type}")));
+        _info = GpuDiscovery.Discover(Options) with { Engines = EngineSelection.Advertised(Options) };
+        log.LogInformation("GPU node {Node}: {Count} GPUs ({Kind}): {Gpus}", _info.Name, _info.Gpus.Count,
+            _info.Simulated ? "simulated" : "nvidia-smi", string.Join(", ", _info.Gpus.Select(g => $"{g.Index}:{g.Type}")));
+        await RegisterAsync("node restarted");
+    }
+
+    /// <summary>The registry let this node's lease expire (it stopped reporting for a while, e.g. a stalled host or a
+    /// cut network): its deployments have placed its instances elsewhere. So its engines stop — before the node
+    /// registers, which frees their GPUs — and it registers afresh, with every GPU free and no engine left running.</summary>
+    public async Task RejoinAsync()
+    {
+        var running = _instances.Values.ToArray();
+        log.LogWarning("GPU node {Node}: lease expired; stopping its {Count} engines (replaced elsewhere) and registering again", NodeName, running.Length);
+        await Task.WhenAll(running.Select(i => _launcher.StopAsync(i, Options.StopGrace)));
+        await Task.WhenAll(running.Select(i => i.Run));
+        await RegisterAsync("node lease expired");
+    }
+
+    /// <summary>Registers the node's GPUs. Allocations of an earlier run are gone (their engines were killed as orphans
+    /// or stopped): their deployments are told. One deployment that cannot be told (its grain fails to activate,
+    /// e.g. a corrupt state row) must not keep the node from starting: it is logged, put on the operators' event
+    /// feed and shown by the node's health check, and its reminder or the next report tries again.</summary>
+    async Task RegisterAsync(string reason)
+    {
+        var info = _info ?? throw new InvalidOperationException("GPU discovery has not run");
         var stale = await grains.GetGrain<IGpuNodeGrain>(info.Name).Register(info);
         Registered = true;
         foreach (var allocation in stale)
         {
-            await grains.GetGrain<IDeploymentGrain>(allocation.DeployId)
-                .OnInstanceUpdate(new InstanceUpdate(allocation.InstanceId, InstancePhase.Exited, null, "node restarted"));
+            try
+            {
+                await grains.GetGrain<IDeploymentGrain>(allocation.DeployId)
+                    .OnInstanceUpdate(new InstanceUpdate(allocation.InstanceId, InstancePhase.Exited, null, reason));
+                _untold.TryRemove(allocation.DeployId, out _);
+            }
+            catch (Exception e)
+            {
+                _untold[allocation.DeployId] = allocation.InstanceId;
+                log.LogError(e, "GPU node {Node}: could not tell deployment {DeployId} that instance {InstanceId} ended ({Reason}); the node starts anyway",
+                    NodeName, allocation.DeployId, allocation.InstanceId, reason);
+                await PostUntoldAsync(allocation, reason);
+            }
+        }
+    }
+
+    async Task PostUntoldAsync(NodeAllocation allocation, string reason)
+    {
+        try
+        {
+            await grains.GetGrain<IEventLogGrain>(EventStreams.ClusterKey).Append([
+                new DeploymentEvent(0, DateTimeOffset.UtcNow, DeploymentEventKind.Failed, allocation.DeployId,
+                    $"node {NodeName} could not tell deployment {allocation.DeployId} that instance {allocation.InstanceId} ended ({reason}): the deployment is unavailable")
+                {
+                    InstanceId = allocation.InstanceId,
+                    Node = NodeName,
+                    FailureReason = "deployment unavailable",
+                },
+            ]);
+        }
+        catch (Exception e)
+        {
+            log.LogWarning(e, "Could not post to the cluster event feed");
         }
     }
 

@@ -62,6 +62,15 @@ public sealed class NodeOptions
     /// download, revisions no running instance uses are evicted least recently used first until the new bytes fit.</summary>
     public long? CacheLimitBytes { get; set; }
 
+    /// <summary>How often the node reports to the node registry (its heartbeat; see <see cref="NodeHeartbeat"/>).</summary>
+    public TimeSpan ReportInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Reports in a row the node may miss before its lease expires (lease = this × <see cref="ReportInterval"/>):
+    /// its instances are then placed elsewhere and, if it comes back, it stops its engines and registers again.</summary>
+    public int LeaseMissedReports { get; set; } = 4;
+
+    public TimeSpan Lease => ReportInterval * LeaseMissedReports;
+
     /// <summary>How often a downloading instance reports its progress to its deployment.</summary>
     public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromSeconds(1);
 

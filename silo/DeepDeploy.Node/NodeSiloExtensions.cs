@@ -32,6 +32,7 @@ public static class NodeSiloExtensions
         services.AddSingleton<NodeAgent>();
         services.AddSingleton<INodeAgent>(sp => sp.GetRequiredService<NodeAgent>());
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<NodeAgent>());
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, NodeHeartbeat>();
         return silo;
     }
 }

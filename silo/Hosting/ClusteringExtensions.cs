@@ -32,6 +32,7 @@ public static class ClusteringExtensions
         }
 
         silo.UseDeepDeployTls(options.Tls, options.IsProduction);
+        silo.UseDeepDeployMembershipTiming();
         if (options.SiloName is { } siloName)
         {
             silo.Configure<SiloOptions>(s => s.SiloName = siloName);

@@ -190,11 +190,15 @@ public sealed class ProductionCluster : IAsyncDisposable
     }
 
     /// <summary>Process ids of the GPU node's engine processes (its pid files).</summary>
-    public int[] WorkerPids()
+    public int[] WorkerPids() => WorkerPids(Node);
+
+    /// <summary>Process ids of the engine processes of a GPU node process (its pid files).</summary>
+    public static int[] WorkerPids(ClusterProcess node)
     {
-        var run = Path.Combine(Node.DataDir, "nodes", NodeName, "run");
-        return Directory.Exists(run)
-            ? Directory.GetFiles(run, "*.pid").Select(f => int.Parse(File.ReadAllText(f).Trim())).Order().ToArray()
+        var nodes = Path.Combine(node.DataDir, "nodes");
+        return Directory.Exists(nodes)
+            ? Directory.GetDirectories(nodes).Select(d => Path.Combine(d, "run")).Where(Directory.Exists)
+                .SelectMany(run => Directory.GetFiles(run, "*.pid")).Select(f => int.Parse(File.ReadAllText(f).Trim())).Order().ToArray()
             : [];
     }
 
@@ -257,7 +261,7 @@ public sealed class ProductionCluster : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await DisposeClientAsync();
-        var orphans = WorkerPids();
+        var orphans = Processes.Where(p => p.Role == "node").SelectMany(WorkerPids).ToArray();
         foreach (var process in Processes)
         {
             process.Dispose();

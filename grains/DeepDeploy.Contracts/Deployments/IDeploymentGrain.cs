@@ -34,6 +34,10 @@ public interface IDeploymentGrain : IGrainWithStringKey
     /// <summary>Activates the grain so that it reconciles at once (e.g. its instances' node was lost).</summary>
     Task Wake();
 
+    /// <summary>The node registry let <paramref name="node"/>'s lease expire: its instances are lost, their meters end
+    /// at the node's <paramref name="lastReport"/>, and replacements go elsewhere.</summary>
+    Task NodeLost(string node, DateTimeOffset lastReport);
+
     /// <summary>Cold start: a gateway holds requests and no instance serves. A min_instances 0 deployment then
     /// runs one instance until it has been idle for a while.</summary>
     Task RequestInstance();

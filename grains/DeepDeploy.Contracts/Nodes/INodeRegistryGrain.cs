@@ -8,6 +8,16 @@ public interface INodeRegistryGrain : IGrainWithStringKey
 
     Task Update(NodeCapacity capacity);
 
+    /// <summary>A node (re)registered by its agent: it is live again, whatever its lease said before.</summary>
+    Task Join(NodeCapacity capacity);
+
+    /// <summary>The node agent's heartbeat: renews the node's lease for <paramref name="lease"/>. False when the lease
+    /// already expired: the node's instances were replaced, so it must stop its engines and register again.</summary>
+    Task<bool> Report(string node, TimeSpan lease);
+
+    /// <summary>When the node last reported in this registry's memory (null: not since the registry activated).</summary>
+    Task<DateTimeOffset?> LastReport(string node);
+
     /// <summary>Live nodes that can hold an instance of <paramref name="numGpus"/> GPUs of <paramref name="gpuType"/>,
     /// best first (see PlacementPolicy): spread over <paramref name="replicasOnNode"/>, away from
     /// <paramref name="avoid"/>, best fit.</summary>

@@ -312,6 +312,32 @@ public sealed class DeploymentGrain(
 
     public Task Wake() => Task.CompletedTask;
 
+    public async Task NodeLost(string node, DateTimeOffset lastReport)
+    {
+        var lost = S.Instances.Values.Where(i => i.Node == node).ToList();
+        if (S.Spec is null || lost.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var instance in lost)
+        {
+            log.LogWarning("Deployment {DeployId} lost instance {InstanceId}: node {Node} stopped reporting (last report {LastReport:O})",
+                DeployId, instance.Id, node, lastReport);
+            Events.Add(DeploymentEventKind.Failed, $"instance {instance.Id} lost: node {node} stopped reporting (lease expired, last report {lastReport:O})",
+                e => e with { InstanceId = instance.Id, Node = node, FailureReason = "node lease expired" });
+            await ForgetAsync(instance, failed: false, $"lost: node {node} stopped reporting", endedAt: lastReport);
+            S.TroubledNodes[node] = time.GetUtcNow();
+        }
+
+        S.RefreshStatus(time.GetUtcNow());
+        await _store.WriteAsync();
+        ReportStatus($"node {node} lost");
+        await Routes.PublishAsync(DeployId, S);
+        metrics.SetInstances(DeployId, S);
+        StartLoop(TimeSpan.Zero);
+    }
+
     /// <summary>Activation already started the loop of a live deployment; one with nothing left to do lets go of its reminder.</summary>
     public Task ReceiveReminder(string reminderName, TickStatus status) =>
         S.Spec is null || !S.HasWork ? SleepAsync() : Task.CompletedTask;
@@ -615,15 +641,30 @@ public sealed class DeploymentGrain(
         foreach (var instance in S.Instances.Values.Where(i => i.Silo is not null && snapshot.GetSiloStatus(i.Silo) == SiloStatus.Dead).ToList())
         {
             log.LogWarning("Deployment {DeployId} lost instance {InstanceId}: node {Node} is down", DeployId, instance.Id, instance.Node);
-            Events.Add(DeploymentEventKind.Failed, $"instance {instance.Id} lost: node {instance.Node} is down",
+            Events.Add(DeploymentEventKind.Failed, $"instance {instance.Id} lost: node {instance.Node} is down (its silo was declared dead by cluster membership)",
                 e => e with { InstanceId = instance.Id, Node = instance.Node, FailureReason = "node down" });
-            await ForgetAsync(instance, failed: false, $"lost: node {instance.Node} is down");
+            await ForgetAsync(instance, failed: false, $"lost: node {instance.Node} is down", endedAt: await LastReportAsync(instance.Node));
             S.TroubledNodes[instance.Node] = time.GetUtcNow();
         }
     }
 
-    /// <summary>An instance is gone: stop its meter, free its quota, remember its node.</summary>
-    async Task ForgetAsync(InstanceRecord instance, bool failed, string? message)
+    /// <summary>When a lost node last reported, if the registry knows: its instances are billed until then, not until now.</summary>
+    async Task<DateTimeOffset?> LastReportAsync(string node)
+    {
+        try
+        {
+            return await grains.GetGrain<INodeRegistryGrain>(INodeRegistryGrain.Key).LastReport(node);
+        }
+        catch (Exception e)
+        {
+            log.LogWarning(e, "Could not read the last report of node {Node}", node);
+            return null;
+        }
+    }
+
+    /// <summary>An instance is gone: stop its meter (at <paramref name="endedAt"/> when known, e.g. a lost node's last
+    /// report, else now), free its quota, remember its node.</summary>
+    async Task ForgetAsync(InstanceRecord instance, bool failed, string? message, DateTimeOffset? endedAt = null)
     {
         S.Instances.Remove(instance.Id);
         S.RecentNodes.Remove(instance.Node);
@@ -633,9 +674,9 @@ public sealed class DeploymentGrain(
             S.RecentNodes.RemoveAt(0);
         }
 
-        if (instance.RunningSince is not null)
+        if (instance.RunningSince is { } since)
         {
-            await Meter.StopAsync(S.Spec!, instance);
+            await Meter.StopAsync(S.Spec!, instance, endedAt is { } at ? (at > since ? at : since) : null);
         }
 
         if (failed)

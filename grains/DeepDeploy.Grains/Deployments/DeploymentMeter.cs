@@ -51,8 +51,9 @@ public sealed class DeploymentMeter(string deployId, IGrainFactory grains, TimeP
         }
     }
 
-    /// <summary>The instance is gone: its meter closes now (opened first if the ledger never saw it).</summary>
-    public async Task StopAsync(DeploymentSpec spec, InstanceRecord instance)
+    /// <summary>The instance is gone: its meter closes now, or <paramref name="at"/> (a lost node's last report), opened
+    /// first if the ledger never saw it.</summary>
+    public async Task StopAsync(DeploymentSpec spec, InstanceRecord instance, DateTimeOffset? at = null)
     {
         var ledger = grains.GetGrain<IBillingLedgerGrain>(spec.Owner);
         try
@@ -62,7 +63,7 @@ public sealed class DeploymentMeter(string deployId, IGrainFactory grains, TimeP
                 await ledger.MeterStart(StartOf(spec, instance));
             }
 
-            await ledger.MeterStop(instance.Id, time.GetUtcNow());
+            await ledger.MeterStop(instance.Id, at ?? time.GetUtcNow());
         }
         catch (Exception e)
         {

@@ -35,7 +35,7 @@ public sealed class GpuNodeGrain(
         _store.State.Info = info;
         _store.State.Allocations.Clear();
         await _store.WriteAsync();
-        await PublishCapacityAsync();
+        await PublishCapacityAsync(join: true);
         return stale;
     }
 
@@ -102,7 +102,8 @@ public sealed class GpuNodeGrain(
         return new NodeCapacity(info.Name, info.Simulated, total, free, silo.SiloAddress, deployments, info.Engines);
     }
 
-    Task PublishCapacityAsync()
+    /// <summary><paramref name="join"/>: the agent registered, so a node the registry held lost is live again.</summary>
+    Task PublishCapacityAsync(bool join = false)
     {
         if (Capacity() is not { } capacity)
         {
@@ -110,6 +111,7 @@ public sealed class GpuNodeGrain(
         }
 
         metrics.SetGpus(capacity);
-        return grains.GetGrain<INodeRegistryGrain>(INodeRegistryGrain.Key).Update(capacity);
+        var registry = grains.GetGrain<INodeRegistryGrain>(INodeRegistryGrain.Key);
+        return join ? registry.Join(capacity) : registry.Update(capacity);
     }
 }

@@ -1,22 +1,73 @@
+using DeepDeploy.Contracts.Deployments;
 using DeepDeploy.Contracts.Nodes;
 using DeepDeploy.Grains.Storage;
+using Microsoft.Extensions.Logging;
 using Orleans.Serialization;
 
 namespace DeepDeploy.Grains.Nodes;
 
-/// <summary>The capacity view placement reads. Node grains push their free GPUs here on every change.</summary>
+/// <summary>The capacity view placement reads. Node grains push their free GPUs here on every change; node agents
+/// report here every few seconds, and a node whose lease runs out is lost: out of placement, its deployments told.</summary>
 public sealed class NodeRegistryGrain(
     [PersistentState("registry", StorageNames.Default)] IPersistentState<NodeRegistryState> state,
     DeepCopier<NodeRegistryState> copier,
-    IClusterMembershipService membership) : Grain, INodeRegistryGrain
+    IClusterMembershipService membership,
+    IGrainFactory grains,
+    TimeProvider time,
+    ILogger<NodeRegistryGrain> log) : Grain, INodeRegistryGrain
 {
+    /// <summary>How often leases are checked: a lost node is noticed within its lease plus this.</summary>
+    public static readonly TimeSpan LeaseCheck = TimeSpan.FromMilliseconds(500);
+
     readonly SavedState<NodeRegistryState> _store = new(state, copier);
+
+    NodeLeases? _leases;
+
+    /// <summary>A deployment told this many times in vain is left to its reminder and to cluster membership.</summary>
+    const int MaxTells = 20;
+
+    /// <summary>Deployments not yet told that a node was lost, with the failed attempts: told again at the next check.</summary>
+    readonly Dictionary<(string DeployId, string Node, DateTimeOffset LastReport), int> _untold = [];
+
+    NodeLeases Leases => _leases ??= new NodeLeases(time);
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        this.RegisterGrainTimer(CheckLeasesAsync, new GrainTimerCreationOptions(LeaseCheck, LeaseCheck));
+        return Task.CompletedTask;
+    }
 
     public Task Update(NodeCapacity capacity)
     {
         _store.State.Nodes[capacity.Node] = capacity;
         return _store.WriteAsync();
     }
+
+    public async Task Join(NodeCapacity capacity)
+    {
+        _store.State.Nodes[capacity.Node] = capacity;
+        if (_store.State.Lost.Remove(capacity.Node))
+        {
+            log.LogInformation("GPU node {Node} registered again after its lease expired", capacity.Node);
+        }
+
+        Leases.Forget(capacity.Node);
+        await _store.WriteAsync();
+    }
+
+    public Task<bool> Report(string node, TimeSpan lease)
+    {
+        if (_store.State.Lost.ContainsKey(node))
+        {
+            return Task.FromResult(false);
+        }
+
+        Leases.Renew(node, lease);
+        return Task.FromResult(true);
+    }
+
+    public Task<DateTimeOffset?> LastReport(string node) =>
+        Task.FromResult(Leases.LastReport(node) ?? (_store.State.Lost.TryGetValue(node, out var last) ? last : null));
 
     public Task<IReadOnlyList<string>> FindNodes(string gpuType, int numGpus, IReadOnlyDictionary<string, int> replicasOnNode, IReadOnlyList<string> avoid) =>
         Task.FromResult(PlacementPolicy.Rank(Live(), gpuType, numGpus, replicasOnNode, avoid));
@@ -31,8 +82,71 @@ public sealed class NodeRegistryGrain(
             .Distinct()
             .ToArray());
 
-    /// <summary>Nodes whose silo the cluster does not hold dead. A lost node leaves the view at once and comes
-    /// back when its silo registers it again.</summary>
+    /// <summary>Nodes whose silo the cluster does not hold dead and whose lease has not expired. A lost node leaves
+    /// the view at once and comes back when its agent registers it again.</summary>
     IEnumerable<NodeCapacity> Live() =>
-        _store.State.Nodes.Values.Where(n => n.Silo is null || membership.CurrentSnapshot.GetSiloStatus(n.Silo) != SiloStatus.Dead);
+        _store.State.Nodes.Values.Where(n => !_store.State.Lost.ContainsKey(n.Node)
+            && (n.Silo is null || membership.CurrentSnapshot.GetSiloStatus(n.Silo) != SiloStatus.Dead));
+
+    async Task CheckLeasesAsync(CancellationToken cancellationToken)
+    {
+        var expired = Leases.TakeExpired();
+        foreach (var (node, lastReport, lease) in expired)
+        {
+            if (!_store.State.Nodes.TryGetValue(node, out var capacity))
+            {
+                continue;
+            }
+
+            var deployments = capacity.Deployments ?? [];
+            log.LogWarning("GPU node {Node} lost: no report for {Lease} (last at {LastReport:O}); its {Count} deployments place their instances elsewhere",
+                node, lease, lastReport, deployments.Count);
+            _store.State.Lost[node] = lastReport;
+            foreach (var deployId in deployments)
+            {
+                _untold[(deployId, node, lastReport)] = 0;
+            }
+        }
+
+        if (expired.Count > 0)
+        {
+            // Held in memory even if this write fails: the next change writes it.
+            try
+            {
+                await _store.WriteAsync();
+            }
+            catch (Exception e)
+            {
+                log.LogWarning(e, "Could not save the lost nodes {Nodes}", string.Join(", ", expired.Select(e => e.Node)));
+                // A failed write puts the stored state back; a lost node stays out of placement regardless.
+                foreach (var (node, lastReport, _) in expired.Where(e => _store.State.Nodes.ContainsKey(e.Node)))
+                {
+                    _store.State.Lost[node] = lastReport;
+                }
+            }
+        }
+
+        foreach (var (untold, attempts) in _untold.ToArray())
+        {
+            _untold.Remove(untold);
+            // Not awaited: a deployment calls this grain while it places, so waiting here could deadlock.
+            _ = TellAsync(untold, attempts);
+        }
+    }
+
+    async Task TellAsync((string DeployId, string Node, DateTimeOffset LastReport) lost, int attempts)
+    {
+        try
+        {
+            await grains.GetGrain<IDeploymentGrain>(lost.DeployId).NodeLost(lost.Node, lost.LastReport);
+        }
+        catch (Exception e)
+        {
+            log.LogWarning(e, "Could not tell deployment {DeployId} that node {Node} was lost (attempt {Attempt})", lost.DeployId, lost.Node, attempts + 1);
+            if (attempts + 1 < MaxTells)
+            {
+                _untold[lost] = attempts + 1;
+            }
+        }
+    }
 }

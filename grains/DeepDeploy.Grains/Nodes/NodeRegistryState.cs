@@ -6,4 +6,7 @@ namespace DeepDeploy.Grains.Nodes;
 public sealed class NodeRegistryState
 {
     [Id(0)] public Dictionary<string, NodeCapacity> Nodes { get; set; } = [];
+
+    /// <summary>Nodes whose lease expired, with their last report; out of placement until their agent registers again.</summary>
+    [Id(1)] public Dictionary<string, DateTimeOffset> Lost { get; set; } = [];
 }

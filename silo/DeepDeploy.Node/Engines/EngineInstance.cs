@@ -30,6 +30,9 @@ public sealed class EngineInstance
 
     public Process? Process { get; set; }
 
+    /// <summary>The node agent's run of this instance: it ends once the process is gone and its end was reported.</summary>
+    public Task Run { get; set; } = Task.CompletedTask;
+
     /// <summary>The external engine profile that runs it, or null for the built-in worker.</summary>
     public EngineProfile? Profile { get; set; }
 

@@ -1,0 +1,80 @@
+using System.Diagnostics;
+using System.Net;
+using DeepDeploy.Contracts.Events;
+using DeepDeploy.Contracts.Nodes;
+using DeepDeploy.Tests.EndToEnd;
+using DeepDeploy.Tests.Production;
+using DeepDeploy.Tests.Support;
+using Xunit.Abstractions;
+
+namespace DeepDeploy.Tests.Nodes;
+
+/// <summary>Production mode (PostgreSQL, separate processes): a GPU host that vanishes — its silo and its engines
+/// SIGKILLed together — and its deployment serving again from the other GPU node.</summary>
+[Collection(SystemCollection.Name)]
+public sealed class NodeFailoverTests(ITestOutputHelper log)
+{
+    const string SecondNode = "gpu-host-2";
+
+    [PostgresFact]
+    public async Task A_vanished_GPU_host_s_deployment_serves_again_from_another_node()
+    {
+        await using var cluster = await ProductionCluster.CreateAsync(log);
+        var second = cluster.Add("node-2", "node", new() { ["DeepDeploy__Node__Name"] = SecondNode, ["DeepDeploy__Node__SimulatedGpus"] = "2xA100-80GB" });
+        try
+        {
+            // The GPU nodes join last, so that the control grains (the node registry among them) live on control silos.
+            await cluster.StartAsync([.. cluster.ControlSilos, cluster.Gateway]);
+            var token = await cluster.CreateUserAsync("nora");
+            using var client = cluster.Client(token);
+            const string model = "wanderer";
+            var deployId = await ProductionCluster.DeployTinyAsync(client, model);
+            await cluster.StartAsync([.. cluster.Processes.Where(p => p.Role == "node")]);
+            await ProductionCluster.WaitForAsync(client, deployId, ProductionCluster.IsRunningWithOneInstance, TimeSpan.FromSeconds(90));
+            var (status, body) = await ProductionCluster.CompleteAsync(client, $"nora/{model}");
+            Assert.True(status == HttpStatusCode.OK, $"inference before the crash: {status} {body}");
+
+            var orleans = await cluster.OrleansClientAsync();
+            var registry = orleans.GetGrain<INodeRegistryGrain>(INodeRegistryGrain.Key);
+            var hosting = (await registry.List()).Single(n => n.Deployments?.Contains(deployId) == true).Node;
+            var victim = hosting == SecondNode ? second : cluster.Processes.Single(p => p.Role == "node" && p != second);
+            var survivor = hosting == SecondNode ? ProductionCluster.NodeName : SecondNode;
+
+            // The whole host at once: the silo and its engines (an orphaned engine would go on serving).
+            var engines = ProductionCluster.WorkerPids(victim);
+            Assert.Single(engines);
+            var killedAt = DateTimeOffset.UtcNow;
+            var clock = Stopwatch.StartNew();
+            victim.Kill();
+            foreach (var pid in engines)
+            {
+                using var engine = Process.GetProcessById(pid);
+                engine.Kill();
+            }
+
+            await Eventually.MatchAsync(
+                () => ProductionCluster.CompleteAsync(client, $"nora/{model}"),
+                seen => seen.Status == HttpStatusCode.OK,
+                TimeSpan.FromSeconds(90),
+                "inference served again from the other node");
+            var served = clock.Elapsed;
+
+            // What declared the node lost: its lease (no report from the node) or cluster membership (its silo dead).
+            var lost = await Eventually.MatchAsync(
+                async () => (await orleans.GetGrain<IEventLogGrain>(deployId).Read(null, 200)).Events
+                    .FirstOrDefault(e => e.Kind == DeploymentEventKind.Failed && e.Node == hosting),
+                e => e is not null, TimeSpan.FromSeconds(10), "the lost instance's event");
+            Assert.Contains(lost!.FailureReason, new[] { "node lease expired", "node down" });
+            Assert.Contains(deployId, (await registry.List()).Single(n => n.Node == survivor).Deployments ?? []);
+            Assert.DoesNotContain(await registry.List(), n => n.Node == hosting);
+
+            log.WriteLine($"host {hosting} SIGKILLed: declared lost after {(lost.Time - killedAt).TotalSeconds:0.0} s by '{lost.FailureReason}' "
+                + $"({lost.Message}); inference served again from {survivor} after {served.TotalSeconds:0.0} s");
+        }
+        catch
+        {
+            cluster.DumpLogs();
+            throw;
+        }
+    }
+}
