@@ -115,12 +115,15 @@ public sealed class InferenceEngine(LLamaWeights weights, ModelParams contextPar
         var result = await _executor.Infer(stop);
         if (result == DecodeResult.NoKvSlot)
         {
-            _noKvSlotStreak++;
+            // Cached entries go first (bounded by their count); only ending running sequences counts as a streak.
             if (_cache.EvictOne())
             {
                 Metrics.SetPrefixCache(_cache.RetainedTokens, _cache.RetainedEntries);
+                return 0;
             }
-            else if (!RetireLargestForKvSpace(batch) || _noKvSlotStreak > MaxBatchSize + 1)
+
+            _noKvSlotStreak++;
+            if (!RetireLargestForKvSpace(batch) || _noKvSlotStreak > MaxBatchSize + 1)
             {
                 Log.LogError("KV cache exhausted and no sequence can be freed; failing all requests");
                 FailAndReset(batch, "KV cache exhausted");

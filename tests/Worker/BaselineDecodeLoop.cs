@@ -8,29 +8,58 @@ namespace DeepDeploy.Tests.Worker;
 /// <summary>
 /// The yardstick for the worker's batching: the smallest LLamaSharp loop that does the same work in-process —
 /// prefill each prompt, then one llama_decode per step holding every sequence's next token, greedy argmax on the
-/// logits. No HTTP, no sampling pipelines, no bookkeeping; same context settings as the worker.
+/// logits. No HTTP, no sampling pipelines, no bookkeeping; same context settings as the worker. The weights stay
+/// loaded across runs and each run starts with an untimed warm-up decode, as the worker is warm when measured.
 /// </summary>
-public static class BaselineDecodeLoop
+public sealed class BaselineDecodeLoop : IDisposable
 {
+    readonly string _modelPath;
+    readonly int _threads;
+    readonly LLamaWeights _weights;
+
+    public BaselineDecodeLoop(string modelPath, int threads)
+    {
+        _modelPath = modelPath;
+        _threads = threads;
+        _weights = LLamaWeights.LoadFromFile(Params(modelPath, 1, threads));
+    }
+
+    public void Dispose() => _weights.Dispose();
+
     /// <summary>Generates <paramref name="tokens"/> tokens for each prompt; returns the aggregate tokens/s
     /// (prefill included, as the worker's figure includes it).</summary>
-    public static double Run(string modelPath, IReadOnlyList<string> prompts, int tokens, int threads)
+    public double Run(IReadOnlyList<string> prompts, int tokens)
     {
-        var p = new ModelParams(modelPath)
+        var p = Params(_modelPath, prompts.Count, _threads);
+        using var context = _weights.CreateContext(p);
+        var batch = new LLamaBatch();
+        var warmUp = context.Tokenize("warm up", true, false);
+        for (var i = 0; i < warmUp.Length; i++)
         {
-            ContextSize = (uint)(prompts.Count * 512),
+            batch.Add(warmUp[i], i, (LLamaSeqId)0, i == warmUp.Length - 1);
+        }
+
+        Decode(context, batch);
+        context.NativeHandle.MemoryClear(true);
+        return Measure(context, batch, prompts, tokens);
+    }
+
+    static ModelParams Params(string modelPath, int sequences, int threads) =>
+        new(modelPath)
+        {
+            ContextSize = (uint)(sequences * 512),
             BatchSize = 512,
             UBatchSize = 512,
-            SeqMax = (uint)prompts.Count,
+            SeqMax = (uint)sequences,
             KVUnified = true,
             Threads = threads,
             BatchThreads = threads,
             GpuLayerCount = 0,
             FlashAttention = true,
         };
-        using var weights = LLamaWeights.LoadFromFile(p);
-        using var context = weights.CreateContext(p);
-        var batch = new LLamaBatch();
+
+    static double Measure(LLamaContext context, LLamaBatch batch, IReadOnlyList<string> prompts, int tokens)
+    {
         var logitsAt = new int[prompts.Count];
         var positions = new int[prompts.Count];
 

@@ -39,13 +39,14 @@ public sealed class BatchingBenchmark(BenchModelFixture model, ITestOutputHelper
             await worker.WaitHealthyAsync(TimeSpan.FromSeconds(120));
             await RunAsync(worker, prompts[..2]); // warm-up
 
+            using var baseline = new BaselineDecodeLoop(model.ModelPath, t);
             // Interleaved rounds, medians: the machine's load drifts, and both sides should see the same drift.
             List<double> one = [], eight = [], baseline1 = [], baseline8 = [];
             for (var round = 0; round < Rounds; round++)
             {
-                baseline1.Add(BaselineDecodeLoop.Run(model.ModelPath, prompts[..1], Tokens, t));
+                baseline1.Add(baseline.Run(prompts[..1], Tokens));
                 one.Add(await RunAsync(worker, prompts[..1]));
-                baseline8.Add(BaselineDecodeLoop.Run(model.ModelPath, prompts, Tokens, t));
+                baseline8.Add(baseline.Run(prompts, Tokens));
                 eight.Add(await RunAsync(worker, prompts));
             }
 
