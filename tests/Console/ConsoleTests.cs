@@ -84,6 +84,12 @@ public sealed class ConsoleTests(ConsoleSystem console) : IClassFixture<ConsoleS
         {
             Assert.Empty((await api.GetFromJsonAsync<JsonElement>("/deploy/list")).EnumerateArray());
         }
+
+        // Sign out ends the session.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+        await page.WaitForURLAsync("**/console/signin");
+        await page.GotoAsync("/console");
+        Assert.EndsWith("/console/signin", page.Url);
     }
 
     [Fact]
@@ -128,6 +134,10 @@ public sealed class ConsoleTests(ConsoleSystem console) : IClassFixture<ConsoleS
         Assert.Equal(200, dashboard!.Status);
         await Assertions.Expect(page.Locator("#menu")).Not.ToBeEmptyAsync(new() { Timeout = 20_000 });
         await page.ScreenshotAsync(new() { Path = Path.Combine(ConsoleSystem.ScreenshotDirectory, "dashboard.png") });
+
+        var metrics = await page.GotoAsync("/metrics");
+        Assert.Equal(200, metrics!.Status);
+        Assert.Contains("# TYPE", await metrics.TextAsync());
 
         // /docs/: only the public API, grouped by tag, with an Authorize button.
         await page.GotoAsync("/docs/");

@@ -5,7 +5,8 @@ namespace DeepDeploy.Gateway.WebConsole.Components.Shared;
 /// <summary>How the console writes amounts and sizes.</summary>
 public static class Money
 {
-    public static string Usd(decimal amount) => amount.ToString(amount < 1 ? "$0.0000" : "$#,0.00", CultureInfo.InvariantCulture);
+    /// <summary>Cents, and four decimals below a cent, where a short run's cost lives.</summary>
+    public static string Usd(decimal amount) => amount.ToString(amount is > 0 and < 0.01m ? "$0.0000" : "$#,0.00", CultureInfo.InvariantCulture);
 
     public static string Bytes(long bytes) => bytes switch
     {
