@@ -1,6 +1,7 @@
 using System.Text.Json;
 using DeepDeploy.Gateway.Auth;
 using DeepDeploy.Gateway.Billing;
+using DeepDeploy.Gateway.WebConsole;
 using DeepDeploy.Gateway.Deployments;
 using DeepDeploy.Gateway.Events;
 using DeepDeploy.Gateway.Http;
@@ -45,12 +46,8 @@ public static class GatewayExtensions
         services.AddAuthentication(BearerTokenHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, BearerTokenHandler>(BearerTokenHandler.SchemeName, null);
         services.AddAuthorization();
-        services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
-        {
-            document.Info.Title = "DeepDeploy API";
-            document.Info.Description = "DeepInfra-compatible deploy API and OpenAI-compatible inference API. Authorization: Bearer <token>.";
-            return Task.CompletedTask;
-        }));
+        services.AddDeepDeployConsole();
+        services.AddOpenApi(ApiDocs.Configure);
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
         return services;
     }
@@ -73,5 +70,6 @@ public static class GatewayExtensions
         app.MapEventEndpoints();
         app.MapInferenceEndpoints();
         app.MapBillingEndpoints();
+        app.MapDeepDeployConsole();
     }
 }

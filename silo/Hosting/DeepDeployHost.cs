@@ -103,7 +103,9 @@ public static class DeepDeployHost
         if (roles.HasGateway())
         {
             app.UseDeepDeployGateway();
-            app.MapOrleansDashboard("/dashboard").RequireAuthorization(p => p.RequireRole(DeepDeploy.Gateway.Auth.Roles.Operator));
+            // Bearer for API clients, the console's cookie for a signed-in operator's browser.
+            app.MapOrleansDashboard("/dashboard").RequireAuthorization(p => p
+                .AddAuthenticationSchemes(DeepDeploy.Gateway.Auth.ConsoleCookie.BrowserOrBearer).RequireRole(DeepDeploy.Gateway.Auth.Roles.Operator));
         }
 
         app.MapDeepDeployMetrics(roles);

@@ -107,7 +107,8 @@ public static class TelemetryExtensions
         var endpoint = app.MapPrometheusScrapingEndpoint(MetricsPath);
         if (roles.HasGateway())
         {
-            endpoint.RequireAuthorization(p => p.RequireRole(Roles.Operator));
+            // Scrapers send Bearer; an operator signed in to the web console opens it in the browser.
+            endpoint.RequireAuthorization(p => p.AddAuthenticationSchemes(DeepDeploy.Gateway.Auth.ConsoleCookie.BrowserOrBearer).RequireRole(Roles.Operator));
         }
     }
 
