@@ -5,6 +5,7 @@ using DeepDeploy.Gateway.Deployments;
 using DeepDeploy.Gateway.Events;
 using DeepDeploy.Gateway.Http;
 using DeepDeploy.Gateway.Inference;
+using DeepDeploy.Gateway.Inference.Routing;
 using DeepDeploy.Gateway.Users;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
@@ -25,7 +26,8 @@ public static class GatewayExtensions
         services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section);
         services.AddSingleton<UserTokenCache>();
         services.AddSingleton<AuthFailureThrottle>();
-        services.AddOptions<InferenceOptions>().BindConfiguration(InferenceOptions.Section);
+        services.AddOptions<InferenceOptions>().BindConfiguration(InferenceOptions.Section)
+            .Validate(o => o.RoutingIsValid(), $"DeepDeploy:Inference:Routing and RoutingByModel name policies among: {RoutingPolicies.Names}.").ValidateOnStart();
         services.AddMetrics();
         services.AddSingleton<GatewayIdentity>();
         services.AddSingleton<RouteTable>();
@@ -58,6 +60,7 @@ public static class GatewayExtensions
     public static void UseDeepDeployGateway(this WebApplication app)
     {
         app.UseExceptionHandler();
+        app.UseRequestTimeline();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapOpenApi();
