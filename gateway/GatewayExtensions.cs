@@ -24,7 +24,7 @@ public static class GatewayExtensions
         services.Configure(configure);
         services.AddSingleton(TimeProvider.System);
         services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section);
-        services.AddSingleton<UserTokenCache>();
+        services.AddSingleton<BearerTokenCache>();
         services.AddSingleton<AuthFailureThrottle>();
         services.AddOptions<InferenceOptions>().BindConfiguration(InferenceOptions.Section)
             .Validate(o => o.RoutingIsValid(), $"DeepDeploy:Inference:Routing and RoutingByModel name policies among: {RoutingPolicies.Names}.").ValidateOnStart();
