@@ -6,6 +6,7 @@ using DeepDeploy.Gateway.Deployments;
 using DeepDeploy.Gateway.Events;
 using DeepDeploy.Gateway.Http;
 using DeepDeploy.Gateway.Inference;
+using DeepDeploy.Gateway.Inference.Routing;
 using DeepDeploy.Gateway.Users;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
@@ -24,9 +25,10 @@ public static class GatewayExtensions
         services.Configure(configure);
         services.AddSingleton(TimeProvider.System);
         services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section);
-        services.AddSingleton<UserTokenCache>();
+        services.AddSingleton<BearerTokenCache>();
         services.AddSingleton<AuthFailureThrottle>();
-        services.AddOptions<InferenceOptions>().BindConfiguration(InferenceOptions.Section);
+        services.AddOptions<InferenceOptions>().BindConfiguration(InferenceOptions.Section)
+            .Validate(o => o.RoutingIsValid(), $"DeepDeploy:Inference:Routing and RoutingByModel name policies among: {RoutingPolicies.Names}.").ValidateOnStart();
         services.AddMetrics();
         services.AddSingleton<GatewayIdentity>();
         services.AddSingleton<RouteTable>();
@@ -55,6 +57,7 @@ public static class GatewayExtensions
     public static void UseDeepDeployGateway(this WebApplication app)
     {
         app.UseExceptionHandler();
+        app.UseRequestTimeline();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapOpenApi();

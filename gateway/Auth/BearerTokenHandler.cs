@@ -15,7 +15,7 @@ public sealed class BearerTokenHandler(
     ILoggerFactory logger,
     UrlEncoder encoder,
     IOptions<GatewayOptions> gateway,
-    UserTokenCache users,
+    BearerTokenCache users,
     AuthFailureThrottle throttle) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "Bearer";
@@ -44,14 +44,14 @@ public sealed class BearerTokenHandler(
             return AuthenticateResult.Fail("Authorization header must be 'Bearer <token>'.");
         }
 
-        var token = header["Bearer ".Length..].Trim();
+        var token = header.AsMemory("Bearer ".Length).Trim();
         var adminToken = gateway.Value.AdminToken;
-        if (adminToken.Length > 0 && TokenHasher.FixedTimeEquals(token, adminToken))
+        if (adminToken.Length > 0 && TokenHasher.FixedTimeEquals(token.Span, adminToken))
         {
             return Success(Roles.OperatorName, Roles.Operator);
         }
 
-        var user = await users.FindUserAsync(TokenHasher.Hash(token));
+        var user = await users.FindUserAsync(token.Span);
         if (user is null)
         {
             throttle.RecordFailure(source);

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -13,8 +14,11 @@ public static class TokenHasher
     public static string Hash(string token) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
 
-    public static bool FixedTimeEquals(string a, string b) =>
-        CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(a), Encoding.UTF8.GetBytes(b));
+    public static bool FixedTimeEquals(string a, string b) => FixedTimeEquals(a.AsSpan(), b.AsSpan());
+
+    /// <summary>Compares the characters without copying them (time depends on the length only).</summary>
+    public static bool FixedTimeEquals(ReadOnlySpan<char> a, ReadOnlySpan<char> b) =>
+        CryptographicOperations.FixedTimeEquals(MemoryMarshal.AsBytes(a), MemoryMarshal.AsBytes(b));
 
     static string Base64UrlEncode(byte[] bytes) =>
         Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');

@@ -5,7 +5,7 @@ namespace DeepDeploy.Gateway.Auth;
 
 /// <summary>An API token → who it is (the operator or a user), for the console's sign-in and its cookie's
 /// re-check: the same answer the Bearer scheme gives, so a revoked token also ends a console session.</summary>
-public sealed class TokenIdentity(IOptions<GatewayOptions> gateway, UserTokenCache users)
+public sealed class TokenIdentity(IOptions<GatewayOptions> gateway, BearerTokenCache users)
 {
     /// <summary>The console cookie carries the token it was made from (encrypted with the key ring), to call the
     /// API as that user.</summary>
@@ -19,7 +19,7 @@ public sealed class TokenIdentity(IOptions<GatewayOptions> gateway, UserTokenCac
             return Principal(Roles.OperatorName, Roles.Operator, token, scheme);
         }
 
-        return await users.FindUserAsync(TokenHasher.Hash(token)) is { } user ? Principal(user, Roles.User, token, scheme) : null;
+        return await users.FindUserAsync(token) is { } user ? Principal(user, Roles.User, token, scheme) : null;
     }
 
     static ClaimsPrincipal Principal(string name, string role, string token, string scheme) =>

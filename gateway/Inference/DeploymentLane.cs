@@ -1,14 +1,16 @@
 using DeepDeploy.Contracts.Deployments;
 using DeepDeploy.Contracts.Routing;
+using DeepDeploy.Gateway.Inference.Routing;
 
 namespace DeepDeploy.Gateway.Inference;
 
 /// <summary>
 /// Admission and routing for one deployment in this gateway, all under one short lock:
 /// <list type="bullet">
-/// <item>a request gets a slot on the instance with the fewest of this gateway's requests in flight among those
-/// below their capacity (ties at random); the capacity of an instance is this gateway's share of its
-/// max_batch_size (<see cref="SlotShare"/>), so this gateway never has more than max_batch_size in flight on it;</item>
+/// <item>a request gets a slot on an instance chosen by its <see cref="RoutingPolicy"/> (the request's, else the
+/// lane's: by default the least loaded, ties at random) among those below their capacity; the capacity of an
+/// instance is this gateway's share of its max_batch_size (<see cref="SlotShare"/>), so this gateway never has more
+/// than max_batch_size in flight on it;</item>
 /// <item>when every slot is taken, the request waits in a bounded FIFO queue with a deadline; a released slot goes
 /// straight to the head of the queue;</item>
 /// <item>with no serving instance, requests are held (same queue) up to the cold-start timeout and the deployment
@@ -23,7 +25,9 @@ public sealed class DeploymentLane
     readonly TimeProvider _time;
     readonly Action<DeploymentLane> _wake;
     readonly LinkedList<Waiter> _queue = new();
+    readonly LaneRoutingState _routing = new();
     InstanceSlot[] _instances = [];
+    InstanceSlot[] _candidates = [];
     int _inFlight;
     int _waiting;
     long _refused;
@@ -42,6 +46,9 @@ public sealed class DeploymentLane
     public string Model => Route.Model;
 
     public DeploymentRoute Route { get; private set; }
+
+    /// <summary>The policy of requests that name none (<see cref="RoutingPolicies.Header"/>).</summary>
+    public RoutingPolicy Policy { get; set; } = RoutingPolicies.LeastLoaded;
 
     public int InFlight => Volatile.Read(ref _inFlight);
 
@@ -84,6 +91,7 @@ public sealed class DeploymentLane
                 slot.Capacity = Math.Max(1, SlotShare.For(route.MaxBatchSize, index, gatewayRank, gatewayCount));
                 return slot;
             }).ToArray();
+            _candidates = new InstanceSlot[_instances.Length];
 
             done = IsUnavailable(route.Status) ? DrainLocked(AdmissionOutcome.Unavailable) : DispatchLocked();
         }
@@ -97,8 +105,14 @@ public sealed class DeploymentLane
     /// admitted and must try again (its instance failed or refused it): it skips the ceiling and the queue limit and
     /// waits at the head of the queue.
     /// </summary>
-    public ValueTask<Admission> AcquireAsync(bool retry, CancellationToken cancellationToken)
+    public ValueTask<Admission> AcquireAsync(bool retry, CancellationToken cancellationToken) =>
+        AcquireAsync(null, default, retry, cancellationToken);
+
+    /// <summary>As <see cref="AcquireAsync(bool, CancellationToken)"/>, choosing by <paramref name="policy"/> (null: the
+    /// lane's) with the request's <paramref name="body"/> at hand for scorers that read it.</summary>
+    public ValueTask<Admission> AcquireAsync(RoutingPolicy? policy, ReadOnlyMemory<byte> body, bool retry, CancellationToken cancellationToken)
     {
+        policy ??= Policy;
         Waiter waiter;
         lock (_lock)
         {
@@ -114,7 +128,7 @@ public sealed class DeploymentLane
                 return new(Admission.Of(AdmissionOutcome.RateLimited));
             }
 
-            if ((retry || _waiting == 0) && TryPickLocked() is { } slot)
+            if ((retry || _waiting == 0) && TryPickLocked(policy, body) is { } slot)
             {
                 return new(new Admission(AdmissionOutcome.Granted, new SlotLease(this, slot)));
             }
@@ -125,7 +139,7 @@ public sealed class DeploymentLane
                 return new(Admission.Of(AdmissionOutcome.QueueFull));
             }
 
-            waiter = new Waiter(_time.GetTimestamp(), _instances.Length == 0);
+            waiter = new Waiter(_time.GetTimestamp(), _instances.Length == 0, policy, body);
             waiter.Node = retry ? _queue.AddFirst(waiter) : _queue.AddLast(waiter);
             _waiting++;
         }
@@ -154,11 +168,34 @@ public sealed class DeploymentLane
     {
         lock (_lock)
         {
-            slot.ExcludedUntil = _time.GetTimestamp() + (long)(duration.TotalSeconds * _time.TimestampFrequency);
+            var now = _time.GetTimestamp();
+            slot.ExcludedUntil = now + Ticks(duration);
+            CountFailureLocked(slot, now);
         }
 
         _ = DispatchLaterAsync(duration);
     }
+
+    /// <summary>The instance answered that it is loading or draining: do not pick it for <paramref name="duration"/>.</summary>
+    public void NotServing(InstanceSlot slot, TimeSpan duration)
+    {
+        lock (_lock)
+        {
+            var now = _time.GetTimestamp();
+            slot.NotServingUntil = now + Ticks(duration);
+            CountFailureLocked(slot, now);
+        }
+
+        _ = DispatchLaterAsync(duration);
+    }
+
+    void CountFailureLocked(InstanceSlot slot, long now)
+    {
+        slot.Failures = RecentFailuresScorer.Decayed(slot.Failures, (double)(now - slot.LastFailure) / _time.TimestampFrequency) + 1;
+        slot.LastFailure = now;
+    }
+
+    long Ticks(TimeSpan duration) => (long)(duration.TotalSeconds * _time.TimestampFrequency);
 
     /// <summary>The instance refused work because it was full: until <paramref name="duration"/> passes, use no more
     /// of its slots than this gateway still has in flight there, so that the next attempt waits for one of them to
@@ -167,8 +204,10 @@ public sealed class DeploymentLane
     {
         lock (_lock)
         {
+            var now = _time.GetTimestamp();
             slot.Ceiling = Math.Max(0, slot.InFlight - 1);
-            slot.CeilingUntil = _time.GetTimestamp() + (long)(duration.TotalSeconds * _time.TimestampFrequency);
+            slot.CeilingSince = now;
+            slot.CeilingUntil = now + Ticks(duration);
         }
 
         _ = DispatchLaterAsync(duration);
@@ -186,30 +225,10 @@ public sealed class DeploymentLane
         Complete(done);
     }
 
-    InstanceSlot? TryPickLocked()
+    InstanceSlot? TryPickLocked(RoutingPolicy policy, ReadOnlyMemory<byte> body)
     {
-        var now = _time.GetTimestamp();
-        InstanceSlot? best = null;
-        var ties = 0;
-        foreach (var slot in _instances)
-        {
-            var capacity = slot.CeilingUntil > now ? Math.Min(slot.Capacity, slot.Ceiling) : slot.Capacity;
-            if (slot.InFlight >= capacity || slot.ExcludedUntil > now)
-            {
-                continue;
-            }
-
-            if (best is null || slot.InFlight < best.InFlight)
-            {
-                (best, ties) = (slot, 1);
-            }
-            else if (slot.InFlight == best.InFlight && Random.Shared.Next(++ties) == 0)
-            {
-                // Reservoir sampling: every tied instance is equally likely.
-                best = slot;
-            }
-        }
-
+        var context = new RoutingContext(_time.GetTimestamp(), _time.TimestampFrequency, _routing, body);
+        var best = policy.Pick(_instances, _candidates, context);
         if (best is not null)
         {
             best.InFlight++;
@@ -222,7 +241,7 @@ public sealed class DeploymentLane
     List<(Waiter, Admission)> DispatchLocked()
     {
         List<(Waiter, Admission)>? done = null;
-        while (_queue.First is { } first && TryPickLocked() is { } slot)
+        while (_queue.First is { } first && TryPickLocked(first.Value.Policy, first.Value.Body) is { } slot)
         {
             _queue.RemoveFirst();
             first.Value.Node = null;
@@ -330,9 +349,13 @@ public sealed class DeploymentLane
         _wake(this);
     }
 
-    sealed class Waiter(long since, bool cold)
+    sealed class Waiter(long since, bool cold, RoutingPolicy policy, ReadOnlyMemory<byte> body)
     {
         public long Since { get; } = since;
+
+        public RoutingPolicy Policy { get; } = policy;
+
+        public ReadOnlyMemory<byte> Body { get; } = body;
 
         public bool Cold { get; set; } = cold;
 

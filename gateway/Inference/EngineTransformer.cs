@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Http;
@@ -31,6 +32,11 @@ public sealed class EngineTransformer(string enginePath) : HttpTransformer
         CancellationToken cancellationToken)
     {
         var attempt = httpContext.Features.Get<ForwardAttempt>();
+        if (attempt is not null)
+        {
+            attempt.HeadersAt = Stopwatch.GetTimestamp();
+        }
+
         if (attempt is not null && proxyResponse is not null
             && proxyResponse.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable
             && proxyResponse.Headers.TryGetValues(Protocol.Headers.Refused, out var refused))

@@ -10,6 +10,9 @@ public sealed class ForwardAttempt
     /// failed): the request may go to another instance. Nothing was sent to the client.</summary>
     public string? Refused { get; set; }
 
+    /// <summary>Stopwatch timestamp of the engine's response headers (0 before them): ends the forward stage.</summary>
+    public long HeadersAt { get; set; }
+
     /// <summary>Set for DeepInfra's native API: translates the engine's answer.</summary>
     public NativeResponseStream? Native { get; init; }
 }

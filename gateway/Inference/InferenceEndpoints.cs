@@ -4,6 +4,7 @@ using DeepDeploy.Contracts.Deployments;
 using DeepDeploy.Contracts.Users;
 using DeepDeploy.Gateway.Auth;
 using DeepDeploy.Gateway.Http;
+using DeepDeploy.Gateway.Inference.Routing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -40,6 +41,7 @@ public static class InferenceEndpoints
     /// counts by its Content-Length; one sent without is counted once read). Beyond a limit a 429 naming it.</summary>
     static async Task LimitedAsync(HttpContext http, UserRequestLimiter limiter, Func<UserHold?, Task> handle)
     {
+        http.Timeline()?.End(GatewayStage.Authentication);
         var user = http.User.Identity?.Name;
         if (user is null || http.User.IsInRole(Roles.Operator))
         {
@@ -106,6 +108,7 @@ public static class InferenceEndpoints
 
     static async Task OpenAiAsync(HttpContext http, RouteTable routes, InferenceForwarder forwarder, UserHold? hold, EngineTransformer transformer)
     {
+        var policy = RequestedPolicy(http);
         // The raw body, forwarded as it is (the engine validates it).
         var body = await JsonBody.ReadBytesAsync(http.Request, MaxBodyBytes, http.RequestAborted);
         if (!await HoldBytesAsync(http, hold, body.Length))
@@ -115,14 +118,16 @@ public static class InferenceEndpoints
 
         var model = ModelOf(body) ?? throw new BadRequestException("model", "'model' is required: \"<user>/<model_name>\".", "missing_field");
         var lane = await ResolveAsync(http, routes, model);
+        http.Timeline()?.End(GatewayStage.BodyRead);
         if (lane is not null)
         {
-            await ForwardLimitedAsync(http, lane, hold, () => forwarder.ForwardAsync(http, lane, body, transformer, native: false));
+            await ForwardLimitedAsync(http, lane, hold, () => forwarder.ForwardAsync(http, lane, body, transformer, native: false, policy));
         }
     }
 
     static async Task NativeAsync(HttpContext http, string user, string model, RouteTable routes, InferenceForwarder forwarder, UserHold? hold)
     {
+        var policy = RequestedPolicy(http);
         var native = await JsonBody.ReadAsync(http.Request, RequestJsonContext.Default.NativeBody, http.RequestAborted, MaxBodyBytes);
         var fullName = user + "/" + model;
         var (body, _) = NativeRequest.ToCompletions(native, fullName);
@@ -132,10 +137,27 @@ public static class InferenceEndpoints
         }
 
         var lane = await ResolveAsync(http, routes, fullName);
+        http.Timeline()?.End(GatewayStage.BodyRead);
         if (lane is not null)
         {
-            await ForwardLimitedAsync(http, lane, hold, () => forwarder.ForwardAsync(http, lane, body, EngineTransformer.Completions, native: true));
+            await ForwardLimitedAsync(http, lane, hold, () => forwarder.ForwardAsync(http, lane, body, EngineTransformer.Completions, native: true, policy));
         }
+    }
+
+    /// <summary>The routing policy the request asks for (<see cref="RoutingPolicies.Header"/>), or null for the
+    /// deployment's; a 400 naming the allowed values (never echoing the sent one) for anything else.</summary>
+    static RoutingPolicy? RequestedPolicy(HttpContext http)
+    {
+        var values = http.Request.Headers[RoutingPolicies.Header];
+        if (values.Count == 0)
+        {
+            return null;
+        }
+
+        return values.Count == 1 && RoutingPolicies.Find(values[0]) is { } policy
+            ? policy
+            : throw new BadRequestException(RoutingPolicies.Header,
+                $"The {RoutingPolicies.Header} header must be one of: {RoutingPolicies.Names} (once).", "invalid_routing_policy");
     }
 
     /// <summary>The caller's deployment of that name, or null after writing a 404.</summary>

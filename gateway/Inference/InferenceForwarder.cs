@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using DeepDeploy.Gateway.Http;
+using DeepDeploy.Gateway.Inference.Routing;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
@@ -46,12 +47,14 @@ public sealed class InferenceForwarder(IHttpForwarder forwarder, IOptions<Infere
 
     InferenceOptions Options => options.Value;
 
-    public async Task ForwardAsync(HttpContext http, DeploymentLane lane, byte[] body, EngineTransformer transformer, bool native)
+    /// <param name="policy">How to choose the instance (the X-DeepDeploy-Routing header's), or null for the lane's.</param>
+    public async Task ForwardAsync(HttpContext http, DeploymentLane lane, byte[] body, EngineTransformer transformer, bool native, RoutingPolicy? policy = null)
     {
         var cancellationToken = http.RequestAborted;
         var arrived = Stopwatch.GetTimestamp();
         var operation = InferenceMetrics.Operation(transformer);
         var server = Activity.Current;
+        var timeline = http.Timeline();
         GatewayActivity.Describe(server, lane, operation);
         var originalBody = http.Response.Body;
         var retry = false;
@@ -62,7 +65,10 @@ public sealed class InferenceForwarder(IHttpForwarder forwarder, IOptions<Infere
             Admission admission;
             using (var span = GatewayActivity.StartAdmission(lane, retry))
             {
-                admission = await lane.AcquireAsync(retry, cancellationToken);
+                var pending = lane.AcquireAsync(policy, body, retry, cancellationToken);
+                timeline?.End(GatewayStage.Routing);
+                admission = await pending;
+                timeline?.End(GatewayStage.Admission);
                 span?.SetTag("deepdeploy.outcome", admission.Outcome.ToString().ToLowerInvariant());
                 span?.SetTag(InferenceMetrics.InstanceKey, admission.Lease?.Slot.InstanceId);
             }
@@ -96,11 +102,28 @@ public sealed class InferenceForwarder(IHttpForwarder forwarder, IOptions<Infere
             }
             finally
             {
+                if (timeline is not null)
+                {
+                    if (attempt.HeadersAt != 0)
+                    {
+                        timeline.End(GatewayStage.Forward, attempt.HeadersAt);
+                        timeline.End(GatewayStage.ResponseCopy);
+                    }
+                    else
+                    {
+                        timeline.End(GatewayStage.Forward);
+                    }
+                }
+
                 http.Response.Body = originalBody;
                 if (attempt.Refused == "busy")
                 {
                     // Before the slot is freed, so that it does not go straight to the next request.
                     lane.Saturated(lease.Slot, BusyBackoff);
+                }
+                else if (attempt.Refused is "loading" or "draining")
+                {
+                    lane.NotServing(lease.Slot, Options.UnhealthyCooldown);
                 }
                 else if (attempt.Refused is not null)
                 {

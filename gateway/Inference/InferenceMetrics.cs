@@ -20,6 +20,7 @@ public sealed class InferenceMetrics
     public const string ReasonKey = "deepdeploy.reason";
     public const string InstanceKey = "deepdeploy.instance.id";
     public const string ErrorTypeKey = "error.type";
+    public const string StageKey = "stage";
 
     /// <summary>Bucket bounds (s) for request latencies: the GenAI conventions' advice.</summary>
     static readonly double[] DurationBuckets = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
@@ -28,6 +29,9 @@ public sealed class InferenceMetrics
     static readonly double[] FirstTokenBuckets = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0];
 
     static readonly double[] PerTokenBuckets = [0.001, 0.005, 0.01, 0.02, 0.03, 0.04, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5];
+
+    /// <summary>Bucket bounds (s) for the gateway's own stages: from microseconds (routing) to seconds (a queue wait).</summary>
+    static readonly double[] StageBuckets = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
     static readonly int[] TokenBuckets = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576];
 
@@ -39,6 +43,7 @@ public sealed class InferenceMetrics
     readonly Counter<long> _refusals;
     readonly Counter<long> _failovers;
     readonly Histogram<double> _queueWait;
+    readonly Histogram<double> _stage;
 
     public InferenceMetrics(IMeterFactory meters, RouteTable routes)
     {
@@ -63,6 +68,9 @@ public sealed class InferenceMetrics
             "Attempts sent to another instance after a refused connection, a failure before the first byte, or a refusal.");
         _queueWait = meter.CreateHistogram("deepdeploy.gateway.queue.wait", "s", "Time from arrival to a slot on an instance.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = FirstTokenBuckets });
+        _stage = meter.CreateHistogram("deepdeploy.gateway.stage.duration", "s",
+            "Time of one stage of an inference request at the gateway (authentication, body_read, routing, admission, forward, response_copy); forward and response_copy include the engine's time.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = StageBuckets });
         meter.CreateObservableGauge("deepdeploy.gateway.queue.size",
             () => routes.Lanes.Select(l => new Measurement<int>(l.Waiting, new KeyValuePair<string, object?>(ModelKey, l.Model))),
             "{request}", "Requests waiting for a slot (queued, or held for a cold start).");
@@ -93,6 +101,12 @@ public sealed class InferenceMetrics
 
         _duration.Record(duration.TotalSeconds, tags);
     }
+
+    /// <summary>Whether anyone listens to the stage histogram (else requests carry no timeline).</summary>
+    public bool StagesEnabled => _stage.Enabled;
+
+    public void Stage(string stage, TimeSpan duration) =>
+        _stage.Record(duration.TotalSeconds, new KeyValuePair<string, object?>(StageKey, stage));
 
     public void Refusal(string model, string reason) =>
         _refusals.Add(1, new KeyValuePair<string, object?>(ModelKey, model), new KeyValuePair<string, object?>(ReasonKey, reason));

@@ -1,3 +1,5 @@
+using DeepDeploy.Gateway.Inference.Routing;
+
 namespace DeepDeploy.Gateway.Inference;
 
 /// <summary>Admission, cold start and forwarding settings of the inference gateway (configuration section
@@ -37,4 +39,19 @@ public sealed class InferenceOptions
 
     /// <summary>How often the gateway reports per-deployment load to the deployment grains.</summary>
     public TimeSpan LoadReportInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The routing policy of deployments not in <see cref="RoutingByModel"/>: least-loaded, round-robin or
+    /// random (a request may name another in the X-DeepDeploy-Routing header).</summary>
+    public string Routing { get; set; } = RoutingPolicies.LeastLoaded.Name;
+
+    /// <summary>The routing policy per deployment, by its full model name ("user/model_name").</summary>
+    public Dictionary<string, string> RoutingByModel { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>True when every policy named here exists.</summary>
+    public bool RoutingIsValid() =>
+        RoutingPolicies.Find(Routing) is not null && RoutingByModel.Values.All(v => RoutingPolicies.Find(v) is not null);
+
+    /// <summary>The policy of a deployment's requests that name none.</summary>
+    public RoutingPolicy RoutingFor(string model) =>
+        RoutingPolicies.Find(RoutingByModel.GetValueOrDefault(model) ?? Routing) ?? RoutingPolicies.LeastLoaded;
 }

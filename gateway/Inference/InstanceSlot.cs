@@ -24,4 +24,18 @@ public sealed class InstanceSlot(string instanceId, string endpoint, string? sec
     public int Ceiling { get; set; }
 
     public long CeilingUntil { get; set; }
+
+    /// <summary>When the ceiling was learned (0: never).</summary>
+    public long CeilingSince { get; set; }
+
+    /// <summary>Not picked before this time: the engine answered it is loading or draining.</summary>
+    public long NotServingUntil { get; set; }
+
+    /// <summary>Failures as they counted at <see cref="LastFailure"/> (see <see cref="Routing.RecentFailuresScorer"/>).</summary>
+    public double Failures { get; set; }
+
+    public long LastFailure { get; set; }
+
+    /// <summary>Slots usable at <paramref name="now"/>: the share, or the learned ceiling while it holds.</summary>
+    public int CapacityAt(long now) => CeilingUntil > now ? Math.Min(Capacity, Ceiling) : Capacity;
 }

@@ -94,7 +94,7 @@ public sealed class RouteTable(
                 }
                 else
                 {
-                    lane = new DeploymentLane(route, options.Value, time, Wake);
+                    lane = new DeploymentLane(route, options.Value, time, Wake) { Policy = options.Value.RoutingFor(route.Model) };
                     lane.Update(route, Rank(), Count());
                     _lanes[route.DeployId] = lane;
                 }

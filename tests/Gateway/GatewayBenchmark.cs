@@ -86,7 +86,7 @@ public sealed class GatewayBenchmark(ITestOutputHelper output)
             await GatewaySystem.DeployAsync(client, "fast", maxBatchSize: 256, minInstances: 2, maxInstances: 2, running: 2);
             await GatewaySystem.LaneAsync(system, "bench/fast", 2);
             var body = """{"model":"bench/fast","messages":[{"role":"user","content":"Hello there, how are you?"}],"max_tokens":16}""";
-            var result = await ClosedLoopAsync([new Uri(system.BaseAddress, "/v1/openai/chat/completions")], token, body, 64);
+            var result = await ClosedLoopAsync([(new Uri(system.BaseAddress, "/v1/openai/chat/completions"), token)], body, 64);
             if (run != "warm-up")
             {
                 runs[mode].Add(result);
@@ -116,19 +116,20 @@ public sealed class GatewayBenchmark(ITestOutputHelper output)
         {
             var deployId = await GatewaySystem.DeployAsync(client, "fast", maxBatchSize: 256, minInstances: 2, maxInstances: 2, running: 2);
             await GatewaySystem.LaneAsync(system, "bench/fast", 2);
-            var workers = GatewaySystem.Instances(system, deployId).Select(i => i.Endpoint!).ToArray();
+            var workers = Workers(system, deployId);
             await using var nginx = NginxProcess.Binary is null ? null : await NginxProcess.StartAsync(workers);
 
             var body = """{"model":"bench/fast","messages":[{"role":"user","content":"Hello there, how are you?"}],"max_tokens":16}""";
-            var workerUrls = workers.Select(w => new Uri(w + "/v1/chat/completions")).ToArray();
-            var targets = new List<(string Name, Uri[] Urls, string? Token)>
+            // Each worker takes only its instance secret: direct requests present it, as the gateway does.
+            var workerUrls = workers.Select(w => (new Uri(w.Endpoint + "/v1/chat/completions"), (string?)w.Secret)).ToArray();
+            var targets = new List<(string Name, (Uri, string?)[] Urls)>
             {
-                ("direct", workerUrls, null),
-                ("gateway", [new Uri(system.BaseAddress, "/v1/openai/chat/completions")], token),
+                ("direct", workerUrls),
+                ("gateway", [(new Uri(system.BaseAddress, "/v1/openai/chat/completions"), token)]),
             };
             if (nginx is not null)
             {
-                targets.Insert(1, ("nginx", [new Uri(nginx.BaseAddress, "/v1/chat/completions")], null));
+                targets.Insert(1, ("nginx", [(new Uri(nginx.BaseAddress, "/v1/chat/completions"), null)]));
             }
 
             var generator = WrkLoad.Binary is null
@@ -136,9 +137,9 @@ public sealed class GatewayBenchmark(ITestOutputHelper output)
                 : "wrk, 1 thread per target URL (direct: one wrk per worker, c/2 each)";
 
             // Warm every path (JIT, connection pools) before any measurement, so that order does not matter.
-            foreach (var (_, urls, bearer) in targets)
+            foreach (var (_, urls) in targets)
             {
-                await ClosedLoopAsync(urls, bearer, body, 16);
+                await ClosedLoopAsync(urls, body, 16);
             }
 
             Line("");
@@ -147,9 +148,9 @@ public sealed class GatewayBenchmark(ITestOutputHelper output)
             foreach (var concurrency in new[] { 1, 64 })
             {
                 var results = new Dictionary<string, Result>();
-                foreach (var (name, urls, bearer) in targets)
+                foreach (var (name, urls) in targets)
                 {
-                    results[name] = await ClosedLoopAsync(urls, bearer, body, concurrency);
+                    results[name] = await ClosedLoopAsync(urls, body, concurrency);
                     Line($"  c={concurrency,-3} {name,-8} {results[name]}");
                 }
 
@@ -178,38 +179,57 @@ public sealed class GatewayBenchmark(ITestOutputHelper output)
         using var client = system.Client(token);
         var deployId = await GatewaySystem.DeployAsync(client, "skew", maxBatchSize: 4, minInstances: 2, maxInstances: 2, running: 2);
         await GatewaySystem.LaneAsync(system, "bench/skew", 2);
-        var workers = GatewaySystem.Instances(system, deployId).Select(i => i.Endpoint!).ToArray();
+        var workers = Workers(system, deployId);
 
         Line("");
         Line($"2. Skewed load: {(1 - longShare) * 100:0}% {shortTokens}-token / {longShare * 100:0}% {longTokens}-token generations at {rate} tokens/s per sequence, 2 instances x max_batch_size 4");
         Line($"   capacity ~{capacity:F1} req/s; Poisson arrivals at {arrivals:F1} req/s (80%) for {SkewDuration.TotalSeconds:0} s, same seed for each target");
-        var gateway = await OpenLoopAsync(_ => new Uri(system.BaseAddress, "/v1/openai/chat/completions"), token, "bench/skew", arrivals, shortTokens, longTokens, longShare);
-        Line($"  gateway (least loaded + admission queue) {gateway}");
-        if (NginxProcess.Binary is not null)
+        Line($"   {SkewRuns} run(s) (DEEPDEPLOY_BENCH_SKEW_RUNS), each the gateway then nginx");
+        await using var nginx = NginxProcess.Binary is null ? null : await NginxProcess.StartAsync(workers);
+        var ratios = new List<double>();
+        for (var run = 1; run <= SkewRuns; run++)
         {
-            await using var nginx = await NginxProcess.StartAsync(workers);
-            var roundRobin = await OpenLoopAsync(_ => new Uri(nginx.BaseAddress, "/v1/chat/completions"), null, "bench/skew", arrivals, shortTokens, longTokens, longShare);
-            Line($"  nginx round-robin (workers queue)        {roundRobin}");
-            Line($"  p99 gateway/round-robin: all {gateway.All.P99 / roundRobin.All.P99:F2}, short {gateway.Short.P99 / roundRobin.Short.P99:F2}");
+            var gateway = await OpenLoopAsync(_ => new Uri(system.BaseAddress, "/v1/openai/chat/completions"), token, "bench/skew", arrivals, shortTokens, longTokens, longShare);
+            Line($"  run {run} gateway (least loaded + admission queue) {gateway}");
+            if (nginx is not null)
+            {
+                var roundRobin = await OpenLoopAsync(_ => new Uri(nginx.BaseAddress, "/v1/chat/completions"), null, "bench/skew", arrivals, shortTokens, longTokens, longShare);
+                Line($"  run {run} nginx round-robin (workers queue)        {roundRobin}");
+                Line($"  run {run} p99 gateway/round-robin: all {gateway.All.P99 / roundRobin.All.P99:F2}, short {gateway.Short.P99 / roundRobin.Short.P99:F2}");
+                ratios.Add(gateway.All.P99 / roundRobin.All.P99);
+            }
+        }
+
+        if (ratios.Count > 1)
+        {
+            var mean = ratios.Average();
+            var sd = Math.Sqrt(ratios.Sum(r => (r - mean) * (r - mean)) / (ratios.Count - 1));
+            Line($"  p99 gateway/round-robin (all) over {ratios.Count} runs: mean {mean:F2}, sd {sd:F2}, min {ratios.Min():F2}, max {ratios.Max():F2}");
         }
     }
 
-    static async Task<Result> ClosedLoopAsync(Uri[] urls, string? bearer, string body, int concurrency)
+    static int SkewRuns => int.TryParse(Environment.GetEnvironmentVariable("DEEPDEPLOY_BENCH_SKEW_RUNS"), out var runs) && runs > 0 ? runs : 1;
+
+    /// <summary>Each worker of the deployment: its endpoint and its instance secret.</summary>
+    static (string Endpoint, string Secret)[] Workers(RunningSystem system, string deployId) =>
+        GatewaySystem.Instances(system, deployId).Select(i => (i.Endpoint!, i.Secret)).ToArray();
+
+    static async Task<Result> ClosedLoopAsync((Uri Url, string? Bearer)[] urls, string body, int concurrency)
     {
         if (WrkLoad.Binary is not null)
         {
             // Several URLs (direct): one wrk per URL at the same time; throughput adds up, p50 is the mean, p99 the worst.
             urls = urls[..Math.Min(urls.Length, concurrency)];
             var per = concurrency / urls.Length;
-            await Task.WhenAll(urls.Select(u => WrkLoad.RunAsync(u, body, per, Warmup, bearer)));
-            var runs = await Task.WhenAll(urls.Select(u => WrkLoad.RunAsync(u, body, per, Measure, bearer)));
+            await Task.WhenAll(urls.Select(u => WrkLoad.RunAsync(u.Url, body, per, Warmup, u.Bearer)));
+            var runs = await Task.WhenAll(urls.Select(u => WrkLoad.RunAsync(u.Url, body, per, Measure, u.Bearer)));
             return new Result(runs.Sum(r => r.Rps), runs.Average(r => r.P50), runs.Max(r => r.P99), (int)runs.Sum(r => r.Errors));
         }
 
-        Func<int, Uri> url = i => urls[i % urls.Length];
+        Func<int, (Uri Url, string? Bearer)> url = i => urls[i % urls.Length];
         // The load generator shares the gateway's process: its own requests are not the gateway's to trace.
         using var suppressed = SuppressInstrumentationScope.Begin();
-        using var http = Client(bearer);
+        using var http = Client(null);
         var content = Encoding.UTF8.GetBytes(body);
         var stop = DateTime.UtcNow + Warmup + Measure;
         var measureFrom = Stopwatch.GetTimestamp() + (long)(Warmup.TotalSeconds * Stopwatch.Frequency);
@@ -222,7 +242,8 @@ public sealed class GatewayBenchmark(ITestOutputHelper output)
             while (DateTime.UtcNow < stop)
             {
                 var started = Stopwatch.GetTimestamp();
-                var ok = await SendAsync(http, url(Interlocked.Increment(ref counter)), content);
+                var (target, bearer) = url(Interlocked.Increment(ref counter));
+                var ok = await SendAsync(http, target, content, bearer);
                 if (started < measureFrom)
                 {
                     continue;
@@ -293,13 +314,19 @@ public sealed class GatewayBenchmark(ITestOutputHelper output)
             new Result(shorts.Count / clock.Elapsed.TotalSeconds, Percentile(shorts.ToArray(), 0.5), Percentile(shorts.ToArray(), 0.99), 0));
     }
 
-    static async Task<bool> SendAsync(HttpClient http, Uri url, byte[] body)
+    static async Task<bool> SendAsync(HttpClient http, Uri url, byte[] body, string? bearer = null)
     {
         try
         {
             using var content = new ByteArrayContent(body);
             content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-            using var response = await http.PostAsync(url, content);
+            using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = content };
+            if (bearer is not null)
+            {
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
+            }
+
+            using var response = await http.SendAsync(request);
             await response.Content.LoadIntoBufferAsync();
             return response.IsSuccessStatusCode;
         }

@@ -4,8 +4,11 @@ using DeepDeploy.Tests.Support;
 
 namespace DeepDeploy.Tests.Gateway;
 
-/// <summary>nginx (Debian package "nginx") as a round-robin reverse proxy on loopback to the given upstreams,
-/// with its configuration in a temp directory; the baseline of the gateway benchmark.</summary>
+/// <summary>nginx (Debian package "nginx") as a round-robin reverse proxy on loopback to one or two workers, with its
+/// configuration in a temp directory; the baseline of the gateway benchmark. Each worker accepts only its own
+/// instance secret, so nginx sends each request to one upstream group per worker, taking turns by the parity of the
+/// request's number on its client connection (stock nginx sets no per-server header in one group), and presents
+/// that worker's secret.</summary>
 public sealed class NginxProcess : IAsyncDisposable
 {
     readonly ProcessHost _host;
@@ -22,12 +25,19 @@ public sealed class NginxProcess : IAsyncDisposable
 
     public static string? Binary => new[] { "/usr/sbin/nginx", "/usr/bin/nginx" }.FirstOrDefault(File.Exists);
 
-    public static async Task<NginxProcess> StartAsync(IEnumerable<string> upstreams)
+    public static async Task<NginxProcess> StartAsync(IReadOnlyList<(string Endpoint, string Secret)> upstreams)
     {
+        if (upstreams.Count is not (1 or 2))
+        {
+            throw new ArgumentException("One or two workers.", nameof(upstreams));
+        }
+
         var binary = Binary ?? throw new InvalidOperationException("nginx is not installed (apt-get install nginx)");
         var dir = Directory.CreateTempSubdirectory("deepdeploy-nginx-").FullName;
         var port = Ports.Free();
-        var servers = string.Join("\n", upstreams.Select(u => $"    server {new Uri(u).Authority};"));
+        var groups = string.Join("\n", upstreams.Select((u, i) => $"  upstream w{i} {{ server {new Uri(u.Endpoint).Authority}; keepalive 128; }}"));
+        var secrets = string.Join("\n", upstreams.Select((u, i) => $"    w{i} \"Bearer {u.Secret}\";"));
+        var last = upstreams.Count - 1;
         var user = Environment.UserName == "root" ? "user root;" : "";
         await File.WriteAllTextAsync(Path.Combine(dir, "nginx.conf"), $$"""
             {{user}}
@@ -42,14 +52,19 @@ public sealed class NginxProcess : IAsyncDisposable
               fastcgi_temp_path {{dir}}/fastcgi;
               uwsgi_temp_path {{dir}}/uwsgi;
               scgi_temp_path {{dir}}/scgi;
-              upstream workers {
-            {{servers}}
-                keepalive 256;
+            {{groups}}
+              map $connection_requests $worker {
+                ~[02468]$ w0;
+                default w{{last}};
+              }
+              map $worker $instance_secret {
+            {{secrets}}
               }
               server {
                 listen 127.0.0.1:{{port}};
                 location / {
-                  proxy_pass http://workers;
+                  proxy_pass http://$worker;
+                  proxy_set_header Authorization $instance_secret;
                   proxy_http_version 1.1;
                   proxy_set_header Connection "";
                   proxy_buffering off;

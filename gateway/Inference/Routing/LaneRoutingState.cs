@@ -1,0 +1,8 @@
+namespace DeepDeploy.Gateway.Inference.Routing;
+
+/// <summary>Routing state that belongs to one deployment lane, used under its lock.</summary>
+public sealed class LaneRoutingState
+{
+    /// <summary>Picks made by round-robin so far.</summary>
+    public int Cursor { get; set; }
+}
