@@ -54,9 +54,9 @@ public sealed class DeepctlTests(DeepctlSystem fixture, ITestOutputHelper output
         var created = JsonSerializer.Deserialize<JsonElement>(create.Stdout);
         Assert.Equal("running", created.GetProperty("status").GetString());
         Assert.Equal("cli-alice/tiny", created.GetProperty("model_name").GetString());
-        Assert.Contains("status initializing", create.Stderr);
+        // The first status line depends on how quickly the download begins; the events history always holds the start.
+        Assert.Contains("status_changed: initializing", create.Stderr);
         Assert.Contains("status running, instances 1 running, 0 pending", create.Stderr);
-        Assert.Contains("status_changed", create.Stderr);
         var id = created.GetProperty("deploy_id").GetString()!;
 
         var table = await Run(cli, ["deploy", "list"]);
