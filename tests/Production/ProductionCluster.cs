@@ -188,12 +188,16 @@ public sealed class ProductionCluster : IAsyncDisposable
         }
     }
 
-    /// <summary>Process ids of the GPU node's engine processes (its pid files).</summary>
-    public int[] WorkerPids()
+    /// <summary>Process ids of the GPU nodes' engine processes (their pid files).</summary>
+    public int[] WorkerPids() => Processes.Where(p => p.Role == "node").SelectMany(WorkerPidFiles)
+        .Select(f => int.Parse(File.ReadAllText(f).Trim())).Order().ToArray();
+
+    /// <summary>The pid files of a GPU-node process's engines (nodes/&lt;node name&gt;/run/*.pid).</summary>
+    public static IEnumerable<string> WorkerPidFiles(ClusterProcess node)
     {
-        var run = Path.Combine(Node.DataDir, "nodes", NodeName, "run");
-        return Directory.Exists(run)
-            ? Directory.GetFiles(run, "*.pid").Select(f => int.Parse(File.ReadAllText(f).Trim())).Order().ToArray()
+        var nodes = Path.Combine(node.DataDir, "nodes");
+        return Directory.Exists(nodes)
+            ? Directory.GetDirectories(nodes).Select(n => Path.Combine(n, "run")).Where(Directory.Exists).SelectMany(r => Directory.GetFiles(r, "*.pid"))
             : [];
     }
 
