@@ -60,19 +60,21 @@ public sealed class ChaosCluster : IAsyncDisposable
             });
             cluster.Add("node-2", "node", new() { ["DeepDeploy__Node__Name"] = "gpu-host-2" });
             // The control silos first: on a busy machine, six silos joining at once time out validating each other.
-            await cluster.StartAsync([.. cluster.ControlSilos]);
+            var chaos = new ChaosCluster(cluster, database);
+            await chaos.StartAsync([.. cluster.ControlSilos]);
             try
             {
-                await cluster.StartAllAsync();
+                await chaos.StartAsync([.. cluster.Processes.Where(p => !p.IsRunning)]);
             }
             catch (InvalidOperationException e)
             {
                 // A finding, not the subject: on an overloaded machine a GPU node's start-up registration call can
                 // time out (30 s), and the node exits instead of retrying. Logged; started once more.
                 log.WriteLine($"start-up: {e.Message.Split('\n')[0]}; starting what exited once more");
-                await cluster.StartAllAsync();
+                await chaos.StartAsync([.. cluster.Processes.Where(p => !p.IsRunning)]);
             }
-            return new ChaosCluster(cluster, database);
+
+            return chaos;
         }
         catch
         {
@@ -88,6 +90,18 @@ public sealed class ChaosCluster : IAsyncDisposable
     }
 
     public HttpClient Client(string? token) => Cluster.Client(token);
+
+    /// <summary>Starts processes at once and waits until each serves /health: up to 5 minutes, since a loaded
+    /// 2-core machine starts a silo in well over the 2 minutes ProductionCluster allows.</summary>
+    public async Task StartAsync(params ClusterProcess[] processes)
+    {
+        foreach (var process in processes)
+        {
+            process.Start();
+        }
+
+        await Task.WhenAll(processes.Select(p => p.WaitHealthyAsync(TimeSpan.FromMinutes(5))));
+    }
 
     /// <summary>A user with room for <paramref name="gpus"/> GPUs and <paramref name="concurrent"/> requests in flight.</summary>
     public async Task<string> UserAsync(string name, int gpus, int concurrent)

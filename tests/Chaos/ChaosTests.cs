@@ -142,7 +142,7 @@ public sealed class ChaosTests(ITestOutputHelper log)
         {
             if (process is { IsRunning: false })
             {
-                await cluster.StartAsync(process);
+                await chaos.StartAsync(process);
             }
         }
 
@@ -176,7 +176,7 @@ public sealed class ChaosTests(ITestOutputHelper log)
             async () =>
             {
                 await cluster.Gateway.StopAsync(TimeSpan.FromSeconds(60));
-                await cluster.StartAsync(cluster.Gateway);
+                await chaos.StartAsync(cluster.Gateway);
                 return new HashSet<int>();
             },
             () => Task.CompletedTask);
