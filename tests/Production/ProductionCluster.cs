@@ -189,16 +189,19 @@ public sealed class ProductionCluster : IAsyncDisposable
         }
     }
 
-    /// <summary>Process ids of the GPU node's engine processes (its pid files).</summary>
-    public int[] WorkerPids() => WorkerPids(Node);
+    /// <summary>Process ids of the GPU nodes' engine processes (their pid files).</summary>
+    public int[] WorkerPids() => Processes.Where(p => p.Role == "node").SelectMany(WorkerPids).Order().ToArray();
 
     /// <summary>Process ids of the engine processes of a GPU node process (its pid files).</summary>
-    public static int[] WorkerPids(ClusterProcess node)
+    public static int[] WorkerPids(ClusterProcess node) =>
+        WorkerPidFiles(node).Select(f => int.Parse(File.ReadAllText(f).Trim())).Order().ToArray();
+
+    /// <summary>The pid files of a GPU-node process's engines (nodes/&lt;node name&gt;/run/*.pid).</summary>
+    public static IEnumerable<string> WorkerPidFiles(ClusterProcess node)
     {
         var nodes = Path.Combine(node.DataDir, "nodes");
         return Directory.Exists(nodes)
-            ? Directory.GetDirectories(nodes).Select(d => Path.Combine(d, "run")).Where(Directory.Exists)
-                .SelectMany(run => Directory.GetFiles(run, "*.pid")).Select(f => int.Parse(File.ReadAllText(f).Trim())).Order().ToArray()
+            ? Directory.GetDirectories(nodes).Select(n => Path.Combine(n, "run")).Where(Directory.Exists).SelectMany(r => Directory.GetFiles(r, "*.pid"))
             : [];
     }
 
