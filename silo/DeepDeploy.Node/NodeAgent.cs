@@ -35,8 +35,12 @@ public sealed class NodeAgent(
     readonly PortAllocator _ports = new(options.Value.EnginePortFirst, options.Value.EnginePortLast);
     /// <summary>Deployments this node could not tell of an instance that ended with an earlier run (deploy id → instance id).</summary>
     readonly ConcurrentDictionary<string, string> _untold = new();
+    readonly CancellationTokenSource _stopping = new();
     NodeInfo? _info;
     volatile bool _shuttingDown;
+
+    /// <summary>The longest pause between two tries of a registration that failed at start.</summary>
+    static readonly TimeSpan MaxRegisterDelay = TimeSpan.FromSeconds(10);
 
     NodeOptions Options => options.Value;
 
@@ -109,7 +113,39 @@ public sealed class NodeAgent(
         _info = GpuDiscovery.Discover(Options) with { Engines = EngineSelection.Advertised(Options) };
         log.LogInformation("GPU node {Node}: {Count} GPUs ({Kind}): {Gpus}", _info.Name, _info.Gpus.Count,
             _info.Simulated ? "simulated" : "nvidia-smi", string.Join(", ", _info.Gpus.Select(g => $"{g.Index}:{g.Type}")));
-        await RegisterAsync("node restarted");
+        try
+        {
+            await RegisterAsync("node restarted");
+        }
+        catch (Exception e)
+        {
+            // Storage briefly away, the registry's silo being replaced: the silo still starts (not ready until the
+            // node registers) and keeps trying; its engines were killed above, so nothing runs unaccounted.
+            log.LogWarning(e, "GPU node {Node}: registration failed; trying again in the background", NodeName);
+            _ = RetryRegisterAsync(_stopping.Token);
+        }
+    }
+
+    async Task RetryRegisterAsync(CancellationToken stopping)
+    {
+        for (var delay = TimeSpan.FromSeconds(1); !stopping.IsCancellationRequested; delay = delay * 2 > MaxRegisterDelay ? MaxRegisterDelay : delay * 2)
+        {
+            try
+            {
+                await Task.Delay(delay, stopping);
+                await RegisterAsync("node restarted");
+                log.LogInformation("GPU node {Node} registered", NodeName);
+                return;
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                log.LogWarning(e, "GPU node {Node}: registration failed again; still trying", NodeName);
+            }
+        }
     }
 
     /// <summary>The registry let this node's lease expire (it stopped reporting for a while, e.g. a stalled host or a
@@ -175,6 +211,7 @@ public sealed class NodeAgent(
     {
         // Engines must not outlive their silo; deployments place them again when the node comes back.
         _shuttingDown = true;
+        await _stopping.CancelAsync();
         await Task.WhenAll(_instances.Values.Select(i => _launcher.StopAsync(i, Options.StopGrace)));
     }
 

@@ -94,7 +94,7 @@ public sealed class ChaosTests(ITestOutputHelper log)
             }
 
             var peak = peaks.Values.Select(p => Math.Max(p.InFlightPeak, p.RunningPeak)).DefaultIfEmpty(0).Max();
-            var summary = $"{traffic.Started} logical requests, {attempts.Count} attempts, {traffic.GaveUp.Count} given up after {TrafficLoop.MaxTries} tries; "
+            var summary = $"{traffic.Started} logical requests, {attempts.Count} attempts, {traffic.GaveUp.Count} given up after retrying for {TrafficLoop.RetryBudget.TotalSeconds:0} s; "
                 + $"highest in flight at a worker: {peak} (max_batch_size {MaxBatchSize}) over {peaks.Count} worker processes";
             log.WriteLine(table.ToString());
             log.WriteLine(summary);

@@ -6,12 +6,14 @@ namespace DeepDeploy.Tests.Chaos;
 /// <summary>
 /// Steady client traffic: <c>streams</c> + <c>plain</c> concurrent loops, each sending one logical request after
 /// the other (streaming or not). A logical request that fails is retried by the client, as a careful client
-/// would: up to <see cref="MaxTries"/> attempts, pausing 1 s after an error answer (the gateway's Retry-After) and 250 ms after a transport error.
+/// would: for up to <see cref="RetryBudget"/>, pausing 1 s after an error answer (the gateway's Retry-After) and 250 ms
+/// after a transport error. A time budget rather than a count of tries: a restarting gateway refuses connections at
+/// once, so a count would run out long before the gateway is back.
 /// Every attempt is recorded (<see cref="Attempts"/>).
 /// </summary>
 public sealed class TrafficLoop : IAsyncDisposable
 {
-    public const int MaxTries = 20;
+    public static readonly TimeSpan RetryBudget = TimeSpan.FromSeconds(60);
 
     readonly HttpClient _client;
     readonly string _token;
@@ -45,7 +47,7 @@ public sealed class TrafficLoop : IAsyncDisposable
     /// <summary>Logical requests started so far.</summary>
     public long Started => Interlocked.Read(ref _nextId);
 
-    /// <summary>Logical requests that got no whole answer after <see cref="MaxTries"/> attempts.</summary>
+    /// <summary>Logical requests that got no whole answer within <see cref="RetryBudget"/>.</summary>
     public ConcurrentQueue<long> GaveUp { get; } = new();
 
     async Task LoopAsync(bool stream)
@@ -53,7 +55,8 @@ public sealed class TrafficLoop : IAsyncDisposable
         while (!_stop.IsCancellationRequested)
         {
             var id = Interlocked.Increment(ref _nextId);
-            for (var attempt = 0; attempt < MaxTries; attempt++)
+            var deadline = DateTime.UtcNow + RetryBudget;
+            for (var attempt = 0; ; attempt++)
             {
                 var result = await InferenceCall.SendAsync(_client, _token, _model, id, attempt, stream, _maxTokens, _timeout);
                 Attempts.Enqueue(result);
@@ -62,7 +65,7 @@ public sealed class TrafficLoop : IAsyncDisposable
                     break;
                 }
 
-                if (attempt == MaxTries - 1)
+                if (DateTime.UtcNow >= deadline)
                 {
                     GaveUp.Enqueue(id);
                     break;
