@@ -6,6 +6,7 @@ using DeepDeploy.Gateway.Deployments;
 using DeepDeploy.Gateway.Events;
 using DeepDeploy.Gateway.Http;
 using DeepDeploy.Gateway.Inference;
+using DeepDeploy.Gateway.Nodes;
 using DeepDeploy.Gateway.Users;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
@@ -70,6 +71,7 @@ public static class GatewayExtensions
         app.MapEventEndpoints();
         app.MapInferenceEndpoints();
         app.MapBillingEndpoints();
+        app.MapNodeEndpoints();
         app.MapDeepDeployConsole();
     }
 }
