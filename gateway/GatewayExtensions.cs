@@ -7,6 +7,7 @@ using DeepDeploy.Gateway.Events;
 using DeepDeploy.Gateway.Http;
 using DeepDeploy.Gateway.Inference;
 using DeepDeploy.Gateway.Inference.Routing;
+using DeepDeploy.Gateway.Nodes;
 using DeepDeploy.Gateway.Users;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
@@ -73,6 +74,7 @@ public static class GatewayExtensions
         app.MapEventEndpoints();
         app.MapInferenceEndpoints();
         app.MapBillingEndpoints();
+        app.MapNodeEndpoints();
         app.MapDeepDeployConsole();
     }
 }

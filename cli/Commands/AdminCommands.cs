@@ -85,24 +85,35 @@ public static class AdminCommands
         });
     }
 
-    /// <summary>The API has no per-node listing: this is the capacity of all nodes per GPU type, from the availability call.</summary>
-    static Command Nodes() => new Command("nodes", "GPU capacity of the nodes per GPU type: free GPUs, largest instance a node holds")
+    /// <summary>One row per GPU, the node's columns on its first row only; a node whose GPUs are unknown gets one row saying why.</summary>
+    static Command Nodes() => new Command("nodes", "GPU nodes: state, last report, and which deployment holds each GPU")
         .Runs(async (parse, ct) =>
         {
             using var client = Shared.Client(parse);
-            return Shared.Print(parse, await client.GetAsync("deploy/llm/gpu_availability", ct), answer =>
+            return Shared.Print(parse, await client.GetAsync("admin/nodes", ct), answer =>
             {
-                var table = Out.Table("GPU", "FREE GPUS", "LARGEST INSTANCE", "USD/GPU-HOUR");
-                foreach (var type in answer.Obj("gpus").Items().GroupBy(g => g.Str("gpu")))
+                var table = Out.Table("NODE", "STATE", "FREE", "LAST REPORT", "GPU", "TYPE", "HOLDER", "DEPLOY ID", "INSTANCE");
+                foreach (var node in answer.Obj("nodes").Items())
                 {
-                    var held = type.Where(g => !g.Str("reason").StartsWith("no node holds", StringComparison.Ordinal))
-                        .Select(g => int.TryParse(g.Str("num_gpus"), out var n) ? n : 0).DefaultIfEmpty(0).Max();
-                    var one = type.First(g => g.Str("num_gpus") == "1");
-                    table.AddRow(Out.Cell(type.Key), Out.Cell(one.Str("free_gpus")), Out.Cell(held == 0 ? "no node" : $"{held}×"),
-                        Out.Cell(one.Str("usd_per_hour")));
+                    var gpus = node.Obj("gpus").Items().ToList();
+                    string[] head = [node.Str("name"), node.Str("state"), $"{node.Str("free_gpus")}/{node.Str("gpu_count")}", node.Str("last_report_at")];
+                    if (gpus.Count == 0)
+                    {
+                        table.AddRow([.. head.Select(Out.Cell), Out.Cell("-"), Out.Cell(node.Str("gpu_type")), Out.Cell(node.Str("unreachable")), Out.Cell(""), Out.Cell("")]);
+                        continue;
+                    }
+
+                    foreach (var (gpu, i) in gpus.Select((g, i) => (g, i)))
+                    {
+                        var held = gpu.Str("state") == "held";
+                        table.AddRow([.. (i == 0 ? head : ["", "", "", ""]).Select(Out.Cell), Out.Cell(gpu.Str("index")), Out.Cell(gpu.Str("type")),
+                            Out.Cell(held ? gpu.Str("model") is { Length: > 0 } model ? model : gpu.Str("owner") : "free"),
+                            Out.Cell(held ? gpu.Str("deploy_id") : ""), Out.Cell(held ? gpu.Str("instance_id") : "")]);
+                    }
                 }
 
                 Out.Stdout.Write(table);
+                Out.Note($"{answer.Str("free_gpus")} of {answer.Str("gpu_count")} GPUs free on live nodes");
             });
         });
 

@@ -115,5 +115,12 @@ public sealed class DeepctlTests(DeepctlSystem fixture, ITestOutputHelper output
         await Run(cli, ["admin", "users"], token: token, expect: 3);
         var users = await Run(cli, ["admin", "users", "--json"], token: SystemHttp.AdminToken);
         Assert.Contains(JsonSerializer.Deserialize<JsonElement>(users.Stdout).EnumerateArray(), u => u.GetProperty("name").GetString() == "cli-bob");
+
+        await Run(cli, ["admin", "nodes"], token: token, expect: 3);
+        var nodes = JsonSerializer.Deserialize<JsonElement>((await Run(cli, ["admin", "nodes", "--json"], token: SystemHttp.AdminToken)).Stdout);
+        var node = nodes.GetProperty("nodes").EnumerateArray().First();
+        var table = await Run(cli, ["admin", "nodes"], token: SystemHttp.AdminToken);
+        Assert.Contains(node.GetProperty("name").GetString()!, table.Stdout);
+        Assert.Contains(node.GetProperty("state").GetString()!, table.Stdout);
     }
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using DeepDeploy.Tests.EndToEnd;
 using DeepDeploy.Tests.Support;
 using Microsoft.Playwright;
@@ -50,6 +51,20 @@ public sealed class ConsoleTests(ConsoleSystem console) : IClassFixture<ConsoleS
         Assert.True(chunks > 1, $"the answer came in {chunks} chunk(s), not streamed");
         Assert.False(string.IsNullOrWhiteSpace(await page.Locator("#chat-answer").TextContentAsync()));
         await ConsoleSystem.CheckPageAsync(page, "deployment");
+
+        // The operator's nodes grid shows the GPU it holds, in text, linking to it; then the user signs in again.
+        var deploymentUrl = page.Url;
+        page = await console.NewPageAsync();
+        await console.SignInAsync(page, RunningSystem.AdminToken);
+        await page.GotoAsync("/console/admin/nodes");
+        var holder = page.Locator(".gpu-held").Filter(new() { HasText = "webuser/tiny" });
+        await Assertions.Expect(holder).ToContainTextAsync("held by");
+        await ConsoleSystem.CheckPageAsync(page, "operator-nodes-held");
+        await holder.GetByRole(AriaRole.Link, new() { Name = "webuser/tiny" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "webuser/tiny" })).ToBeVisibleAsync();
+        page = await console.NewPageAsync();
+        await console.SignInAsync(page, token);
+        await page.GotoAsync(deploymentUrl);
 
         // Scale: an invalid range is refused at its field, a valid one is saved.
         await page.GetByLabel("Min instances").FillAsync("3");
@@ -128,6 +143,13 @@ public sealed class ConsoleTests(ConsoleSystem console) : IClassFixture<ConsoleS
         await page.GotoAsync("/console/admin/events");
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Cluster events" })).ToBeVisibleAsync();
         await ConsoleSystem.CheckPageAsync(page, "operator-events");
+
+        // Nodes and GPUs: reached from the operator nav, each GPU labelled in text, not by colour alone.
+        await page.GetByRole(AriaRole.Link, new() { Name = "Nodes", Exact = true }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Nodes and GPUs" })).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("table.nodes tbody tr").First).ToContainTextAsync("live");
+        await Assertions.Expect(page.Locator(".gpu").First).ToContainTextAsync(new Regex("GPU 0 .*· (free|held by)"));
+        await ConsoleSystem.CheckPageAsync(page, "operator-nodes");
 
         // The dashboard renders its live content (silos), from its own API calls made with the cookie.
         var dashboard = await page.GotoAsync("/dashboard/");

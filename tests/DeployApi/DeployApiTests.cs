@@ -192,7 +192,7 @@ public sealed class DeployApiTests
         var document = await anonymous.GetFromJsonAsync<JsonElement>("/openapi/v1.json");
         var paths = document.GetProperty("paths");
         foreach (var path in new[] { "/deploy/llm", "/deploy/list", "/deploy/{deployId}", "/deploy/{deployId}/stop", "/deploy/{deployId}/start",
-                     "/deploy/llm/gpu_availability", "/admin/users", "/admin/users/{name}/quota", "/v1/me", "/v1/openai/chat/completions" })
+                     "/deploy/llm/gpu_availability", "/admin/users", "/admin/users/{name}/quota", "/admin/nodes", "/v1/me", "/v1/openai/chat/completions" })
         {
             Assert.True(paths.TryGetProperty(path, out _), $"{path} missing from the OpenAPI document");
         }

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
 using DeepDeploy.Contracts.Events;
 using DeepDeploy.Contracts.Nodes;
 using DeepDeploy.Tests.EndToEnd;
@@ -67,6 +69,15 @@ public sealed class NodeFailoverTests(ITestOutputHelper log)
             Assert.Contains(lost!.FailureReason, new[] { "node lease expired", "node down" });
             Assert.Contains(deployId, (await registry.List()).Single(n => n.Node == survivor).Deployments ?? []);
             Assert.DoesNotContain(await registry.List(), n => n.Node == hosting);
+
+            // The operator's view: the vanished host is no longer live, the survivor's GPU is held by the deployment.
+            using var admin = cluster.Client(ProductionCluster.AdminToken);
+            var nodes = (await admin.GetFromJsonAsync<JsonElement>("/admin/nodes")).GetProperty("nodes").EnumerateArray().ToList();
+            var gone = nodes.Single(n => n.GetProperty("name").GetString() == hosting);
+            Assert.Contains(gone.GetProperty("state").GetString(), new[] { "lost", "silo_down" });
+            Assert.Contains(nodes.Single(n => n.GetProperty("name").GetString() == survivor).GetProperty("gpus").EnumerateArray(),
+                g => g.GetProperty("deploy_id").GetString() == deployId && g.GetProperty("owner").GetString() == "nora");
+            log.WriteLine($"/admin/nodes: {hosting} {gone.GetProperty("state").GetString()}, unreachable: {gone.GetProperty("unreachable")}");
 
             log.WriteLine($"host {hosting} SIGKILLed: declared lost after {(lost.Time - killedAt).TotalSeconds:0.0} s by '{lost.FailureReason}' "
                 + $"({lost.Message}); inference served again from {survivor} after {served.TotalSeconds:0.0} s");

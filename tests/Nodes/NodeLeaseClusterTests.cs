@@ -50,6 +50,11 @@ public sealed class NodeLeaseClusterTests(ITestOutputHelper output)
 
         // Out of placement and refused until it registers again; then every GPU is free and nothing is double-booked.
         Assert.DoesNotContain(await registry.List(), n => n.Node == node);
+        var overview = sim.Grains.GetGrain<INodeOverviewGrain>(0);
+        var lostView = (await overview.List()).Single(n => n.Node == node);
+        Assert.Equal(NodeState.Lost, lostView.State);
+        Assert.Equal(lastReport, lostView.LastReport);
+        Assert.Equal(NodeState.Live, (await overview.List()).Single(n => n.Node != node).State);
         Assert.False(await registry.Report(node, Lease));
         var info = new NodeInfo(node, Simulated: true, Enumerable.Range(0, SimulatedCluster.GpusPerNode)
             .Select(i => new GpuDevice(i, SimulatedCluster.Gpu, 80 * 1024)).ToArray());
@@ -60,5 +65,8 @@ public sealed class NodeLeaseClusterTests(ITestOutputHelper output)
         Assert.Equal(SimulatedCluster.GpusPerNode, nodes.Single(n => n.Node == node).Free[SimulatedCluster.Gpu]);
         Assert.Equal(1, nodes.Sum(n => SimulatedCluster.GpusPerNode - n.Free[SimulatedCluster.Gpu]));
         Assert.Equal(1, (await sim.Grains.GetGrain<IDeploymentGrain>(id).Get())!.RunningInstances);
+        var back = (await overview.List()).Single(n => n.Node == node);
+        Assert.Equal(NodeState.Live, back.State);
+        Assert.All(back.Gpus!, g => Assert.Null(g.InstanceId));
     }
 }

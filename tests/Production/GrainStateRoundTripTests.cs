@@ -117,7 +117,7 @@ public sealed class GrainStateRoundTripTests
             new GpuNodeState
             {
                 Info = new NodeInfo("gpu-a", false, gpus),
-                Allocations = new() { ["d-1"] = new NodeAllocation("d-1", "dep", new[] { 0, 1 }, Silo), ["d-2"] = new NodeAllocation("d-2", "dep2", new[] { 2 }, null) },
+                Allocations = new() { ["d-1"] = new NodeAllocation("d-1", "dep", new[] { 0, 1 }, Silo, "ivy/tiny"), ["d-2"] = new NodeAllocation("d-2", "dep2", new[] { 2 }, null) },
             });
 
         yield return Make("noderegistry", "cluster", "registry",

@@ -20,6 +20,9 @@ public interface IGpuNodeGrain : IGrainWithStringKey
 
     Task<NodeCapacity?> GetCapacity();
 
+    /// <summary>Every GPU of the node by index with its holder, for the operator (null: not registered yet).</summary>
+    Task<IReadOnlyList<GpuHolding>?> GetGpus();
+
     /// <summary>Recent output of a deployment's instances on this node (live and lately ended).</summary>
     Task<IReadOnlyList<DeepDeploy.Contracts.Deployments.InstanceLog>> GetLogs(string deployId, int lines);
 }

@@ -25,6 +25,9 @@ public interface INodeRegistryGrain : IGrainWithStringKey
 
     Task<IReadOnlyList<NodeCapacity>> List();
 
+    /// <summary>Every registered node, live or not, with its state and last report: the operator's view.</summary>
+    Task<IReadOnlyList<RegisteredNode>> All();
+
     /// <summary>Deployments that had instances on the nodes of the given (lost) silos.</summary>
     Task<IReadOnlyList<string>> DeploymentsOn(IReadOnlyList<SiloAddress> silos);
 }

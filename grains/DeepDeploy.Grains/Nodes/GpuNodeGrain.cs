@@ -54,7 +54,7 @@ public sealed class GpuNodeGrain(
             return null;
         }
 
-        var allocation = new NodeAllocation(launch.InstanceId, launch.DeployId, free.Take(launch.NumGpus).ToArray(), silo.SiloAddress);
+        var allocation = new NodeAllocation(launch.InstanceId, launch.DeployId, free.Take(launch.NumGpus).ToArray(), silo.SiloAddress, launch.ModelName);
         _store.State.Allocations[launch.InstanceId] = allocation;
         await _store.WriteAsync();
         Agent.Launch(launch, allocation.GpuIndices);
@@ -84,6 +84,22 @@ public sealed class GpuNodeGrain(
     }
 
     public Task<NodeCapacity?> GetCapacity() => Task.FromResult(Capacity());
+
+    public Task<IReadOnlyList<GpuHolding>?> GetGpus()
+    {
+        if (_store.State.Info is not { } info)
+        {
+            return Task.FromResult<IReadOnlyList<GpuHolding>?>(null);
+        }
+
+        var holders = _store.State.Allocations.Values.SelectMany(a => a.GpuIndices.Select(i => (Index: i, Allocation: a)))
+            .ToDictionary(h => h.Index, h => h.Allocation);
+        return Task.FromResult<IReadOnlyList<GpuHolding>?>(info.Gpus.OrderBy(g => g.Index)
+            .Select(g => holders.TryGetValue(g.Index, out var a)
+                ? new GpuHolding(g.Index, g.Type, g.MemoryMiB, a.InstanceId, a.DeployId, a.Model)
+                : new GpuHolding(g.Index, g.Type, g.MemoryMiB, null, null, null))
+            .ToArray());
+    }
 
     public Task<IReadOnlyList<InstanceLog>> GetLogs(string deployId, int lines) => Task.FromResult(Agent.GetLogs(deployId, lines));
 

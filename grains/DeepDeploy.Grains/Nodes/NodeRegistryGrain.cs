@@ -66,14 +66,18 @@ public sealed class NodeRegistryGrain(
         return Task.FromResult(true);
     }
 
-    public Task<DateTimeOffset?> LastReport(string node) =>
-        Task.FromResult(Leases.LastReport(node) ?? (_store.State.Lost.TryGetValue(node, out var last) ? last : null));
+    public Task<DateTimeOffset?> LastReport(string node) => Task.FromResult(LastReportOf(node));
 
     public Task<IReadOnlyList<string>> FindNodes(string gpuType, int numGpus, IReadOnlyDictionary<string, int> replicasOnNode, IReadOnlyList<string> avoid) =>
         Task.FromResult(PlacementPolicy.Rank(Live(), gpuType, numGpus, replicasOnNode, avoid));
 
     public Task<IReadOnlyList<NodeCapacity>> List() =>
         Task.FromResult<IReadOnlyList<NodeCapacity>>(Live().OrderBy(n => n.Node, StringComparer.Ordinal).ToArray());
+
+    public Task<IReadOnlyList<RegisteredNode>> All() =>
+        Task.FromResult<IReadOnlyList<RegisteredNode>>(_store.State.Nodes.Values.OrderBy(n => n.Node, StringComparer.Ordinal)
+            .Select(n => new RegisteredNode(n, StateOf(n), LastReportOf(n.Node)))
+            .ToArray());
 
     public Task<IReadOnlyList<string>> DeploymentsOn(IReadOnlyList<SiloAddress> silos) =>
         Task.FromResult<IReadOnlyList<string>>(_store.State.Nodes.Values
@@ -84,9 +88,15 @@ public sealed class NodeRegistryGrain(
 
     /// <summary>Nodes whose silo the cluster does not hold dead and whose lease has not expired. A lost node leaves
     /// the view at once and comes back when its agent registers it again.</summary>
-    IEnumerable<NodeCapacity> Live() =>
-        _store.State.Nodes.Values.Where(n => !_store.State.Lost.ContainsKey(n.Node)
-            && (n.Silo is null || membership.CurrentSnapshot.GetSiloStatus(n.Silo) != SiloStatus.Dead));
+    IEnumerable<NodeCapacity> Live() => _store.State.Nodes.Values.Where(n => StateOf(n) == NodeState.Live);
+
+    DateTimeOffset? LastReportOf(string node) =>
+        Leases.LastReport(node) ?? (_store.State.Lost.TryGetValue(node, out var last) ? last : null);
+
+    NodeState StateOf(NodeCapacity node) =>
+        node.Silo is not null && membership.CurrentSnapshot.GetSiloStatus(node.Silo) == SiloStatus.Dead ? NodeState.SiloDown
+        : _store.State.Lost.ContainsKey(node.Node) ? NodeState.Lost
+        : NodeState.Live;
 
     async Task CheckLeasesAsync(CancellationToken cancellationToken)
     {
