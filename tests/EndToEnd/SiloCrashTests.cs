@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -31,20 +30,20 @@ public sealed class SiloCrashTests
             Assert.Equal(HttpStatusCode.OK, created.StatusCode);
             deployId = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("deploy_id").GetString()!;
             await RunningSystem.WaitForAsync(client, deployId, SystemHttp.IsRunningWithOneInstance, TimeSpan.FromSeconds(90));
-            orphanPid = WorkerPids(dataDir).Single();
+            orphanPid = EnginePids.Under(dataDir).Single();
             silo.Crash();
         }
 
         // Linux keeps the worker alive after its parent dies: an orphan holding a (simulated) GPU.
-        Assert.True(IsAlive(orphanPid), "the worker should outlive the SIGKILLed silo");
+        Assert.True(EnginePids.IsAlive(orphanPid), "the worker should outlive the SIGKILLed silo");
 
         using (var silo = await SiloProcess.StartAsync(dataDir))
         {
             using var client = Client(silo, token);
-            Assert.False(IsAlive(orphanPid), "the restarted node must kill the orphan before it registers");
+            Assert.False(EnginePids.IsAlive(orphanPid), "the restarted node must kill the orphan before it registers");
             var back = await RunningSystem.WaitForAsync(client, deployId, SystemHttp.IsRunningWithOneInstance, TimeSpan.FromSeconds(90));
             Assert.Equal(1, back.GetProperty("instances").GetProperty("running").GetInt32());
-            var newPid = WorkerPids(dataDir).Single();
+            var newPid = EnginePids.Under(dataDir).Single();
             Assert.NotEqual(orphanPid, newPid);
 
             var chat = await client.PostAsJsonAsync("/v1/openai/completions", new { model = "dave/phoenix", prompt = "again", max_tokens = 4 });
@@ -53,22 +52,4 @@ public sealed class SiloCrashTests
     }
 
     static HttpClient Client(SiloProcess silo, string token) => SystemHttp.Client(silo.BaseAddress, token, TimeSpan.FromMinutes(2));
-
-    static int[] WorkerPids(string dataDir) =>
-        Directory.GetFiles(Path.Combine(dataDir, "nodes", "crash-node", "run"), "*.pid")
-            .Select(f => int.Parse(File.ReadAllText(f).Trim()))
-            .ToArray();
-
-    static bool IsAlive(int pid)
-    {
-        try
-        {
-            using var process = Process.GetProcessById(pid);
-            return !process.HasExited;
-        }
-        catch (ArgumentException)
-        {
-            return false;
-        }
-    }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -45,7 +44,7 @@ public sealed class NodeRejoinTests
         await Eventually.TrueAsync(async () => !await registry.Report(Node, TimeSpan.FromMilliseconds(1)), TimeSpan.FromSeconds(30), "the node's lease expired");
 
         // The agent learns it at its next report: the stale engine stops, the node registers, the deployment places anew.
-        await Eventually.TrueAsync(() => !IsAlive(stalePid), TimeSpan.FromSeconds(30), "the stale engine stopped");
+        await Eventually.TrueAsync(() => !EnginePids.IsAlive(stalePid), TimeSpan.FromSeconds(30), "the stale engine stopped");
         await Eventually.TrueAsync(() => system.Agent.Instances.Any(i => i.Launch.InstanceId != stale.Launch.InstanceId && i.Process is not null),
             TimeSpan.FromSeconds(60), "a new instance on the node that registered again");
         await RunningSystem.WaitForAsync(client, deployId, SystemHttp.IsRunningWithOneInstance, TimeSpan.FromSeconds(90));
@@ -58,18 +57,5 @@ public sealed class NodeRejoinTests
         var node = (await registry.List()).Single(n => n.Node == Node);
         Assert.Equal(node.Total["A100-80GB"] - 1, node.Free["A100-80GB"]);
         Assert.Single(system.Agent.Instances);
-    }
-
-    static bool IsAlive(int pid)
-    {
-        try
-        {
-            using var process = Process.GetProcessById(pid);
-            return !process.HasExited;
-        }
-        catch (ArgumentException)
-        {
-            return false;
-        }
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -30,7 +29,7 @@ public sealed class NodeStartupTests(ITestOutputHelper output)
             broken = await DeployAsync(client, "broken");
             await RunningSystem.WaitForAsync(client, healthy, SystemHttp.IsRunningWithOneInstance, TimeSpan.FromSeconds(90));
             await RunningSystem.WaitForAsync(client, broken, SystemHttp.IsRunningWithOneInstance, TimeSpan.FromSeconds(90));
-            orphans = WorkerPids(dataDir);
+            orphans = EnginePids.Under(dataDir);
             Assert.Equal(2, orphans.Length);
             silo.Crash();
         }
@@ -39,7 +38,7 @@ public sealed class NodeStartupTests(ITestOutputHelper output)
         using (var silo = await SiloProcess.StartAsync(dataDir))
         {
             using var client = Client(silo, token);
-            Assert.All(orphans, pid => Assert.False(IsAlive(pid), $"the restarted node must kill orphan {pid} before it registers"));
+            Assert.All(orphans, pid => Assert.False(EnginePids.IsAlive(pid), $"the restarted node must kill orphan {pid} before it registers"));
             await RunningSystem.WaitForAsync(client, healthy, SystemHttp.IsRunningWithOneInstance, TimeSpan.FromSeconds(90));
             var chat = await client.PostAsJsonAsync("/v1/openai/completions", new { model = "rita/steady", prompt = "again", max_tokens = 4 });
             Assert.Equal(HttpStatusCode.OK, chat.StatusCode);
@@ -61,7 +60,7 @@ public sealed class NodeStartupTests(ITestOutputHelper output)
                 && e.TryGetProperty("failure_reason", out var reason) && reason.GetString() == "deployment unavailable");
 
             // One engine runs: the healthy deployment's replacement (the orphans were killed, not adopted twice).
-            Assert.Single(WorkerPids(dataDir));
+            Assert.Single(EnginePids.Under(dataDir));
         }
     }
 
@@ -90,22 +89,4 @@ public sealed class NodeStartupTests(ITestOutputHelper output)
     }
 
     static HttpClient Client(SiloProcess silo, string token) => SystemHttp.Client(silo.BaseAddress, token, TimeSpan.FromMinutes(2));
-
-    static int[] WorkerPids(string dataDir) =>
-        Directory.GetFiles(Path.Combine(dataDir, "nodes", "crash-node", "run"), "*.pid")
-            .Select(f => int.Parse(File.ReadAllText(f).Trim()))
-            .ToArray();
-
-    static bool IsAlive(int pid)
-    {
-        try
-        {
-            using var process = Process.GetProcessById(pid);
-            return !process.HasExited;
-        }
-        catch (ArgumentException)
-        {
-            return false;
-        }
-    }
 }

@@ -193,17 +193,10 @@ public sealed class ProductionCluster : IAsyncDisposable
     public int[] WorkerPids() => Processes.Where(p => p.Role == "node").SelectMany(WorkerPids).Order().ToArray();
 
     /// <summary>Process ids of the engine processes of a GPU node process (its pid files).</summary>
-    public static int[] WorkerPids(ClusterProcess node) =>
-        WorkerPidFiles(node).Select(f => int.Parse(File.ReadAllText(f).Trim())).Order().ToArray();
+    public static int[] WorkerPids(ClusterProcess node) => EnginePids.Under(node.DataDir);
 
     /// <summary>The pid files of a GPU-node process's engines (nodes/&lt;node name&gt;/run/*.pid).</summary>
-    public static IEnumerable<string> WorkerPidFiles(ClusterProcess node)
-    {
-        var nodes = Path.Combine(node.DataDir, "nodes");
-        return Directory.Exists(nodes)
-            ? Directory.GetDirectories(nodes).Select(n => Path.Combine(n, "run")).Where(Directory.Exists).SelectMany(r => Directory.GetFiles(r, "*.pid"))
-            : [];
-    }
+    public static IEnumerable<string> WorkerPidFiles(ClusterProcess node) => EnginePids.Files(node.DataDir);
 
     /// <summary>An Orleans client of the cluster in the test process (ADO.NET clustering on the same database).</summary>
     public async Task<IClusterClient> OrleansClientAsync()
