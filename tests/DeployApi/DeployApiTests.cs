@@ -166,7 +166,8 @@ public sealed class DeployApiTests
         Assert.Equal(0, (await other.GetFromJsonAsync<JsonElement>("/deploy/list")).GetArrayLength());
         var infer = await other.PostAsJsonAsync("/v1/openai/completions", new { model = "hank/private", prompt = "x" });
         Assert.Equal(HttpStatusCode.NotFound, infer.StatusCode);
-        Assert.Equal("running", Status(await owner.GetFromJsonAsync<JsonElement>($"/deploy/{id}")));
+        // min_instances 0: running once its control loop has run, which may be just after the create answered.
+        await SystemHttp.WaitForDeploymentAsync(owner, id, d => Status(d) == "running", TimeSpan.FromSeconds(30));
 
         Assert.Equal(id, Id(await admin.GetFromJsonAsync<JsonElement>($"/deploy/{id}")));
         Assert.Single((await admin.GetFromJsonAsync<JsonElement>("/deploy/list")).EnumerateArray());
