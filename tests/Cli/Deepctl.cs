@@ -3,12 +3,15 @@ using DeepDeploy.Tests.Support;
 namespace DeepDeploy.Tests.Cli;
 
 /// <summary>The real, built deepctl (copied to deepctl/ beside the tests), run as a process with its own home
-/// directory (so ~/.deepdeploy/config is the test's) against one host; no token reaches it through argv.</summary>
-public sealed class Deepctl(Uri host)
+/// directory (so ~/.deepdeploy/config is the test's, deleted on dispose) against one host; no token reaches it through
+/// argv.</summary>
+public sealed class Deepctl(Uri host) : IDisposable
 {
     static readonly TimeSpan RunTimeout = TimeSpan.FromSeconds(90);
 
-    public string Home { get; } = SystemHttp.NewDataDirectory("deepctl-home-");
+    readonly TempDirectory _home = TempDirectory.Create("deepctl-home-");
+
+    public string Home => _home.Path;
 
     public string ConfigPath => Path.Combine(Home, ".deepdeploy", "config");
 
@@ -35,4 +38,6 @@ public sealed class Deepctl(Uri host)
         Assert.True(await process.WaitForExitAsync(RunTimeout), $"deepctl {string.Join(' ', args)} did not end:\n{process.Output.Tail()}");
         return new DeepctlRun(process.ExitCode, process.Output.Stdout, process.Output.Stderr);
     }
+
+    public void Dispose() => _home.Dispose();
 }

@@ -38,7 +38,7 @@ public sealed class DeepctlTests(DeepctlSystem fixture, ITestOutputHelper output
     public async Task Login_create_with_progress_list_logs_chat_scale_and_delete()
     {
         var token = await System.CreateUserAsync("cli-alice");
-        var cli = new Deepctl(System.BaseAddress);
+        using var cli = new Deepctl(System.BaseAddress);
 
         // Login reads the token from stdin and keeps it in a file only its owner may read; it is never printed.
         var login = await Run(cli, ["auth", "login"], stdin: token + "\n");
@@ -93,7 +93,7 @@ public sealed class DeepctlTests(DeepctlSystem fixture, ITestOutputHelper output
     [Fact]
     public async Task Refusals_give_the_API_message_and_an_exit_code_by_kind()
     {
-        var cli = new Deepctl(System.BaseAddress);
+        using var cli = new Deepctl(System.BaseAddress);
 
         var wrong = await Run(cli, ["deploy", "list"], token: "dd-not-a-token-anybody-has", expect: 3);
         Assert.Contains("Missing or invalid token", wrong.Stderr);

@@ -11,11 +11,11 @@ public sealed class RestartTests
     [Fact]
     public async Task User_token_and_deployment_survive_a_restart_and_the_instance_comes_back()
     {
-        string token, deployId, dataDir;
+        string token, deployId;
         int firstPid;
-        await using (var system = await RunningSystem.StartAsync())
+        using var dataDir = TempDirectory.Create("deepdeploy-e2e-");
+        await using (var system = await RunningSystem.StartAsync(dataDir.Path))
         {
-            dataDir = system.DataDir;
             token = await system.CreateUserAsync("carol");
             using var client = system.Client(token);
             var created = await client.PostAsJsonAsync("/deploy/llm", new
@@ -34,7 +34,7 @@ public sealed class RestartTests
         // The old worker stopped with its silo.
         Assert.Throws<ArgumentException>(() => System.Diagnostics.Process.GetProcessById(firstPid));
 
-        await using (var system = await RunningSystem.StartAsync(dataDir))
+        await using (var system = await RunningSystem.StartAsync(dataDir.Path))
         {
             using var client = system.Client(token);
             var back = await RunningSystem.WaitForAsync(client, deployId, SystemHttp.IsRunningWithOneInstance, TimeSpan.FromSeconds(90));

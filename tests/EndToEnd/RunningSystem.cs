@@ -12,17 +12,20 @@ using Microsoft.Extensions.Logging;
 namespace DeepDeploy.Tests.EndToEnd;
 
 /// <summary>The real all-in-one system (silo, gateway, local hub, GPU node with real worker processes) on
-/// loopback ports, over a data directory that may outlive it to test restarts.</summary>
+/// loopback ports. Its data directory is its own (deleted on dispose) unless the test hands one in, which a restart test
+/// does to start a second system over the first one's data; that test then owns and deletes it.</summary>
 public sealed class RunningSystem : IAsyncDisposable
 {
     public const string AdminToken = SystemHttp.AdminToken;
 
     readonly WebApplication _app;
+    readonly TempDirectory? _ownDataDir;
 
-    RunningSystem(WebApplication app, string dataDir, Uri baseAddress)
+    RunningSystem(WebApplication app, string dataDir, TempDirectory? ownDataDir, Uri baseAddress)
     {
         _app = app;
         DataDir = dataDir;
+        _ownDataDir = ownDataDir;
         BaseAddress = baseAddress;
     }
 
@@ -34,12 +37,28 @@ public sealed class RunningSystem : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
+    /// <param name="dataDir">A data directory the caller owns (kept on dispose); a new one of the system's own when null.</param>
     /// <param name="settings">Extra configuration (e.g. DeepDeploy:Node:WorkerArgs, DeepDeploy:Inference:*).</param>
     /// <param name="configure">Last say on the host's builder (e.g. an in-memory trace exporter).</param>
     public static async Task<RunningSystem> StartAsync(string? dataDir = null, IReadOnlyDictionary<string, string>? settings = null,
         Action<WebApplicationBuilder>? configure = null)
     {
-        dataDir ??= SystemHttp.NewDataDirectory("deepdeploy-e2e-");
+        var ownDataDir = dataDir is null ? TempDirectory.Create("deepdeploy-e2e-") : null;
+        dataDir ??= ownDataDir!.Path;
+        try
+        {
+            return await StartAsync(dataDir, ownDataDir, settings, configure);
+        }
+        catch
+        {
+            ownDataDir?.Dispose();
+            throw;
+        }
+    }
+
+    static async Task<RunningSystem> StartAsync(string dataDir, TempDirectory? ownDataDir, IReadOnlyDictionary<string, string>? settings,
+        Action<WebApplicationBuilder>? configure)
+    {
         var app = DeepDeployHost.Build(["--urls", "http://127.0.0.1:0"], builder =>
         {
             builder.Configuration["DEEPDEPLOY_DATA_DIR"] = dataDir;
@@ -57,7 +76,7 @@ public sealed class RunningSystem : IAsyncDisposable
         });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new RunningSystem(app, dataDir, new Uri(address));
+        return new RunningSystem(app, dataDir, ownDataDir, new Uri(address));
     }
 
     public HttpClient Client(string? token) => SystemHttp.Client(BaseAddress, token, TimeSpan.FromMinutes(2));
@@ -78,5 +97,6 @@ public sealed class RunningSystem : IAsyncDisposable
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
+        _ownDataDir?.Dispose();
     }
 }

@@ -11,7 +11,8 @@ public sealed class SiloCrashTests
     [Fact]
     public async Task After_a_silo_crash_the_orphaned_worker_is_killed_and_the_instance_placed_again()
     {
-        var dataDir = SystemHttp.NewDataDirectory("deepdeploy-crash-");
+        using var directory = TempDirectory.Create("deepdeploy-crash-");
+        var dataDir = directory.Path;
         string token, deployId;
         int orphanPid;
         using (var silo = await SiloProcess.StartAsync(dataDir))

@@ -119,9 +119,10 @@ public sealed class DeploymentEventsTests
     public async Task The_history_survives_a_restart_and_followers_subscribe_again()
     {
         var settings = new Dictionary<string, string> { ["DeepDeploy:Node:WorkerArgs"] = "--engine fake --fake-token-rate 0" };
-        string deployId, token, dataDir;
+        string deployId, token;
         List<JsonElement> before;
-        await using (var system = await RunningSystem.StartAsync(settings: settings))
+        using var dataDir = TempDirectory.Create("deepdeploy-e2e-");
+        await using (var system = await RunningSystem.StartAsync(dataDir.Path, settings))
         {
             token = await system.CreateUserAsync("alice");
             using var alice = system.Client(token);
@@ -130,10 +131,9 @@ public sealed class DeploymentEventsTests
             before = await Eventually.MatchAsync(() => HistoryAsync(alice, deployId), events => events.Any(e => ToStatus(e) == "running"),
                 TimeSpan.FromSeconds(10), "running in the history");
             await system.StopAsync();
-            dataDir = system.DataDir;
         }
 
-        await using var restarted = await RunningSystem.StartAsync(dataDir, settings);
+        await using var restarted = await RunningSystem.StartAsync(dataDir.Path, settings);
         using var client = restarted.Client(token);
         var after = await HistoryAsync(client, deployId);
         Assert.Equal(before.Select(e => e.GetProperty("message").GetString()), after.Take(before.Count).Select(e => e.GetProperty("message").GetString()));

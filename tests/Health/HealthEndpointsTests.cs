@@ -49,10 +49,10 @@ public sealed class HealthEndpointsTests
     {
         var gatewayPort = Ports.Free();
         await using var system = await RunningSystem.StartAsync(settings: new Dictionary<string, string> { ["DeepDeploy:GatewayPort"] = gatewayPort.ToString() });
-        var dataDir = SystemHttp.NewDataDirectory("deepdeploy-health-gw-");
+        using var dataDir = TempDirectory.Create("deepdeploy-health-gw-");
         await using var gateway = DeepDeployHost.Build(["--urls", "http://127.0.0.1:0", "--role", "gateway"], builder =>
         {
-            builder.Configuration["DEEPDEPLOY_DATA_DIR"] = dataDir;
+            builder.Configuration["DEEPDEPLOY_DATA_DIR"] = dataDir.Path;
             builder.Configuration["DEEPDEPLOY_ADMIN_TOKEN"] = RunningSystem.AdminToken;
             builder.Configuration["DEEPDEPLOY_DATABASE"] = "";
             builder.Configuration["DeepDeploy:GatewayPort"] = gatewayPort.ToString();

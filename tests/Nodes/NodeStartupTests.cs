@@ -17,7 +17,8 @@ public sealed class NodeStartupTests(ITestOutputHelper output)
     [Fact]
     public async Task A_deployment_whose_state_is_corrupt_does_not_stop_the_silo_or_the_others_from_starting()
     {
-        var dataDir = SystemHttp.NewDataDirectory("deepdeploy-startup-");
+        using var directory = TempDirectory.Create("deepdeploy-startup-");
+        var dataDir = directory.Path;
         string token, healthy, broken;
         int[] orphans;
         using (var silo = await SiloProcess.StartAsync(dataDir))
