@@ -72,6 +72,7 @@ public sealed class AutoscalerBenchmark(ITestOutputHelper output)
             var remaining = next - clock.Elapsed;
             if (remaining > TimeSpan.Zero)
             {
+                // The load trace is replayed in real time, on purpose: the autoscaler's reaction time is the figure.
                 await Task.Delay(remaining);
             }
 

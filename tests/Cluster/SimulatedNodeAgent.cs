@@ -35,6 +35,7 @@ public sealed class SimulatedNodeAgent(IGrainFactory grains, string nodeName, in
         _running[launch.InstanceId] = (launch, gpuIndices);
         _ = Task.Run(async () =>
         {
+            // Stands for an engine's start-up time, so instances pass through "starting" as real ones do.
             await Task.Delay(StartDelay);
             if (_running.ContainsKey(launch.InstanceId))
             {

@@ -281,6 +281,7 @@ public sealed class GatewayBenchmark(ITestOutputHelper output)
             var wait = next - clock.Elapsed.TotalSeconds;
             if (wait > 0)
             {
+                // Open-loop arrivals: the load generator's own schedule, on purpose.
                 await Task.Delay(TimeSpan.FromSeconds(wait));
             }
 

@@ -48,6 +48,7 @@ public static class Eventually
                     + (error is null ? "" : $"; last error: {error.GetType().Name}: {error.Message}"), error);
             }
 
+            // The poll's own pace: what is awaited has no event of its own to wake this loop.
             await Task.Delay(Interval);
         }
     }

@@ -213,12 +213,6 @@ public sealed class WeightsSystemTests(ITestOutputHelper output)
         }
 
         Assert.Equal(HttpStatusCode.OK, (await client.DeleteAsync($"/deploy/{id}")).StatusCode);
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (processes.Any(p => !p.HasExited) && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(100);
-        }
-
-        Assert.All(processes, p => Assert.True(p.HasExited));
+        await Task.WhenAll(processes.Select(p => p.WaitForExitAsync())).WaitAsync(TimeSpan.FromSeconds(30));
     }
 }
