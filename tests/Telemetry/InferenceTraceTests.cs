@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using DeepDeploy.Gateway.Inference;
+using DeepDeploy.Grains.Telemetry;
 using DeepDeploy.Tests.EndToEnd;
 using DeepDeploy.Tests.Gateway;
 using DeepDeploy.Tests.Support;
@@ -119,5 +120,11 @@ public sealed class InferenceTraceTests
         var request = Assert.Single(spans, a => a.Kind == ActivityKind.Server && a.DisplayName == "POST /deploy/llm");
         Assert.Contains(spans, a => a.TraceId == request.TraceId && a.Kind == ActivityKind.Client
             && a.Source.Name.StartsWith("Microsoft.Orleans", StringComparison.Ordinal) && a.DisplayName.StartsWith("IDeploymentGrain/", StringComparison.Ordinal));
+
+        // The control loop placed the instance on a later tick, in its own trace: its placement span links back to
+        // the deploy request's trace, so an operator goes from the request to the placement it caused.
+        var place = Assert.Single(chain, a => a.Source.Name == PlacementTrace.SourceName && a.OperationName == "deepdeploy.deployment.place");
+        Assert.Equal(deployId, place.GetTagItem("deepdeploy.deployment.id"));
+        Assert.Contains(place.Links, link => link.Context.TraceId == request.TraceId);
     }
 }

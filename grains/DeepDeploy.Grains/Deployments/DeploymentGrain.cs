@@ -55,6 +55,7 @@ public sealed class DeploymentGrain(
     WeightsFetch? _fetch;
     InstancePlacer? _placer;
     DeploymentEvents? _events;
+    readonly PlacementTrace _placement = new();
     DeploymentStatus? _reportedStatus;
     (int From, int To)? _reportedScaling;
     bool _awake;
@@ -145,6 +146,7 @@ public sealed class DeploymentGrain(
         await Routes.PublishAsync(DeployId, S);
 
         metrics.SetInstances(DeployId, S);
+        _placement.Requested();
         StartLoop(TimeSpan.Zero);
         return DeploymentResult.Ok(View());
     }
@@ -190,6 +192,7 @@ public sealed class DeploymentGrain(
         ReportStatus("settings changed");
         if (!S.IsFinished)
         {
+            _placement.Requested();
             StartLoop(TimeSpan.Zero);
         }
 
@@ -244,6 +247,7 @@ public sealed class DeploymentGrain(
             S.RefreshStatus(time.GetUtcNow());
             await _store.WriteAsync();
             ReportStatus("started by the user");
+            _placement.Requested();
             StartLoop(TimeSpan.Zero);
         }
 
@@ -472,6 +476,7 @@ public sealed class DeploymentGrain(
         var desired = Demand.Desired(spec.MinInstances, spec.MaxInstances, spec.MaxBatchSize, live.Count, time.GetUtcNow());
         metrics.Scaling(DeployId, live.Count, desired, spec);
         ReportScaling(spec, live.Count, desired);
+        using var placing = _placement.Start(DeployId, live.Count, desired);
         for (var n = live.Count; n < desired; n++)
         {
             if (!Meter.Standing.MayRun || await Placer.TryPlaceAsync(S, () => _store.WriteAsync()) is not { } placed)
@@ -483,6 +488,7 @@ public sealed class DeploymentGrain(
                 e => e with { InstanceId = placed.InstanceId, Node = S.Instances[placed.InstanceId].Node, Gpus = placed.GpuIndices.ToArray() });
         }
 
+        placing?.Dispose();
         if (Placer.GiveUp(S) is { } unplaceable)
         {
             S.SetStatus(DeploymentStatus.Failed, unplaceable, time.GetUtcNow());
