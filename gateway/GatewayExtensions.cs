@@ -26,6 +26,8 @@ public static class GatewayExtensions
         services.Configure(configure);
         services.AddSingleton(TimeProvider.System);
         services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section);
+        services.AddOptions<EventStreamOptions>().BindConfiguration(EventStreamOptions.Section)
+            .Validate(o => o.KeepAliveInterval > TimeSpan.Zero, "DeepDeploy:Events:KeepAliveInterval must be positive.").ValidateOnStart();
         services.AddSingleton<BearerTokenCache>();
         services.AddSingleton<AuthFailureThrottle>();
         services.AddOptions<InferenceOptions>().BindConfiguration(InferenceOptions.Section)
