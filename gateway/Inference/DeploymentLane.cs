@@ -32,6 +32,7 @@ public sealed class DeploymentLane
     int _waiting;
     long _refused;
     long _lastWake = long.MinValue;
+    int _pressureAt = int.MaxValue;
 
     public DeploymentLane(DeploymentRoute route, InferenceOptions options, TimeProvider time, Action<DeploymentLane> wake)
     {
@@ -49,6 +50,10 @@ public sealed class DeploymentLane
 
     /// <summary>The policy of requests that name none (<see cref="RoutingPolicies.Header"/>).</summary>
     public RoutingPolicy Policy { get; set; } = RoutingPolicies.LeastLoaded;
+
+    /// <summary>Called when a request queues, or when in flight reaches <see cref="InferenceOptions.LoadPressureThreshold"/>
+    /// of this gateway's slots (under the lock: it must only signal): the cue of an immediate load report.</summary>
+    public Action<DeploymentLane>? Pressure { get; init; }
 
     public int InFlight => Volatile.Read(ref _inFlight);
 
@@ -92,6 +97,7 @@ public sealed class DeploymentLane
                 return slot;
             }).ToArray();
             _candidates = new InstanceSlot[_instances.Length];
+            _pressureAt = _instances.Length == 0 ? int.MaxValue : Math.Max(1, (int)Math.Ceiling(_instances.Sum(i => i.Capacity) * _options.LoadPressureThreshold));
 
             done = IsUnavailable(route.Status) ? DrainLocked(AdmissionOutcome.Unavailable) : DispatchLocked();
         }
@@ -130,6 +136,11 @@ public sealed class DeploymentLane
 
             if ((retry || _waiting == 0) && TryPickLocked(policy, body) is { } slot)
             {
+                if (_inFlight == _pressureAt)
+                {
+                    Pressure?.Invoke(this);
+                }
+
                 return new(new Admission(AdmissionOutcome.Granted, new SlotLease(this, slot)));
             }
 
@@ -145,6 +156,7 @@ public sealed class DeploymentLane
         }
 
         MaybeWake();
+        Pressure?.Invoke(this);
         return new(WaitAsync(waiter, cancellationToken));
     }
 

@@ -40,6 +40,17 @@ public sealed class InferenceOptions
     /// <summary>How often the gateway reports per-deployment load to the deployment grains.</summary>
     public TimeSpan LoadReportInterval { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Whether load pressure (a queue growing, in flight past <see cref="LoadPressureThreshold"/>) is reported at
+    /// once; false: periodic reports only (fewer grain calls, the autoscaler hears of a burst up to an interval later).</summary>
+    public bool ImmediateLoadReports { get; set; } = true;
+
+    /// <summary>Share of this gateway's slots on a deployment whose filling sends an immediate load report (as does a
+    /// request that has to queue): the autoscaler hears of pressure at once, not at the next periodic report.</summary>
+    public double LoadPressureThreshold { get; set; } = 0.8;
+
+    /// <summary>Least time between two rounds of immediate load reports (each at most one call per deployment).</summary>
+    public TimeSpan UrgentReportInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+
     /// <summary>The routing policy of deployments not in <see cref="RoutingByModel"/>: least-loaded, round-robin or
     /// random (a request may name another in the X-DeepDeploy-Routing header).</summary>
     public string Routing { get; set; } = RoutingPolicies.LeastLoaded.Name;

@@ -43,6 +43,9 @@ public sealed class RouteTable(
     /// <summary>The live gateways, as the directory last said.</summary>
     public IReadOnlyList<string> Gateways => _gateways;
 
+    /// <summary>Where lanes signal load pressure (<see cref="DeploymentLane.Pressure"/>): set by the <see cref="LoadReporter"/>.</summary>
+    public Action<DeploymentLane>? Pressure { get; set; }
+
     /// <summary>The lane of a model ("user/model_name"), or null. Lock-free.</summary>
     public DeploymentLane? Find(string model) => _byModel.GetValueOrDefault(model);
 
@@ -94,7 +97,7 @@ public sealed class RouteTable(
                 }
                 else
                 {
-                    lane = new DeploymentLane(route, options.Value, time, Wake) { Policy = options.Value.RoutingFor(route.Model) };
+                    lane = new DeploymentLane(route, options.Value, time, Wake) { Policy = options.Value.RoutingFor(route.Model), Pressure = l => Pressure?.Invoke(l) };
                     lane.Update(route, Rank(), Count());
                     _lanes[route.DeployId] = lane;
                 }

@@ -24,7 +24,8 @@ public static class ControlPlaneSiloExtensions
         services.AddHttpClient();
         services.AddDeepDeployControlPlaneMetrics();
         services.Configure<GpuPrices>(configuration.GetSection(PricesSection));
-        services.Configure<AutoscalerOptions>(configuration.GetSection("DeepDeploy:Autoscaler"));
+        services.AddOptions<AutoscalerOptions>().Bind(configuration.GetSection("DeepDeploy:Autoscaler"))
+            .Validate(o => ScalingPolicies.IsKnown(o.Policy), $"DeepDeploy:Autoscaler:Policy names one of: {ScalingPolicies.Utilization}, {ScalingPolicies.Slo}.").ValidateOnStart();
         services.Configure<DeploymentOptions>(configuration.GetSection("DeepDeploy:Deployments"));
 
         services.AddHubWeights(configuration, DeepDeployOptions.Read(configuration).HfEndpoint);

@@ -1,5 +1,6 @@
 using DeepDeploy.Contracts.Deployments;
 using DeepDeploy.Grains.Deployments;
+using DeepDeploy.Grains.Telemetry;
 
 namespace DeepDeploy.Tests.Gateway;
 
@@ -46,6 +47,33 @@ public sealed class InstanceDemandTests
         Assert.Equal(4, demand.Desired(1, 8, 4, current: 4, T0 + TimeSpan.FromSeconds(70)));
         demand.SettingsChanged();
         Assert.Equal(2, demand.Desired(1, 2, 4, current: 4, T0 + TimeSpan.FromSeconds(71)));
+    }
+
+    [Fact]
+    public void A_decision_records_the_input_that_asked_for_it()
+    {
+        var demand = new InstanceDemand(Options);
+        Assert.Equal((1, ScaleTrigger.ControlLoop), demand.Decide(1, 4, 4, live: 0, T0)); // min_instances, on the loop's tick
+
+        // A gateway's queue grew: the deployment decides now, and the decision says why.
+        demand.Report(new GatewayLoad("g1", 4, 3, 0, LoadTrigger.GatewayQueue), T0);
+        Assert.True(demand.Changes(1, 4, 4, live: 1, T0));
+        demand.Report(new GatewayLoad("g2", 0, 0, 0), T0); // a periodic report arriving before the decision
+        Assert.Equal((3, ScaleTrigger.GatewayQueue), demand.Decide(1, 4, 4, live: 1, T0));
+
+        // The same need again is not a new decision; a larger one is.
+        demand.Report(new GatewayLoad("g1", 4, 3, 0), T0);
+        Assert.False(demand.Changes(1, 4, 4, live: 1, T0));
+        demand.Report(new GatewayLoad("g1", 4, 8, 0, LoadTrigger.GatewayInFlight), T0);
+        Assert.True(demand.Changes(1, 4, 4, live: 1, T0));
+        Assert.Equal((4, ScaleTrigger.GatewayInFlight), demand.Decide(1, 4, 4, live: 1, T0));
+        Assert.Equal((4, ScaleTrigger.ControlLoop), demand.Decide(1, 4, 4, live: 1, T0));
+
+        var cold = new InstanceDemand(Options);
+        cold.Request(T0);
+        Assert.Equal((1, ScaleTrigger.ColdStart), cold.Decide(0, 1, 4, live: 0, T0));
+        cold.SettingsChanged();
+        Assert.Equal((2, ScaleTrigger.Settings), cold.Decide(2, 2, 4, live: 1, T0));
     }
 
     [Fact]

@@ -24,6 +24,10 @@ public sealed record DeploymentEvent(
     [Id(9)] public int? Target { get; init; }
     [Id(10)] public string? Reason { get; init; }
 
+    /// <summary>What made the deployment decide when it did: gateway_queue, gateway_in_flight, periodic_report,
+    /// cold_start, settings or control_loop (<c>ScaleTrigger</c>).</summary>
+    [Id(22)] public string? Trigger { get; init; }
+
     [Id(11)] public string? Node { get; init; }
     [Id(12)] public IReadOnlyList<int>? Gpus { get; init; }
     [Id(13)] public string? InstanceId { get; init; }

@@ -388,9 +388,9 @@ public sealed class DeploymentGrain(
         var now = time.GetUtcNow();
         Demand.Report(load, now);
         if (S.Spec is { } spec && !S.IsFinished
-            && Demand.Target(spec.MinInstances, spec.MaxInstances, spec.MaxBatchSize, now) > S.Instances.Values.Count(i => !i.Stopping))
+            && Demand.Changes(spec.MinInstances, spec.MaxInstances, spec.MaxBatchSize, S.Instances.Values.Count(i => !i.Stopping), now))
         {
-            // Scale up now, not at the next tick.
+            // Decide now, not at the next tick.
             StartLoop(TimeSpan.Zero);
         }
 
@@ -473,9 +473,9 @@ public sealed class DeploymentGrain(
         }
 
         var live = S.Instances.Values.Where(i => !i.Stopping).ToList();
-        var desired = Demand.Desired(spec.MinInstances, spec.MaxInstances, spec.MaxBatchSize, live.Count, time.GetUtcNow());
+        var (desired, trigger) = Demand.Decide(spec.MinInstances, spec.MaxInstances, spec.MaxBatchSize, live.Count, time.GetUtcNow());
         metrics.Scaling(DeployId, live.Count, desired, spec);
-        ReportScaling(spec, live.Count, desired);
+        ReportScaling(spec, live.Count, desired, trigger);
         using var placing = _placement.Start(DeployId, live.Count, desired);
         for (var n = live.Count; n < desired; n++)
         {
@@ -526,8 +526,8 @@ public sealed class DeploymentGrain(
             e => e with { FromStatus = from, ToStatus = S.Status, FailureReason = S.Status == DeploymentStatus.Failed ? S.FailReason : null });
     }
 
-    /// <summary>A decision to run another number of instances than live now, with its inputs; once per decision.</summary>
-    void ReportScaling(DeploymentSpec spec, int live, int desired)
+    /// <summary>A decision to run another number of instances than live now, with its inputs and what triggered it; once per decision.</summary>
+    void ReportScaling(DeploymentSpec spec, int live, int desired, string trigger)
     {
         if (desired == live)
         {
@@ -546,9 +546,10 @@ public sealed class DeploymentGrain(
         var reason = desired == spec.MinInstances && desired > live ? "min_instances"
             : desired == spec.MaxInstances && desired < live ? "max_instances"
             : load > 0 ? "load" : desired > live ? "cold start" : "idle";
+        log.LogInformation("Deployment {DeployId} scales {From} -> {To} ({Reason}, load {Load}, trigger {Trigger})", DeployId, live, desired, reason, load, trigger);
         Events.Add(DeploymentEventKind.ScalingDecision,
-            $"scale {(desired > live ? "up" : "down")} {live} -> {desired} instances ({reason}, load {load})",
-            e => e with { Load = load, Instances = live, Target = desired, Reason = reason });
+            $"scale {(desired > live ? "up" : "down")} {live} -> {desired} instances ({reason}, load {load}, trigger {trigger})",
+            e => e with { Load = load, Instances = live, Target = desired, Reason = reason, Trigger = trigger });
     }
 
     /// <summary>An instance's new phase; a start after it started already is a restart, a failure says why.</summary>
