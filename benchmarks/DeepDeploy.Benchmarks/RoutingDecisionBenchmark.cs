@@ -9,12 +9,29 @@ namespace DeepDeploy.Benchmarks;
 /// <summary>
 /// The routing decision alone, with 64 instances in one deployment: the pipeline's pick (filters, scorers, picker)
 /// and a whole admission (lane lock, pick, lease, release) per policy. Instances carry uneven load, a few are
-/// excluded or refused recently, so that every filter and scorer does real work.
+/// excluded or refused recently, so that every filter and scorer does real work. Requests are chat bodies with one of
+/// <see cref="Prompts"/> system prompts of about 6 KB (some 1,500 tokens), which the prefix policy hashes (in
+/// <c>AcquireAndRelease</c>, before the lane's lock, as the gateway does) and has seen before.
 /// </summary>
 [MemoryDiagnoser]
 public class RoutingDecisionBenchmark
 {
     public const int Instances = 64;
+
+    public const int Prompts = 20;
+
+    /// <summary>One chat body per system prompt, each with its own question.</summary>
+    public static readonly byte[][] Bodies = [.. Enumerable.Range(0, Prompts).Select(p => System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new
+    {
+        model = "bench/m",
+        messages = new object[]
+        {
+            new { role = "system", content = $"Tenant {p}. " + string.Join(' ', Enumerable.Range(0, 700).Select(w => $"w{(w * 7 + p) % 97}")) },
+            new { role = "user", content = $"Question {p}: what does the policy say?" },
+        },
+        max_tokens = 64,
+        stream = true,
+    }))];
 
     DeploymentLane _lane = null!;
     InstanceSlot[] _slots = [];
@@ -22,7 +39,7 @@ public class RoutingDecisionBenchmark
     RoutingPolicy _policy = null!;
     RoutingContext _context;
 
-    [Params("least-loaded", "round-robin", "random")]
+    [Params("least-loaded", "round-robin", "random", "prefix")]
     public string Policy { get; set; } = "least-loaded";
 
     [GlobalSetup]
@@ -31,7 +48,8 @@ public class RoutingDecisionBenchmark
         _policy = RoutingPolicies.Find(Policy)!;
         (_lane, _slots) = LoadedLane(_policy);
         _buffer = new InstanceSlot[_slots.Length];
-        _context = new RoutingContext(TimeProvider.System.GetTimestamp(), TimeProvider.System.TimestampFrequency, new LaneRoutingState(), default);
+        _context = new RoutingContext(TimeProvider.System.GetTimestamp(), TimeProvider.System.TimestampFrequency, new LaneRoutingState(),
+            Bodies[0], PrefixBlocks.For(_policy, Bodies[0]));
     }
 
     /// <summary>Filters, scorers and picker over 64 instances.</summary>
@@ -42,7 +60,7 @@ public class RoutingDecisionBenchmark
     [Benchmark]
     public void AcquireAndRelease()
     {
-        var admission = _lane.AcquireAsync(_policy, default, retry: false, CancellationToken.None);
+        var admission = _lane.AcquireAsync(_policy, Bodies[0], retry: false, CancellationToken.None);
         admission.Result.Lease!.Release();
     }
 
@@ -58,7 +76,8 @@ public class RoutingDecisionBenchmark
         };
         lane.Update(route, 0, 1);
         var random = new Random(42);
-        var leases = Enumerable.Range(0, Instances * 32).Select(_ => lane.AcquireAsync(false, default).Result.Lease!).ToList();
+        var leases = Enumerable.Range(0, Instances * 32)
+            .Select(i => lane.AcquireAsync(policy, Bodies[i % Prompts], retry: false, default).Result.Lease!).ToList();
         foreach (var lease in leases.Where(_ => random.Next(3) == 0))
         {
             lease.Release();

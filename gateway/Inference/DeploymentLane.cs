@@ -119,6 +119,7 @@ public sealed class DeploymentLane
     public ValueTask<Admission> AcquireAsync(RoutingPolicy? policy, ReadOnlyMemory<byte> body, bool retry, CancellationToken cancellationToken)
     {
         policy ??= Policy;
+        var prefix = PrefixBlocks.For(policy, body);
         Waiter waiter;
         lock (_lock)
         {
@@ -134,7 +135,7 @@ public sealed class DeploymentLane
                 return new(Admission.Of(AdmissionOutcome.RateLimited));
             }
 
-            if ((retry || _waiting == 0) && TryPickLocked(policy, body) is { } slot)
+            if ((retry || _waiting == 0) && TryPickLocked(policy, body, prefix) is { } slot)
             {
                 if (_inFlight == _pressureAt)
                 {
@@ -150,7 +151,7 @@ public sealed class DeploymentLane
                 return new(Admission.Of(AdmissionOutcome.QueueFull));
             }
 
-            waiter = new Waiter(_time.GetTimestamp(), _instances.Length == 0, policy, body);
+            waiter = new Waiter(_time.GetTimestamp(), _instances.Length == 0, policy, body, prefix);
             waiter.Node = retry ? _queue.AddFirst(waiter) : _queue.AddLast(waiter);
             _waiting++;
         }
@@ -237,9 +238,9 @@ public sealed class DeploymentLane
         Complete(done);
     }
 
-    InstanceSlot? TryPickLocked(RoutingPolicy policy, ReadOnlyMemory<byte> body)
+    InstanceSlot? TryPickLocked(RoutingPolicy policy, ReadOnlyMemory<byte> body, ReadOnlyMemory<ulong> prefix)
     {
-        var context = new RoutingContext(_time.GetTimestamp(), _time.TimestampFrequency, _routing, body);
+        var context = new RoutingContext(_time.GetTimestamp(), _time.TimestampFrequency, _routing, body, prefix);
         var best = policy.Pick(_instances, _candidates, context);
         if (best is not null)
         {
@@ -253,7 +254,7 @@ public sealed class DeploymentLane
     List<(Waiter, Admission)> DispatchLocked()
     {
         List<(Waiter, Admission)>? done = null;
-        while (_queue.First is { } first && TryPickLocked(first.Value.Policy, first.Value.Body) is { } slot)
+        while (_queue.First is { } first && TryPickLocked(first.Value.Policy, first.Value.Body, first.Value.Prefix) is { } slot)
         {
             _queue.RemoveFirst();
             first.Value.Node = null;
@@ -361,13 +362,15 @@ public sealed class DeploymentLane
         _wake(this);
     }
 
-    sealed class Waiter(long since, bool cold, RoutingPolicy policy, ReadOnlyMemory<byte> body)
+    sealed class Waiter(long since, bool cold, RoutingPolicy policy, ReadOnlyMemory<byte> body, ReadOnlyMemory<ulong> prefix)
     {
         public long Since { get; } = since;
 
         public RoutingPolicy Policy { get; } = policy;
 
         public ReadOnlyMemory<byte> Body { get; } = body;
+
+        public ReadOnlyMemory<ulong> Prefix { get; } = prefix;
 
         public bool Cold { get; set; } = cold;
 

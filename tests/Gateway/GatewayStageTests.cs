@@ -43,7 +43,7 @@ public sealed class GatewayStageTests
         }
 
         // Twice the slots at once (some wait in the queue), every policy, streamed and not.
-        var policies = new[] { null, "least-loaded", "round-robin", "random" };
+        var policies = new[] { null, "least-loaded", "round-robin", "random", "prefix" };
         var results = await Task.WhenAll(Enumerable.Range(0, Requests).Select(async i =>
         {
             using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/openai/chat/completions")

@@ -3,8 +3,6 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using LLama;
-using LLama.Common;
 using DeepDeploy.LocalHub;
 using Xunit;
 using Xunit.Abstractions;
@@ -32,9 +30,6 @@ public sealed class PrefixCacheBenchmark(ITestOutputHelper output)
     const int PrefixTokens = 1000;
     const int MaxTokens = 16;
 
-    static readonly string[] Words = ["policy", "tenant", "deploy", "model", "weights", "cluster", "gateway", "route",
-        "token", "cache", "batch", "prefill", "decode", "queue", "replica", "region"];
-
     [BenchmarkFact]
     public async Task Time_to_first_token_with_and_without_the_prefix_cache()
     {
@@ -54,9 +49,9 @@ public sealed class PrefixCacheBenchmark(ITestOutputHelper output)
 
     async Task RunAsync(string modelPath)
     {
-        var systems = SystemPrompts(modelPath);
+        var systems = BenchmarkPrompts.SystemPrompts(modelPath, Prompts, PrefixTokens);
         var requests = Enumerable.Range(0, Questions)
-            .SelectMany(q => Enumerable.Range(0, Prompts).Select(p => (System: systems[p], Question: $"question {q} about {Words[(p + q) % Words.Length]}?")))
+            .SelectMany(q => Enumerable.Range(0, Prompts).Select(p => (System: systems[p], Question: BenchmarkPrompts.Question(p, q))))
             .ToList();
 
         var report = new StringBuilder()
@@ -103,22 +98,6 @@ public sealed class PrefixCacheBenchmark(ITestOutputHelper output)
         var results = Path.Combine(WorkerBenchmark.FindRepoRoot(), "bench-results");
         Directory.CreateDirectory(results);
         await File.WriteAllTextAsync(Path.Combine(results, "worker-prefix-cache.txt"), report.ToString());
-    }
-
-    /// <summary>Ten distinct system prompts, each grown until the model's tokenizer gives it PrefixTokens tokens.</summary>
-    static List<string> SystemPrompts(string modelPath)
-    {
-        using var vocab = LLamaWeights.LoadFromFile(new ModelParams(modelPath) { VocabOnly = true, GpuLayerCount = 0 });
-        return [.. Enumerable.Range(0, Prompts).Select(p =>
-        {
-            var text = new StringBuilder().Append(CultureInfo.InvariantCulture, $"System prompt {p}. ");
-            for (var w = 0; vocab.Tokenize(text.ToString(), true, false, Encoding.UTF8).Length < PrefixTokens; w++)
-            {
-                text.Append(Words[(w * 7 + p * 3) % Words.Length]).Append(w % 9 == 8 ? ". " : " ");
-            }
-
-            return text.ToString();
-        })];
     }
 
     /// <summary>Streams one chat completion; returns the seconds to the first chunk and the completion tokens.</summary>

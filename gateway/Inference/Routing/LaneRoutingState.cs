@@ -5,4 +5,7 @@ public sealed class LaneRoutingState
 {
     /// <summary>Picks made by round-robin so far.</summary>
     public int Cursor { get; set; }
+
+    /// <summary>Which instances recently got which prefixes (made by the first prefix-aware pick).</summary>
+    public PrefixIndex? Prefix { get; set; }
 }

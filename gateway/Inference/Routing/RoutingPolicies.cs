@@ -3,8 +3,8 @@ namespace DeepDeploy.Gateway.Inference.Routing;
 /// <summary>
 /// The routing policies a deployment or a request can name (<c>X-DeepDeploy-Routing</c>). All of them keep the same
 /// filters (serving, healthy, below its slot share: the max_batch_size invariant), so a policy only changes which
-/// of the free instances gets the request. A prefix-affinity scorer joins <see cref="LeastLoaded"/>'s scorers (or a
-/// policy of its own here) with a weight next to the load.
+/// of the free instances gets the request. <see cref="Prefix"/> adds prefix affinity to <see cref="LeastLoaded"/>'s
+/// scorers, weighed next to the load.
 /// </summary>
 public static class RoutingPolicies
 {
@@ -22,9 +22,17 @@ public static class RoutingPolicies
 
     public static readonly RoutingPolicy Random = new("random", Filters, new RandomPicker(System.Random.Shared));
 
-    public static readonly IReadOnlyList<RoutingPolicy> All = [LeastLoaded, RoundRobin, Random];
+    /// <summary>Prefix affinity weighed against the load: the instance that recently got this request's prefix, unless
+    /// it is at its slot share or clearly busier than another (see docs/gateway.md, "Prefix-aware routing").</summary>
+    public static readonly RoutingPolicy Prefix = new("prefix", Filters, new PrefixAffinityPicker(new ScoringPicker(System.Random.Shared,
+        new WeightedScorer(PrefixScorer.Instance, 0.8),
+        new WeightedScorer(InFlightScorer.Instance, 1.0),
+        new WeightedScorer(EngineQueueScorer.Instance, 0.5),
+        new WeightedScorer(RecentFailuresScorer.Instance, 0.5))));
 
-    /// <summary>"least-loaded, round-robin, random": for error messages.</summary>
+    public static readonly IReadOnlyList<RoutingPolicy> All = [LeastLoaded, RoundRobin, Random, Prefix];
+
+    /// <summary>"least-loaded, round-robin, random, prefix": for error messages.</summary>
     public static readonly string Names = string.Join(", ", All.Select(p => p.Name));
 
     public static RoutingPolicy? Find(string? name)

@@ -56,6 +56,7 @@ public sealed class RoutingPolicyTests
     [InlineData("least-loaded")]
     [InlineData("ROUND-ROBIN")]
     [InlineData("random")]
+    [InlineData("Prefix")]
     public void Policies_are_found_by_name_ignoring_case(string name) =>
         Assert.Equal(name.ToLowerInvariant(), RoutingPolicies.Find(name)!.Name);
 
