@@ -92,9 +92,11 @@ public sealed class InferenceForwarder(IHttpForwarder forwarder, IOptions<Infere
             http.Request.ContentLength = body.Length;
             http.Response.Body = observer;
             ForwarderError error;
+            using var streamFailure = StreamFailureGuard.Install(http);
             try
             {
                 error = await forwarder.SendAsync(http, lease.Endpoint, Engines, _config, transformer);
+                await streamFailure.EndAsync(error, originalBody, lane.Model);
                 if (error == ForwarderError.None && attempt.Refused is null && attempt.Native is { } translated)
                 {
                     await translated.CompleteAsync(cancellationToken);

@@ -7,7 +7,9 @@ namespace DeepDeploy.Tests.Billing;
 /// <summary>
 /// A property over random fault schedules, on a real TestingHost silo whose grain state lives in SQLite and whose
 /// clock is fake: instances start, serve, restart (pause, then serve again), stop; their deployment's renewals stop
-/// for longer than the lease (its silo is gone) and come back; the ledger is deactivated and read back from storage.
+/// for longer than the lease (its silo is gone) and come back; the ledger is deactivated and read back from storage;
+/// its storage is down for a while, during which the deployment keeps the pauses and stops the ledger could not take
+/// and sends nothing else, then sends them in order, with the times they happened (<c>DeploymentMeter</c>'s rule).
 /// Whatever the schedule, the weekly invoices add up to Σ serving GPU-seconds × price. The seed is printed, so a
 /// failing schedule replays.
 /// </summary>
@@ -50,7 +52,9 @@ public sealed class BillingFaultScheduleTests(ITestOutputHelper output)
         var management = cluster.Cluster.Client.GetGrain<IManagementGrain>(0);
         var instances = new List<Instance>();
         var truthGpuSeconds = 0m;
-        var (gaps, restarts, deactivations) = (0, 0, 0);
+        var (gaps, restarts, deactivations, outages) = (0, 0, 0, 0);
+        var outageSteps = 0;
+        var unsent = new List<Func<Task>>();
 
         void Served(Instance instance, DateTimeOffset until)
         {
@@ -58,9 +62,36 @@ public sealed class BillingFaultScheduleTests(ITestOutputHelper output)
             instance.ServingSince = null;
         }
 
-        Task RenewAsync() => ledger.Renew(
-            instances.Where(i => i.ServingSince is not null).Select(i => new MeterRenewal(i.Id, i.ServingSince!.Value)).ToArray(),
-            clock.GetUtcNow());
+        async Task RenewAsync()
+        {
+            if (outageSteps > 0)
+            {
+                return; // the ledger takes nothing; the deployment holds its renewals behind what it could not send
+            }
+
+            foreach (var call in unsent)
+            {
+                await call();
+            }
+
+            unsent.Clear();
+            await ledger.Renew(
+                instances.Where(i => i.ServingSince is not null).Select(i => new MeterRenewal(i.Id, i.ServingSince!.Value)).ToArray(),
+                clock.GetUtcNow());
+        }
+
+        // A pause or stop: sent at once, or kept (with its time) while the ledger's storage is down.
+        async Task SendAsync(Func<Task> call)
+        {
+            if (outageSteps > 0)
+            {
+                unsent.Add(call);
+            }
+            else
+            {
+                await call();
+            }
+        }
 
         for (var step = 0; step < Steps; step++)
         {
@@ -77,20 +108,22 @@ public sealed class BillingFaultScheduleTests(ITestOutputHelper output)
             else if (roll < 20 && live.Count > 0)
             {
                 var instance = live[random.Next(live.Count)];
+                var (at, since) = (clock.GetUtcNow(), instance.ServingSince);
                 if (instance.ServingSince is not null)
                 {
-                    Served(instance, clock.GetUtcNow());
+                    Served(instance, at);
                 }
 
                 instance.Stopped = true;
-                await ledger.MeterStop(instance.Id, clock.GetUtcNow());
+                await SendAsync(() => ledger.MeterStop(instance.Id, at, since));
             }
             else if (roll < 28 && serving.Count > 0)
             {
                 // Its engine crashed: not serving (not billed) until it runs again.
                 var instance = serving[random.Next(serving.Count)];
-                Served(instance, clock.GetUtcNow());
-                await ledger.MeterPause(instance.Id, clock.GetUtcNow());
+                var (at, since) = (clock.GetUtcNow(), instance.ServingSince!.Value);
+                Served(instance, at);
+                await SendAsync(() => ledger.MeterPause(instance.Id, at, since));
                 restarts++;
             }
             else if (roll < 36 && paused.Count > 0)
@@ -111,20 +144,34 @@ public sealed class BillingFaultScheduleTests(ITestOutputHelper output)
                 await management.ForceActivationCollection(TimeSpan.Zero);
                 deactivations++;
             }
+            else if (roll < 52 && outageSteps == 0)
+            {
+                // The ledger's storage is down for 1-30 steps (about 2 s each): up to a minute, past the lease.
+                outageSteps = random.Next(1, 31);
+                outages++;
+            }
 
             // The control loop's tick: a renewal every 2 s or so.
             clock.Advance(TimeSpan.FromMilliseconds(random.Next(500, 4000)));
+            if (outageSteps > 0)
+            {
+                outageSteps--;
+            }
+
             await RenewAsync();
         }
 
+        outageSteps = 0;
+        await RenewAsync();
         foreach (var instance in instances.Where(i => !i.Stopped))
         {
-            if (instance.ServingSince is not null)
+            var since = instance.ServingSince;
+            if (since is not null)
             {
                 Served(instance, clock.GetUtcNow());
             }
 
-            await ledger.MeterStop(instance.Id, clock.GetUtcNow());
+            await ledger.MeterStop(instance.Id, clock.GetUtcNow(), since);
         }
 
         var billedGpuSeconds = 0m;
@@ -138,9 +185,9 @@ public sealed class BillingFaultScheduleTests(ITestOutputHelper output)
             lines += invoice.Lines.Count;
         }
 
-        output.WriteLine($"seed {seed}: {instances.Count} instances, {gaps} lease gaps, {restarts} restarts, {deactivations} deactivations; " +
+        output.WriteLine($"seed {seed}: {instances.Count} instances, {gaps} lease gaps, {restarts} restarts, {deactivations} deactivations, {outages} storage outages; " +
             $"truth {truthGpuSeconds:F3} GPU-s, billed {billedGpuSeconds:F3} GPU-s, {billedUsd} USD");
-        Assert.True(gaps > 0 && restarts > 0, "the schedule should hold lease gaps and restarts");
+        Assert.True(gaps > 0 && restarts > 0 && outages > 0, "the schedule should hold lease gaps, restarts and storage outages");
         Assert.Equal(truthGpuSeconds, billedGpuSeconds);
         Assert.InRange(billedUsd, truthGpuSeconds * Price / 3600m - 0.01m * lines, truthGpuSeconds * Price / 3600m + 0.01m * lines);
     }

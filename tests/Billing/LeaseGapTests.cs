@@ -31,8 +31,8 @@ public sealed class LeaseGapTests
         await ledger.Renew([new MeterRenewal("through", t0), new MeterRenewal("back", back)], clock.GetUtcNow());
         await ledger.Renew([new MeterRenewal("through", t0), new MeterRenewal("back", back)], clock.GetUtcNow()); // a repeat counts nothing
         clock.Advance(TimeSpan.FromSeconds(8));
-        await ledger.MeterStop("through", clock.GetUtcNow());
-        await ledger.MeterStop("back", clock.GetUtcNow());
+        await ledger.MeterStop("through", clock.GetUtcNow(), t0);
+        await ledger.MeterStop("back", clock.GetUtcNow(), back);
 
         // through: t0 .. t0 + 110 s, the gap once. back: t0 .. t0 + 2 s and t0 + 90 s .. t0 + 110 s, the gap not at all.
         Assert.Equal(new Dictionary<string, decimal> { ["d-through"] = 110, ["d-back"] = 22 }, await SecondsAsync(ledger, t0));

@@ -48,10 +48,10 @@ public sealed class LedgerTests(ITestOutputHelper output)
                     var (stopId, meter) = open.ElementAt(random.Next(open.Count));
                     open.Remove(stopId);
                     truthGpuSeconds += (decimal)(t - meter.Start).TotalSeconds * meter.Gpus;
-                    await ledger.MeterStop(stopId, t);
+                    await ledger.MeterStop(stopId, t, meter.Start);
                     if (random.Next(3) == 0)
                     {
-                        await ledger.MeterStop(stopId, t.AddMinutes(10)); // a late duplicate stop changes nothing
+                        await ledger.MeterStop(stopId, t.AddMinutes(10), meter.Start); // a late duplicate stop changes nothing
                     }
 
                     break;
@@ -75,7 +75,7 @@ public sealed class LedgerTests(ITestOutputHelper output)
         foreach (var (id, meter) in open)
         {
             truthGpuSeconds += (decimal)(t - meter.Start).TotalSeconds * meter.Gpus;
-            await ledger.MeterStop(id, t);
+            await ledger.MeterStop(id, t, meter.Start);
         }
 
         // Σ over every weekly invoice = Σ true GPU-seconds × price.
@@ -103,15 +103,15 @@ public sealed class LedgerTests(ITestOutputHelper output)
         var start = DateTimeOffset.UtcNow.AddMinutes(-10);
         await ledger.MeterStart(Start("a", 2, start));
         await ledger.MeterStart(Start("b", 1, start.AddMinutes(1)));
-        await ledger.MeterStop("b", start.AddMinutes(3));
+        await ledger.MeterStop("b", start.AddMinutes(3), start.AddMinutes(1));
 
         await ledgerCluster.RotateAsync();
         await ledgerCluster.RotateAsync();
 
         // b's two minutes survived; a is still open and is billed until it stops; repeats count nothing.
         await ledger.MeterStart(Start("a", 2, start.AddMinutes(2)));
-        await ledger.MeterStop("b", start.AddMinutes(4));
-        await ledger.MeterStop("a", start.AddMinutes(5));
+        await ledger.MeterStop("b", start.AddMinutes(4), start.AddMinutes(1));
+        await ledger.MeterStop("a", start.AddMinutes(5), start);
         var usage = await ledger.GetUsage(start.AddHours(-1), start.AddHours(1));
         Assert.Equal(5 * 60 * 2 + 2 * 60 * 1, usage.Lines.Sum(l => l.GpuSeconds));
         Assert.Equal(Math.Round((600m + 120m) * Price / 3600m, 2), usage.TotalUsd);
@@ -125,7 +125,7 @@ public sealed class LedgerTests(ITestOutputHelper output)
         var ledger = ledgerCluster.Cluster.Client.GetGrain<IBillingLedgerGrain>("week-user");
 
         await ledger.MeterStart(Start("x", 2, monday.AddHours(-1), "weekend"));
-        await ledger.MeterStop("x", monday.AddHours(3));
+        await ledger.MeterStop("x", monday.AddHours(3), monday.AddHours(-1));
 
         var weeks = await ledger.ListInvoiceWeeks();
         Assert.Equal([monday, monday.AddDays(-7)], weeks);
@@ -145,7 +145,7 @@ public sealed class LedgerTests(ITestOutputHelper output)
         var ledger = ledgerCluster.Cluster.Client.GetGrain<IBillingLedgerGrain>("limit-user");
         var from = clock.GetUtcNow().AddHours(-2);
         await ledger.MeterStart(Start("s", 1, from));
-        await ledger.MeterStop("s", from.AddHours(1)); // 2 USD spent this month
+        await ledger.MeterStop("s", from.AddHours(1), from); // 2 USD spent this month
 
         Assert.True((await ledger.GetStanding()).MayRun);
         var warned = await ledger.SetSpendingLimit(2.40m);

@@ -6,10 +6,15 @@ public interface IBillingLedgerGrain : IGrainWithStringKey
 {
     Task MeterStart(MeterStart start);
 
-    Task MeterStop(string instanceId, DateTimeOffset at);
+    /// <summary>The instance is gone since <paramref name="at"/>. <paramref name="servingSince"/>: it served until
+    /// then, in a period that began at that time (null: it was not serving), so a stop that arrives late (its first
+    /// send failed) bills up to the stop even if the meter's lease closed it earlier.</summary>
+    Task MeterStop(string instanceId, DateTimeOffset at, DateTimeOffset? servingSince);
 
-    /// <summary>The instance stopped serving for a while (restarting): its meter closes until a renewal opens it again.</summary>
-    Task MeterPause(string instanceId, DateTimeOffset at);
+    /// <summary>The instance stopped serving at <paramref name="at"/> (restarting), ending the serving period that
+    /// began at <paramref name="servingSince"/>: its meter closes there until a renewal opens it again. Billed up to
+    /// <paramref name="at"/> however late it arrives.</summary>
+    Task MeterPause(string instanceId, DateTimeOffset at, DateTimeOffset servingSince);
 
     /// <summary>Instances of a deployment still serving at <paramref name="at"/>. A meter nobody renews for
     /// <c>LeaseSeconds</c> is closed at its last renewal (the instance was lost with its reporter); a renewal whose

@@ -59,11 +59,16 @@ public sealed class BillingLedgerGrain(
         await WriteAsync();
     }
 
-    public async Task MeterStop(string instanceId, DateTimeOffset at)
+    public async Task MeterStop(string instanceId, DateTimeOffset at, DateTimeOffset? servingSince)
     {
         if (!S.Meters.TryGetValue(instanceId, out var meter) || meter.Stopped)
         {
             return;
+        }
+
+        if (servingSince is { } since)
+        {
+            Serving(meter, since);
         }
 
         Metered(meter, at);
@@ -72,10 +77,11 @@ public sealed class BillingLedgerGrain(
         await WriteAsync();
     }
 
-    public async Task MeterPause(string instanceId, DateTimeOffset at)
+    public async Task MeterPause(string instanceId, DateTimeOffset at, DateTimeOffset servingSince)
     {
-        if (S.Meters.TryGetValue(instanceId, out var meter) && !meter.Stopped && meter.OpenSince is not null)
+        if (S.Meters.TryGetValue(instanceId, out var meter) && !meter.Stopped)
         {
+            Serving(meter, servingSince);
             Metered(meter, at);
             meter.Close(at);
             meter.LastRenewed = at;
@@ -91,18 +97,7 @@ public sealed class BillingLedgerGrain(
             if (S.Meters.TryGetValue(renewal.InstanceId, out var meter) && !meter.Stopped && at > meter.LastRenewed)
             {
                 Metered(meter, at);
-                if (meter.OpenSince is not null && renewal.ServingSince > meter.LastRenewed)
-                {
-                    // It restarted since the last renewal and the pause never arrived: that period ended unseen.
-                    meter.Close(meter.LastRenewed);
-                }
-
-                if (meter.OpenSince is null)
-                {
-                    // Closed by a pause or an expired lease, and seen serving again.
-                    meter.Reopen(renewal.ServingSince);
-                }
-
+                Serving(meter, renewal.ServingSince);
                 meter.LastRenewed = at;
                 _dirty = true;
             }
@@ -253,6 +248,23 @@ public sealed class BillingLedgerGrain(
             .ThenBy(l => l.DeployId, StringComparer.Ordinal)
             .ToArray();
         return new UsageReport(from, to, lines, lines.Sum(l => l.AmountUsd));
+    }
+
+    /// <summary>The instance has served since <paramref name="since"/> (a renewal, or the period a pause or stop ends):
+    /// the meter is open for that period.</summary>
+    static void Serving(Meter meter, DateTimeOffset since)
+    {
+        if (meter.OpenSince is not null && since > meter.LastRenewed)
+        {
+            // It restarted since the last renewal and the pause never arrived: that period ended unseen.
+            meter.Close(meter.LastRenewed);
+        }
+
+        if (meter.OpenSince is null)
+        {
+            // Closed by a pause or an expired lease, and seen serving again (or until a pause or stop that came late).
+            meter.Reopen(since);
+        }
     }
 
     /// <summary>Counts an open meter's time since its last renewal (a closed one's gap is not billed).</summary>
