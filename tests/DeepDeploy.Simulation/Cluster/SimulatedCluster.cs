@@ -10,13 +10,15 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
+using Xunit;
 
 namespace DeepDeploy.Tests.Cluster;
 
 /// <summary>
-/// A real Orleans cluster (TestingHost, grain state in SQLite) where every silo is one GPU node with
-/// <see cref="GpusPerNode"/> simulated GPUs run by a <see cref="SimulatedNodeAgent"/>. The control plane is
-/// the production code: deployment, node, registry, quota and ledger grains, placement, reminders, the lost-node waker.
+/// A real Orleans cluster (TestingHost, grain state in SQLite) of simulated GPU nodes, each with
+/// <see cref="GpusPerNode"/> simulated GPUs run by a <see cref="SimulatedNodeAgent"/>: one node per silo, or many
+/// per silo (<see cref="SimulatedNodeHost"/>) for simulations at scale. The control plane is the production code:
+/// deployment, node, registry, quota and ledger grains, placement, reminders, the lost-node waker.
 /// </summary>
 public sealed class SimulatedCluster : IAsyncDisposable
 {
@@ -30,31 +32,70 @@ public sealed class SimulatedCluster : IAsyncDisposable
     public IGrainFactory Grains => Cluster.Client;
 
     /// <param name="silo">More silo configuration, applied last.</param>
-    public static async Task<SimulatedCluster> StartAsync(short nodes, Action<AutoscalerOptions>? autoscaler = null, Action<ISiloBuilder>? silo = null)
+    public static Task<SimulatedCluster> StartAsync(short nodes, Action<AutoscalerOptions>? autoscaler = null, Action<ISiloBuilder>? silo = null) =>
+        StartAsync(new SimulatedClusterOptions { Silos = nodes, Nodes = nodes, Autoscaler = autoscaler, Silo = silo });
+
+    public static async Task<SimulatedCluster> StartAsync(SimulatedClusterOptions options)
     {
-        var configure = silo;
         var sim = new SimulatedCluster();
         var connection = $"Data Source={Path.Combine(sim._directory, "state.db")}";
-        var builder = new InProcessTestClusterBuilder(nodes);
+        var onePerSilo = options.Nodes == options.Silos;
+        var builder = new InProcessTestClusterBuilder(options.Silos);
         builder.Options.ConfigureFileLogging = false;
-        builder.ConfigureSilo((options, silo) =>
+        var siloIndex = 0;
+        builder.ConfigureSilo((siloOptions, silo) =>
         {
-            silo.UseDeepDeploySqlite(StorageNames.Default, connection);
+            if (options.InMemoryStorage)
+            {
+                silo.AddMemoryGrainStorage(StorageNames.Default);
+                silo.UseInMemoryReminderService();
+            }
+            else
+            {
+                silo.UseDeepDeploySqlite(StorageNames.Default, connection);
+            }
+
             silo.Services.AddSingleton<IWeightsResolver, FixedWeightsResolver>();
-            silo.AddDeepDeployControlPlane(hostedNode: options.SiloName);
-            silo.Services.AddSingleton(sp => new SimulatedNodeAgent(sp.GetRequiredService<IGrainFactory>(), options.SiloName, GpusPerNode, Gpu));
-            silo.Services.AddSingleton<INodeAgent>(sp => sp.GetRequiredService<SimulatedNodeAgent>());
-            silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<SimulatedNodeAgent>());
-            silo.Services.Configure<AutoscalerOptions>(o => autoscaler?.Invoke(o));
+            silo.AddDeepDeployControlPlane(hostedNode: siloOptions.SiloName);
+            if (onePerSilo)
+            {
+                var gpu = options.GpuTypes[siloIndex++ % options.GpuTypes.Count];
+                silo.Services.AddSingleton(sp => new SimulatedNodeAgent(sp.GetRequiredService<IGrainFactory>(), siloOptions.SiloName, options.GpusPerNode, gpu, simulation: options.Simulation));
+                silo.Services.AddSingleton<INodeAgent>(sp => sp.GetRequiredService<SimulatedNodeAgent>());
+                silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<SimulatedNodeAgent>());
+            }
+            else
+            {
+                var index = siloIndex++;
+                var names = Enumerable.Range(0, options.Nodes).Where(n => n % options.Silos == index).ToArray();
+                silo.AddPlacementDirector<NodeHostPlacementStrategy, SimulatedNodePlacementDirector>();
+                silo.Services.AddSingleton(sp => new SimulatedNodeHost(sp.GetRequiredService<IGrainContextAccessor>(), names.Select(n => new SimulatedNodeAgent(
+                    sp.GetRequiredService<IGrainFactory>(), $"{siloOptions.SiloName}{SimulatedNodePlacementDirector.Separator}{n:D4}", options.GpusPerNode,
+                    options.GpuTypes[n % options.GpuTypes.Count], simulation: options.Simulation)).ToArray()));
+                silo.Services.AddSingleton<INodeAgent>(sp => sp.GetRequiredService<SimulatedNodeHost>());
+                silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<SimulatedNodeHost>());
+            }
+
+            silo.Services.Configure<AutoscalerOptions>(o => options.Autoscaler?.Invoke(o));
             silo.Services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(sim._directory, "keys")));
-            configure?.Invoke(silo);
+            options.Silo?.Invoke(silo);
         });
+        if (options.Client is { } client)
+        {
+            builder.ConfigureClient(client);
+        }
+
         sim.Cluster = builder.Build();
         await sim.Cluster.DeployAsync();
         return sim;
     }
 
     public SimulatedNodeAgent Agent(InProcessSiloHandle silo) => Cluster.GetSiloServiceProvider(silo.SiloAddress).GetRequiredService<SimulatedNodeAgent>();
+
+    /// <summary>Every node's agent, on every live silo.</summary>
+    public IReadOnlyList<SimulatedNodeAgent> Agents => Cluster.Silos
+        .SelectMany(s => Cluster.GetSiloServiceProvider(s.SiloAddress).GetService<SimulatedNodeHost>()?.Agents ?? [Agent(s)])
+        .ToArray();
 
     /// <summary>A user whose GPU limit is the simulation's subject; its deployment cap is raised out of the way (a
     /// simulated user stands for a whole workload).</summary>

@@ -1,0 +1,44 @@
+using DeepDeploy.Contracts.Deployments;
+using DeepDeploy.Contracts.Nodes;
+using DeepDeploy.Grains.Nodes;
+
+namespace DeepDeploy.Tests.Cluster;
+
+/// <summary>
+/// TEST DOUBLE for many GPU hosts sharing one silo (a simulation of 1,000 nodes cannot run 1,000 silos): the
+/// silo's one <see cref="INodeAgent"/>, handing each command to the agent of the node whose <c>GpuNode</c> grain
+/// gives it. The grain calls the agent within its own turn, so the running grain's key names the node.
+/// </summary>
+public sealed class SimulatedNodeHost(IGrainContextAccessor context, IReadOnlyList<SimulatedNodeAgent> agents) : INodeAgent, ILifecycleParticipant<ISiloLifecycle>
+{
+    readonly Dictionary<string, SimulatedNodeAgent> _byName = agents.ToDictionary(a => a.NodeName, StringComparer.Ordinal);
+
+    public IReadOnlyList<SimulatedNodeAgent> Agents => agents;
+
+    public string NodeName => Current.NodeName;
+
+    SimulatedNodeAgent Current =>
+        context.GrainContext?.GrainId is { } grain && _byName.TryGetValue(grain.Key.ToString()!, out var agent)
+            ? agent
+            : throw new InvalidOperationException("A simulated node agent is commanded from outside its GpuNode grain.");
+
+    public void Participate(ISiloLifecycle lifecycle) =>
+        lifecycle.Subscribe(nameof(SimulatedNodeHost), ServiceLifecycleStage.Active, async cancellationToken =>
+        {
+            // Registration goes to one registry grain: a few at a time, as hosts would come up.
+            await Parallel.ForEachAsync(agents, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken },
+                async (agent, token) => await agent.StartAsync(token));
+        }, async cancellationToken =>
+        {
+            foreach (var agent in agents)
+            {
+                await agent.StopAsync(cancellationToken);
+            }
+        });
+
+    public void Launch(InstanceLaunch launch, IReadOnlyList<int> gpuIndices) => Current.Launch(launch, gpuIndices);
+
+    public void Stop(string instanceId, string deployId) => Current.Stop(instanceId, deployId);
+
+    public IReadOnlyList<InstanceLog> GetLogs(string deployId, int lines) => Current.GetLogs(deployId, lines);
+}
