@@ -1,0 +1,90 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using DeepDeploy.Contracts.Nodes;
+using DeepDeploy.Contracts.Routing;
+
+namespace DeepDeploy.Tests.Scale;
+
+/// <summary>
+/// What the scale benchmark measures inside the silos, by grain call filters: how long each call to a node, route or
+/// user grain runs and how many there are (the cost per grain type), how long placement waits for the node registry
+/// as the deployment grain sees it, when each deployment first published a route with an instance, and (through
+/// <see cref="ScaleNodeAgent"/>) when its first instance was scheduled on a node.
+/// </summary>
+public sealed class ControlPlaneProbe : IIncomingGrainCallFilter, IOutgoingGrainCallFilter
+{
+    static readonly string[] Watched = [typeof(INodeRegistryGrain).Namespace!, typeof(IRouteDirectoryGrain).Namespace!, "DeepDeploy.Contracts.Users"];
+
+    readonly ConcurrentDictionary<string, CallStats> _calls = new(StringComparer.Ordinal);
+
+    public ConcurrentQueue<double> PlacementMs { get; } = new();
+
+    public ConcurrentDictionary<string, long> ScheduledAt { get; } = new(StringComparer.Ordinal);
+
+    public ConcurrentDictionary<string, long> PublishedAt { get; } = new(StringComparer.Ordinal);
+
+    public IReadOnlyDictionary<string, CallStats> Calls => _calls;
+
+    public void Scheduled(string deployId) => ScheduledAt.TryAdd(deployId, Stopwatch.GetTimestamp());
+
+    public void Reset()
+    {
+        _calls.Clear();
+        PlacementMs.Clear();
+    }
+
+    public async Task Invoke(IIncomingGrainCallContext context)
+    {
+        var grain = context.InterfaceMethod.DeclaringType!;
+        if (!Watched.Contains(grain.Namespace))
+        {
+            await context.Invoke();
+            return;
+        }
+
+        var start = Stopwatch.GetTimestamp();
+        try
+        {
+            await context.Invoke();
+        }
+        finally
+        {
+            _calls.GetOrAdd($"{grain.Name}.{context.MethodName}", _ => new CallStats()).Add(Stopwatch.GetElapsedTime(start));
+        }
+    }
+
+    public async Task Invoke(IOutgoingGrainCallContext context)
+    {
+        if (context.MethodName == nameof(IRouteDirectoryGrain.Publish) && context.Request.GetArgument(0) is DeploymentRoute { Instances.Count: > 0 } route)
+        {
+            PublishedAt.TryAdd(route.DeployId, Stopwatch.GetTimestamp());
+        }
+
+        if (context.MethodName != nameof(INodeRegistryGrain.FindNodes) || context.InterfaceMethod.DeclaringType != typeof(INodeRegistryGrain))
+        {
+            await context.Invoke();
+            return;
+        }
+
+        var start = Stopwatch.GetTimestamp();
+        await context.Invoke();
+        PlacementMs.Enqueue(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+    }
+
+    /// <summary>Calls of one grain method and the time they ran in the grain.</summary>
+    public sealed class CallStats
+    {
+        long _count;
+        long _ticks;
+
+        public long Count => Interlocked.Read(ref _count);
+
+        public TimeSpan Busy => TimeSpan.FromTicks(Interlocked.Read(ref _ticks));
+
+        public void Add(TimeSpan elapsed)
+        {
+            Interlocked.Increment(ref _count);
+            Interlocked.Add(ref _ticks, elapsed.Ticks);
+        }
+    }
+}

@@ -1,0 +1,307 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using DeepDeploy.Contracts.Deployments;
+using DeepDeploy.Contracts.Nodes;
+using DeepDeploy.Contracts.Routing;
+using DeepDeploy.Contracts.Users;
+using DeepDeploy.Gateway.Auth;
+using DeepDeploy.Grains.Nodes;
+using DeepDeploy.Tests.Cluster;
+using DeepDeploy.Tests.Support;
+using DeepDeploy.Tests.Worker;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Xunit.Abstractions;
+
+namespace DeepDeploy.Tests.Scale;
+
+/// <summary>
+/// The control plane at 1,000 GPU nodes × 8 GPUs, 2,000 deployments and 20 gateways' route subscribers, on the
+/// TestingHost <see cref="SimulatedCluster"/> (production grains, SQLite grain state). The nodes are GPU node grains
+/// spread over the simulation's silos (<see cref="ScaleNodePlacementDirector"/>, <see cref="ScaleNodeAgent"/>: test
+/// doubles, since a silo per node does not fit on this machine); every node reports its heartbeat each second, as
+/// node agents do. Deployments are created at a steady rate; the benchmark prints placement latency (the deployment's
+/// call to the registry), create → first instance scheduled, a route change → all gateways, the heartbeat cost on the
+/// registry, the user directory's calls per authenticated request (20 gateways' token caches), and each node, route
+/// and user grain method's calls and in-grain time. Sizes: DEEPDEPLOY_SCALE_NODES, _DEPLOYMENTS, _GATEWAYS, _RATE
+/// (creates per second), _SILOS. Runs only with DEEPDEPLOY_BENCH=1.
+/// </summary>
+[Trait("Category", "Benchmark")]
+public sealed class ControlPlaneScaleBenchmark(ITestOutputHelper output)
+{
+    static readonly TimeSpan Lease = TimeSpan.FromSeconds(4);
+    static readonly TimeSpan RouteRenewal = TimeSpan.FromSeconds(5);
+
+    [BenchmarkFact]
+    public async Task Control_plane_at_1000_nodes_2000_deployments_20_gateways()
+    {
+        var nodes = Setting("NODES", 1000);
+        var deployments = Setting("DEPLOYMENTS", 2000);
+        var gateways = Setting("GATEWAYS", 20);
+        var rate = Setting("RATE", 20);
+        var silos = Setting("SILOS", 2);
+        var probe = new ControlPlaneProbe();
+        await using var sim = await SimulatedCluster.StartAsync((short)silos, silo: s =>
+        {
+            s.AddPlacementDirector<NodeHostPlacementStrategy, ScaleNodePlacementDirector>();
+            s.Services.AddSingleton<INodeAgent>(sp => new ScaleNodeAgent(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<IGrainContextAccessor>(), probe));
+            s.AddIncomingGrainCallFilter(probe);
+            s.AddOutgoingGrainCallFilter(probe);
+        });
+        var grains = sim.Grains;
+        var rows = new List<(string, string)>();
+
+        // Printed as measured too, so that a run that breaks down still shows how far it got.
+        void Row(string measure, string value)
+        {
+            rows.Add((measure, value));
+            output.WriteLine($"{measure}: {value}");
+        }
+
+        output.WriteLine($"{nodes} nodes × {SimulatedCluster.GpusPerNode} GPUs, {deployments} deployments at {rate}/s, {gateways} gateways, {silos} silos, {Environment.ProcessorCount} cores (shared: figures are noisy)");
+
+        // The nodes register as their agents would.
+        var names = Enumerable.Range(0, nodes).Select(i => $"sim-{i:D4}").ToArray();
+        var clock = Stopwatch.StartNew();
+        await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (name, _) =>
+            await grains.GetGrain<IGpuNodeGrain>(name).Register(new NodeInfo(name, true,
+                Enumerable.Range(0, SimulatedCluster.GpusPerNode).Select(i => new GpuDevice(i, SimulatedCluster.Gpu, 80 * 1024)).ToArray())));
+        Row("nodes registered", $"{nodes} in {clock.Elapsed.TotalSeconds:F1} s");
+
+        // Every node's heartbeat each second, a tenth of them every 100 ms.
+        using var stop = new CancellationTokenSource();
+        var beats = new ConcurrentQueue<double>();
+        var refused = 0;
+        var registry = grains.GetGrain<INodeRegistryGrain>(INodeRegistryGrain.Key);
+        var heartbeats = Task.Run(async () =>
+        {
+            using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
+            var slice = 0;
+            try
+            {
+                while (await timer.WaitForNextTickAsync(stop.Token))
+                {
+                    var current = slice++ % 10;
+                    foreach (var name in names.Where((_, i) => i % 10 == current))
+                    {
+                        _ = BeatAsync(name);
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        });
+
+        async Task BeatAsync(string name)
+        {
+            var start = Stopwatch.GetTimestamp();
+            if (!await registry.Report(name, Lease))
+            {
+                Interlocked.Increment(ref refused);
+            }
+
+            beats.Enqueue(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+        }
+
+        // The gateways' route subscribers, renewing their lease (and taking a snapshot) as gateways do.
+        var directory = grains.GetGrain<IRouteDirectoryGrain>(IRouteDirectoryGrain.Key);
+        var watchers = Enumerable.Range(0, gateways).Select(i => new RouteWatcher($"gw-{i:D2}")).ToArray();
+        var references = watchers.Select(w => grains.CreateObjectReference<IRouteObserver>(w)).ToArray();
+        var snapshots = new ConcurrentQueue<double>();
+        var renewals = Task.Run(async () =>
+        {
+            try
+            {
+                do
+                {
+                    await Task.WhenAll(watchers.Select(async (w, i) =>
+                    {
+                        var start = Stopwatch.GetTimestamp();
+                        await directory.Subscribe(w.Id, references[i]);
+                        snapshots.Enqueue(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                    }));
+                    await Task.Delay(RouteRenewal, stop.Token);
+                }
+                while (!stop.IsCancellationRequested);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        });
+        await Eventually.TrueAsync(() => !snapshots.IsEmpty, TimeSpan.FromSeconds(30), "the gateways subscribed");
+
+        var users = Enumerable.Range(0, Math.Max(1, deployments / 20)).Select(i => $"user{i:D3}").ToArray();
+        foreach (var user in users)
+        {
+            await sim.CreateUserAsync(user, gpuLimit: 100_000, maxDeployments: 1000);
+        }
+
+        // The create storm: a steady rate, a mix of 1, 2, 4 and 8-GPU instances.
+        probe.Reset();
+        beats.Clear();
+        var created = new ConcurrentDictionary<string, long>(StringComparer.Ordinal);
+        var createMs = new ConcurrentQueue<double>();
+        var creates = new List<Task>();
+        var timedOut = 0;
+        clock.Restart();
+        for (var i = 0; i < deployments; i++)
+        {
+            var due = TimeSpan.FromSeconds((double)i / rate) - clock.Elapsed;
+            if (due > TimeSpan.Zero)
+            {
+                await Task.Delay(due);
+            }
+
+            var (user, name, gpus) = (users[i % users.Length], $"m{i:D4}", (i % 20) switch { < 10 => 1, < 15 => 2, < 18 => 4, _ => 8 });
+            creates.Add(CreateAsync(user, name, gpus));
+        }
+
+        async Task CreateAsync(string user, string name, int gpus)
+        {
+            var id = DeploymentIds.New();
+            var start = Stopwatch.GetTimestamp();
+            try
+            {
+                var result = await grains.GetGrain<IDeploymentGrain>(id).Create(SimulatedCluster.Request(user, name, gpus));
+                Assert.Null(result.Error);
+                created[id] = start;
+                createMs.Enqueue(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            }
+            catch (TimeoutException)
+            {
+                // Overload is the finding: counted and printed, and the run goes on.
+                Interlocked.Increment(ref timedOut);
+            }
+        }
+
+        await Task.WhenAll(creates);
+        var storm = clock.Elapsed;
+        Row("create calls timed out (30 s)", timedOut.ToString(CultureInfo.InvariantCulture));
+        try
+        {
+            await Eventually.TrueAsync(() => created.Keys.All(probe.ScheduledAt.ContainsKey), TimeSpan.FromMinutes(2), "every deployment scheduled");
+            await Eventually.TrueAsync(() => watchers.All(w => created.Keys.All(w.FirstServing.ContainsKey)), TimeSpan.FromMinutes(2), "every gateway saw every route");
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Row("not reached within 2 min", e.Message);
+        }
+
+        var stormCalls = Snapshot(probe);
+        var stormBeats = beats.ToArray();
+        var scheduled = created.Where(c => probe.ScheduledAt.ContainsKey(c.Key)).Select(c => Ms(c.Value, probe.ScheduledAt[c.Key])).ToArray();
+        var fanOut = created.Keys.Where(id => probe.PublishedAt.ContainsKey(id) && watchers.All(w => w.FirstServing.ContainsKey(id)))
+            .Select(id => Ms(probe.PublishedAt[id], watchers.Max(w => w.FirstServing[id]))).ToArray();
+        Row("create storm", $"{deployments} in {storm.TotalSeconds:F1} s (asked {(double)deployments / rate:F0} s)");
+        Row("create call (client → Create returns)", Summary(createMs));
+        Row("placement: FindNodes from the deployment (target p99 ≤ 20 ms)", Summary(probe.PlacementMs));
+        Row("create → first instance scheduled (target p99 ≤ 100 ms)", Summary(scheduled));
+        Row($"route change → all {gateways} gateways (target p99 ≤ 1000 ms)", Summary(fanOut));
+        Row("route subscription renewal (snapshot)", Summary(snapshots));
+        Row("node heartbeat round trip during the storm", Summary(stormBeats));
+
+        // Steady state: heartbeats and the deployments' own loops only.
+        probe.Reset();
+        beats.Clear();
+        clock.Restart();
+        await Task.Delay(TimeSpan.FromSeconds(10));
+        var steady = clock.Elapsed;
+        var steadyCalls = Snapshot(probe);
+        Row("node heartbeat round trip, steady", Summary(beats));
+        Row("heartbeats refused (lease expired)", refused.ToString(CultureInfo.InvariantCulture));
+        var lost = (await registry.All()).Count(n => n.State != NodeState.Live);
+        Row("nodes not live at the end", lost.ToString(CultureInfo.InvariantCulture));
+
+        // Authentication: 20 gateways' token caches, requests from every user's token, then unknown tokens.
+        var tokens = new string[users.Length];
+        for (var i = 0; i < users.Length; i++)
+        {
+            tokens[i] = TokenHasher.NewToken("dd_");
+            Assert.Equal(TokenAddResult.Added, await grains.GetGrain<IUserDirectoryGrain>(IUserDirectoryGrain.Key).AddToken(users[i], "bench", TokenHasher.Hash(tokens[i])));
+        }
+
+        var caches = Enumerable.Range(0, gateways).Select(_ => new BearerTokenCache(grains, TimeProvider.System, Options.Create(new AuthOptions()))).ToArray();
+        foreach (var (label, unknown) in new[] { ("known tokens", false), ("unknown tokens (one per request)", true) })
+        {
+            probe.Reset();
+            var lookups = new ConcurrentQueue<double>();
+            var requests = 0;
+            clock.Restart();
+            var random = new Random(7);
+            while (clock.Elapsed < TimeSpan.FromSeconds(unknown ? 3 : 10))
+            {
+                await Parallel.ForEachAsync(Enumerable.Range(0, 50), async (_, _) =>
+                {
+                    int user, gateway;
+                    lock (random)
+                    {
+                        (user, gateway) = (random.Next(tokens.Length), random.Next(caches.Length));
+                    }
+
+                    var token = unknown ? TokenHasher.NewToken("dd_") : tokens[user];
+                    var start = Stopwatch.GetTimestamp();
+                    await caches[gateway].FindUserAsync(token);
+                    lookups.Enqueue(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                    Interlocked.Increment(ref requests);
+                });
+                await Task.Delay(10);
+            }
+
+            var directoryCalls = Snapshot(probe).Where(c => c.Key.StartsWith(nameof(IUserDirectoryGrain), StringComparison.Ordinal)).Sum(c => c.Value.Count);
+            Row($"user directory calls per request, {label}", $"{(double)directoryCalls / requests:F3} ({directoryCalls} calls / {requests} requests, {directoryCalls / clock.Elapsed.TotalSeconds:F0}/s); token lookup {Summary(lookups)}");
+        }
+
+        await stop.CancelAsync();
+        await Task.WhenAll(heartbeats, renewals);
+        foreach (var reference in references)
+        {
+            grains.DeleteObjectReference<IRouteObserver>(reference);
+        }
+
+        output.WriteLine("");
+        output.WriteLine("| measure | value |");
+        output.WriteLine("|---|---|");
+        foreach (var (measure, value) in rows)
+        {
+            output.WriteLine($"| {measure} | {value} |");
+        }
+
+        Print("grain calls during the create storm", stormCalls, storm);
+        Print("grain calls in the steady state (heartbeats, deployment loops)", steadyCalls, steady);
+    }
+
+    void Print(string title, IReadOnlyDictionary<string, (long Count, TimeSpan Busy)> calls, TimeSpan over)
+    {
+        output.WriteLine("");
+        output.WriteLine($"{title}, over {over.TotalSeconds:F1} s: calls/s and in-grain busy time (share of one core)");
+        output.WriteLine("| grain method | calls | calls/s | busy ms/s | mean µs |");
+        output.WriteLine("|---|---|---|---|---|");
+        foreach (var (method, (count, busy)) in calls.OrderByDescending(c => c.Value.Busy))
+        {
+            output.WriteLine(FormattableString.Invariant(
+                $"| {method} | {count} | {count / over.TotalSeconds:F0} | {busy.TotalMilliseconds / over.TotalSeconds:F1} | {busy.TotalMicroseconds / Math.Max(1, count):F0} |"));
+        }
+    }
+
+    static Dictionary<string, (long Count, TimeSpan Busy)> Snapshot(ControlPlaneProbe probe) =>
+        probe.Calls.ToDictionary(c => c.Key, c => (c.Value.Count, c.Value.Busy));
+
+    static double Ms(long from, long to) => Stopwatch.GetElapsedTime(from, to).TotalMilliseconds;
+
+    static string Summary(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        if (sorted.Length == 0)
+        {
+            return "no samples";
+        }
+
+        double At(double q) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
+        return FormattableString.Invariant($"p50 {At(0.5):F1} ms, p99 {At(0.99):F1} ms, max {sorted[^1]:F1} ms (n={sorted.Length})");
+    }
+
+    static int Setting(string name, int fallback) =>
+        int.TryParse(Environment.GetEnvironmentVariable($"DEEPDEPLOY_SCALE_{name}"), CultureInfo.InvariantCulture, out var value) && value > 0 ? value : fallback;
+}
