@@ -1,10 +1,17 @@
 using BenchmarkDotNet.Running;
 using DeepDeploy.Benchmarks;
 
-// "--tail [n]": percentiles of single routing decisions; anything else goes to BenchmarkDotNet's switcher.
+// "--tail [n]": percentiles of single routing decisions; "--profile FILE [top]": what an EventPipe recording
+// (.nettrace) says; anything else goes to BenchmarkDotNet's switcher.
 if (args is ["--tail", ..])
 {
     TailLatency.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000);
+    return;
+}
+
+if (args is ["--profile", var trace, ..])
+{
+    ProfileReport.Run(trace, args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 25);
     return;
 }
 

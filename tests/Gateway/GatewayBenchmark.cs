@@ -45,7 +45,10 @@ public sealed class GatewayBenchmark(ITestOutputHelper output)
         }
 
         await ProxyOverheadAsync();
-        await SkewedLoadAsync();
+        if (SkewRuns > 0)
+        {
+            await SkewedLoadAsync();
+        }
 
         var dir = Path.Combine(RepoRoot(), "bench-results");
         Directory.CreateDirectory(dir);
@@ -86,7 +89,7 @@ public sealed class GatewayBenchmark(ITestOutputHelper output)
             await GatewaySystem.DeployAsync(client, "fast", maxBatchSize: 256, minInstances: 2, maxInstances: 2, running: 2);
             await GatewaySystem.LaneAsync(system, "bench/fast", 2);
             var body = """{"model":"bench/fast","messages":[{"role":"user","content":"Hello there, how are you?"}],"max_tokens":16}""";
-            var result = await ClosedLoopAsync([(new Uri(system.BaseAddress, "/v1/openai/chat/completions"), token)], body, 64);
+            var result = await ClosedLoopAsync([(new Uri(system.BaseAddress, "/v1/openai/chat/completions"), token)], body, 64, Measure);
             if (run != "warm-up")
             {
                 runs[mode].Add(result);
@@ -139,31 +142,62 @@ public sealed class GatewayBenchmark(ITestOutputHelper output)
             // Warm every path (JIT, connection pools) before any measurement, so that order does not matter.
             foreach (var (_, urls) in targets)
             {
-                await ClosedLoopAsync(urls, body, 16);
+                await ClosedLoopAsync(urls, body, 16, Measure);
             }
 
             Line("");
-            Line("1. Proxy overhead: fake engine at no delay, 16 tokens, 2 workers, closed loop, 8 s per run after 2 s warm-up");
+            Line($"1. Proxy overhead: fake engine at no delay, 16 tokens, 2 workers, closed loop, 2 s warm-up, then c=1 for {SingleClient.TotalSeconds:0} s (DEEPDEPLOY_BENCH_C1_SECONDS) and c=64 for {Measure.TotalSeconds:0} s; {ProxyRuns} run(s) (DEEPDEPLOY_BENCH_PROXY_RUNS)");
             Line($"   load generator: {generator}");
-            foreach (var concurrency in new[] { 1, 64 })
+            var table = new List<string>();
+            for (var run = 1; run <= ProxyRuns; run++)
             {
-                var results = new Dictionary<string, Result>();
-                foreach (var (name, urls) in targets)
+                var results = new Dictionary<(string, int), Result>();
+                foreach (var concurrency in new[] { 1, 64 })
                 {
-                    results[name] = await ClosedLoopAsync(urls, body, concurrency);
-                    Line($"  c={concurrency,-3} {name,-8} {results[name]}");
+                    foreach (var (name, urls) in targets)
+                    {
+                        var result = results[(name, concurrency)] = await ClosedLoopAsync(urls, body, concurrency, concurrency == 1 ? SingleClient : Measure);
+                        Line($"  run {run} c={concurrency,-3} {name,-8} {result}");
+                    }
+
+                    var direct = results[("direct", concurrency)];
+                    var gateway = results[("gateway", concurrency)];
+                    Line($"  run {run} c={concurrency,-3} gateway/direct throughput {gateway.Rps / direct.Rps:F2}; p50 added {gateway.P50 - direct.P50:F2} ms, p99 added {gateway.P99 - direct.P99:F2} ms");
+                    if (results.TryGetValue(("nginx", concurrency), out var n))
+                    {
+                        Line($"  run {run} c={concurrency,-3} gateway/nginx throughput {gateway.Rps / n.Rps:F2}; nginx/direct {n.Rps / direct.Rps:F2}; nginx p99 added {n.P99 - direct.P99:F2} ms");
+                    }
                 }
 
-                var direct = results["direct"];
-                var gateway = results["gateway"];
-                Line($"  c={concurrency,-3} gateway/direct throughput {gateway.Rps / direct.Rps:F2}; p50 added {gateway.P50 - direct.P50:F2} ms, p99 added {gateway.P99 - direct.P99:F2} ms");
-                if (results.TryGetValue("nginx", out var n))
+                foreach (var (name, _) in targets)
                 {
-                    Line($"  c={concurrency,-3} gateway/nginx throughput {gateway.Rps / n.Rps:F2}; nginx/direct {n.Rps / direct.Rps:F2}; nginx p99 added {n.P99 - direct.P99:F2} ms");
+                    var (many, one) = (results[(name, 64)], results[(name, 1)]);
+                    table.Add(string.Create(CultureInfo.InvariantCulture,
+                        $"| {run} | {name} | {many.Rps:F0} | {many.P99:F2} | {one.P99:F2} | {one.Max:F2} |"));
+                }
+            }
+
+            Line("");
+            Line("| run | target | req/s c=64 | p99 c=64 (ms) | p99 c=1 (ms) | max c=1 (ms) |");
+            Line("|---|---|---|---|---|---|");
+            table.ForEach(Line);
+
+            if (Environment.GetEnvironmentVariable("DEEPDEPLOY_BENCH_PROFILE") is { Length: > 0 } trace)
+            {
+                // A run of its own, not counted above: the recording costs CPU.
+                await using (EventPipeRecording.Start(trace))
+                {
+                    Line($"  profiled  c=64  gateway  {await ClosedLoopAsync(targets[^1].Urls, body, 64, Measure)} (EventPipe recording to {trace})");
                 }
             }
         }
     }
+
+    static int ProxyRuns => int.TryParse(Environment.GetEnvironmentVariable("DEEPDEPLOY_BENCH_PROXY_RUNS"), out var runs) && runs > 0 ? runs : 1;
+
+    /// <summary>How long the single client runs: long enough to see stalls (60 s in docs/gateway.md).</summary>
+    static TimeSpan SingleClient => TimeSpan.FromSeconds(
+        int.TryParse(Environment.GetEnvironmentVariable("DEEPDEPLOY_BENCH_C1_SECONDS"), out var seconds) && seconds > 0 ? seconds : Measure.TotalSeconds);
 
     async Task SkewedLoadAsync()
     {
@@ -208,13 +242,14 @@ public sealed class GatewayBenchmark(ITestOutputHelper output)
         }
     }
 
-    static int SkewRuns => int.TryParse(Environment.GetEnvironmentVariable("DEEPDEPLOY_BENCH_SKEW_RUNS"), out var runs) && runs > 0 ? runs : 1;
+    /// <summary>0 skips the skewed load.</summary>
+    static int SkewRuns => int.TryParse(Environment.GetEnvironmentVariable("DEEPDEPLOY_BENCH_SKEW_RUNS"), out var runs) && runs >= 0 ? runs : 1;
 
     /// <summary>Each worker of the deployment: its endpoint and its instance secret.</summary>
     static (string Endpoint, string Secret)[] Workers(RunningSystem system, string deployId) =>
         GatewaySystem.Instances(system, deployId).Select(i => (i.Endpoint!, i.Secret)).ToArray();
 
-    static async Task<Result> ClosedLoopAsync((Uri Url, string? Bearer)[] urls, string body, int concurrency)
+    static async Task<Result> ClosedLoopAsync((Uri Url, string? Bearer)[] urls, string body, int concurrency, TimeSpan measure)
     {
         if (WrkLoad.Binary is not null)
         {
@@ -222,8 +257,8 @@ public sealed class GatewayBenchmark(ITestOutputHelper output)
             urls = urls[..Math.Min(urls.Length, concurrency)];
             var per = concurrency / urls.Length;
             await Task.WhenAll(urls.Select(u => WrkLoad.RunAsync(u.Url, body, per, Warmup, u.Bearer)));
-            var runs = await Task.WhenAll(urls.Select(u => WrkLoad.RunAsync(u.Url, body, per, Measure, u.Bearer)));
-            return new Result(runs.Sum(r => r.Rps), runs.Average(r => r.P50), runs.Max(r => r.P99), (int)runs.Sum(r => r.Errors));
+            var runs = await Task.WhenAll(urls.Select(u => WrkLoad.RunAsync(u.Url, body, per, measure, u.Bearer)));
+            return new Result(runs.Sum(r => r.Rps), runs.Average(r => r.P50), runs.Max(r => r.P99), runs.Max(r => r.Max), (int)runs.Sum(r => r.Errors));
         }
 
         Func<int, (Uri Url, string? Bearer)> url = i => urls[i % urls.Length];
@@ -231,7 +266,7 @@ public sealed class GatewayBenchmark(ITestOutputHelper output)
         using var suppressed = SuppressInstrumentationScope.Begin();
         using var http = Client(null);
         var content = Encoding.UTF8.GetBytes(body);
-        var stop = DateTime.UtcNow + Warmup + Measure;
+        var stop = DateTime.UtcNow + Warmup + measure;
         var measureFrom = Stopwatch.GetTimestamp() + (long)(Warmup.TotalSeconds * Stopwatch.Frequency);
         var latencies = new List<double>[concurrency];
         var errors = 0;
@@ -261,7 +296,7 @@ public sealed class GatewayBenchmark(ITestOutputHelper output)
         }));
 
         var all = latencies.SelectMany(l => l).ToArray();
-        return new Result(all.Length / Measure.TotalSeconds, Percentile(all, 0.5), Percentile(all, 0.99), errors);
+        return new Result(all.Length / measure.TotalSeconds, Percentile(all, 0.5), Percentile(all, 0.99), Percentile(all, 1), errors);
     }
 
     static async Task<SkewResult> OpenLoopAsync(Func<int, Uri> url, string? bearer, string model, double perSecond,
@@ -311,8 +346,8 @@ public sealed class GatewayBenchmark(ITestOutputHelper output)
         await Task.WhenAll(pending);
         var all = shorts.Concat(longs).ToArray();
         return new SkewResult(
-            new Result(all.Length / clock.Elapsed.TotalSeconds, Percentile(all, 0.5), Percentile(all, 0.99), errors),
-            new Result(shorts.Count / clock.Elapsed.TotalSeconds, Percentile(shorts.ToArray(), 0.5), Percentile(shorts.ToArray(), 0.99), 0));
+            new Result(all.Length / clock.Elapsed.TotalSeconds, Percentile(all, 0.5), Percentile(all, 0.99), Percentile(all, 1), errors),
+            new Result(shorts.Count / clock.Elapsed.TotalSeconds, Percentile(shorts.ToArray(), 0.5), Percentile(shorts.ToArray(), 0.99), Percentile(shorts.ToArray(), 1), 0));
     }
 
     static async Task<bool> SendAsync(HttpClient http, Uri url, byte[] body, string? bearer = null)
@@ -381,10 +416,10 @@ public sealed class GatewayBenchmark(ITestOutputHelper output)
         return Directory.GetCurrentDirectory();
     }
 
-    sealed record Result(double Rps, double P50, double P99, int Errors)
+    sealed record Result(double Rps, double P50, double P99, double Max, int Errors)
     {
         public override string ToString() =>
-            string.Create(CultureInfo.InvariantCulture, $"{Rps,8:F0} req/s   p50 {P50,7:F2} ms   p99 {P99,7:F2} ms   errors {Errors}");
+            string.Create(CultureInfo.InvariantCulture, $"{Rps,8:F0} req/s   p50 {P50,7:F2} ms   p99 {P99,7:F2} ms   max {Max,7:F2} ms   errors {Errors}");
     }
 
     sealed record SkewResult(Result All, Result Short)

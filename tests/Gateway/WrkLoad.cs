@@ -14,8 +14,8 @@ public static partial class WrkLoad
     public static string? Binary => new[] { "/usr/bin/wrk", "/usr/local/bin/wrk" }.FirstOrDefault(File.Exists);
 
     /// <summary>Runs wrk with one thread and <paramref name="connections"/> connections for
-    /// <paramref name="duration"/>, POSTing <paramref name="body"/>; returns req/s, p50 and p99 (ms) and non-2xx.</summary>
-    public static async Task<(double Rps, double P50, double P99, long Errors)> RunAsync(Uri url, string body, int connections,
+    /// <paramref name="duration"/>, POSTing <paramref name="body"/>; returns req/s, p50, p99 and max (ms) and non-2xx.</summary>
+    public static async Task<(double Rps, double P50, double P99, double Max, long Errors)> RunAsync(Uri url, string body, int connections,
         TimeSpan duration, string? bearer)
     {
         var script = Path.GetTempFileName();
@@ -45,7 +45,7 @@ public static partial class WrkLoad
             var rps = double.Parse(RpsLine().Match(text).Groups[1].Value, CultureInfo.InvariantCulture);
             var errors = NonSuccess().Match(text) is { Success: true } m ? long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
             errors += ErrorsLine().Match(text) is { Success: true } e ? e.Groups.Values.Skip(1).Sum(g => long.Parse(g.Value, CultureInfo.InvariantCulture)) : 0;
-            return (rps, Percentile(text, "50%"), Percentile(text, "99%"), errors);
+            return (rps, Percentile(text, "50%"), Percentile(text, "99%"), Milliseconds(MaxLatency().Match(text)), errors);
         }
         finally
         {
@@ -56,9 +56,18 @@ public static partial class WrkLoad
     static double Percentile(string text, string label)
     {
         var match = Regex.Match(text, $@"^\s*{Regex.Escape(label)}\s+([\d.]+)(us|ms|s)\s*$", RegexOptions.Multiline);
+        return Milliseconds(match);
+    }
+
+    static double Milliseconds(Match match)
+    {
         var value = double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
         return match.Groups[2].Value switch { "us" => value / 1000, "s" => value * 1000, _ => value };
     }
+
+    /// <summary>The thread stats line "Latency avg stdev max +/-stdev": the max.</summary>
+    [GeneratedRegex(@"^\s*Latency\s+[\d.]+\w+\s+[\d.]+\w+\s+([\d.]+)(us|ms|s)", RegexOptions.Multiline)]
+    private static partial Regex MaxLatency();
 
     [GeneratedRegex(@"Requests/sec:\s+([\d.]+)")]
     private static partial Regex RpsLine();
