@@ -5,6 +5,7 @@ using System.Text.RegularExpressions;
 using DeepDeploy.Tests.EndToEnd;
 using DeepDeploy.Tests.Support;
 using Microsoft.Playwright;
+using Protocol = DeepDeploy.WorkerProtocol.WorkerProtocol;
 
 namespace DeepDeploy.Tests.WebConsole;
 
@@ -51,6 +52,17 @@ public sealed class ConsoleTests(ConsoleSystem console) : IClassFixture<ConsoleS
         Assert.True(chunks > 1, $"the answer came in {chunks} chunk(s), not streamed");
         Assert.False(string.IsNullOrWhiteSpace(await page.Locator("#chat-answer").TextContentAsync()));
         await ConsoleSystem.CheckPageAsync(page, "deployment");
+
+        // Without a reload, the timeline and the logs follow the deployment: its worker is killed, and the node's restart
+        // shows up as an event and as new, timed log lines (only a line that came live has a time).
+        await page.EvaluateAsync("() => { window.notReloaded = true; }");
+        var deployId = page.Url[(page.Url.LastIndexOf('/') + 1)..];
+        console.System.Agent.Instances.Single(i => i.Launch.DeployId == deployId).Process!.Kill();
+        await Assertions.Expect(page.Locator("#timeline")).ToContainTextAsync("instance_restarted", new() { Timeout = 60_000 });
+        await Assertions.Expect(page.Locator("#logs [data-time]").Filter(new() { HasText = Protocol.Readiness.ListeningPrefix }).First)
+            .ToBeAttachedAsync(new() { Timeout = 60_000 });
+        await Assertions.Expect(page.Locator("[data-status]")).ToHaveAttributeAsync("data-status", "running", new() { Timeout = 60_000 });
+        Assert.True(await page.EvaluateAsync<bool>("() => window.notReloaded === true"), "the page was reloaded");
 
         // The operator's nodes grid shows the GPU it holds, in text, linking to it; then the user signs in again.
         var deploymentUrl = page.Url;
