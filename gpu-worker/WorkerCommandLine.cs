@@ -25,7 +25,7 @@ public static class WorkerCommandLine
           --host <ip>                 address to bind (default 127.0.0.1)
           --max-batch-size <n>        concurrent sequences decoded together (default 4)
           --context-size <n>          total KV cache tokens shared by all sequences (default 4096)
-          --threads <n>               CPU threads for decoding (default 1)
+          --threads <n>               CPU threads for decoding (default: the cores this process may use)
           --prefill-chunk <n>         prompt tokens prefilled per decode step, so a long prompt does not stall
                                       running sequences (default 128)
           --prefix-cache-tokens <n>   KV tokens kept from finished requests for prefix reuse, added to the

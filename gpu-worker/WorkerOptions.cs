@@ -32,7 +32,9 @@ public sealed class WorkerOptions
     /// <summary>KV cache tokens shared by all sequences, as asked; see <see cref="EffectiveContextSize"/>.</summary>
     public int ContextSize { get; set; } = 4096;
 
-    public int Threads { get; set; } = 1;
+    /// <summary>llama.cpp threads for decode and prefill: by default every core this process may use, which measured
+    /// best even with two instances sharing two cores (docs/worker.md); a node passes its own count.</summary>
+    public int Threads { get; set; } = Environment.ProcessorCount;
 
     /// <summary>Prompt tokens prefilled per decode step, shared by the admitted sequences: a long prompt takes
     /// several steps, and the running sequences get a token in each of them.</summary>
