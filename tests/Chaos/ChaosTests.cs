@@ -23,6 +23,7 @@ public sealed class ChaosTests(ITestOutputHelper log)
     const int MaxBatchSize = 4;
     static readonly TimeSpan RecoveryLimit = TimeSpan.FromMinutes(2);
     static readonly TimeSpan PostgresOutage = TimeSpan.FromSeconds(10);
+    const string GatewayRestart = "restart the gateway (SIGTERM, start)";
 
     static bool Full => string.Equals(Environment.GetEnvironmentVariable("DEEPDEPLOY_CHAOS"), "full", StringComparison.OrdinalIgnoreCase);
 
@@ -103,6 +104,8 @@ public sealed class ChaosTests(ITestOutputHelper log)
 
             Assert.All(rows, r => Assert.True(r.Lost == 0, $"{r.Fault}: {r.Lost} requests lost (no answer, clean but incomplete, or duplicated)"));
             Assert.All(rows, r => Assert.True(r.ServerErrors == 0, $"{r.Fault}: {r.ServerErrors} answers were 500"));
+            // While the gateway lives, a stream whose engine dies ends with an upstream_failed event, never cut.
+            Assert.All(rows.Where(r => r.Fault != GatewayRestart), r => Assert.DoesNotContain("cut ×", r.FailedBy, StringComparison.Ordinal));
             Assert.All(rows, r => Assert.True(r.StateLost is "—" or "0 / 0 / 0 / 0", $"{r.Fault}: lost deployments / users / quotas / meters {r.StateLost}"));
             Assert.All(rows, r => Assert.True(r.ServingAfterSeconds is not null && r.WritesAfterSeconds is not null, $"{r.Fault}: not back within {RecoveryLimit}"));
             Assert.True(peak <= MaxBatchSize, $"a worker held {peak} requests, above max_batch_size {MaxBatchSize}");
@@ -172,7 +175,7 @@ public sealed class ChaosTests(ITestOutputHelper log)
                 return Task.FromResult<IReadOnlySet<int>>(engines);
             },
             () => Restart(killedNode));
-        var gateway = new ChaosFault("restart the gateway (SIGTERM, start)",
+        var gateway = new ChaosFault(GatewayRestart,
             async () =>
             {
                 await cluster.Gateway.StopAsync(TimeSpan.FromSeconds(60));
