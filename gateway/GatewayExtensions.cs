@@ -64,12 +64,13 @@ public static class GatewayExtensions
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapOpenApi();
-        app.UseSwaggerUI(o =>
+        // Only under /docs: otherwise every inference request passes through it (seen in the profile, docs/gateway.md).
+        app.UseWhen(http => http.Request.Path.StartsWithSegments("/docs"), docs => docs.UseSwaggerUI(o =>
         {
             o.SwaggerEndpoint("/openapi/v1.json", "DeepDeploy API");
             o.RoutePrefix = "docs";
             o.DocumentTitle = "DeepDeploy API";
-        });
+        }));
         app.MapUserEndpoints();
         app.MapTokenEndpoints();
         app.MapDeployEndpoints();

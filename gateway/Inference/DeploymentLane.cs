@@ -80,7 +80,7 @@ public sealed class DeploymentLane
     /// <summary>A new route (instances, status, limit) or a new split of slots among gateways.</summary>
     public void Update(DeploymentRoute route, int gatewayRank, int gatewayCount)
     {
-        List<(Waiter, Admission)> done;
+        List<(Waiter, Admission)>? done;
         lock (_lock)
         {
             Route = route;
@@ -164,7 +164,7 @@ public sealed class DeploymentLane
     /// <summary>Called by <see cref="SlotLease.Release"/>: frees the slot and hands it to the head of the queue.</summary>
     internal void Release(InstanceSlot slot)
     {
-        List<(Waiter, Admission)> done;
+        List<(Waiter, Admission)>? done;
         lock (_lock)
         {
             slot.InFlight--;
@@ -229,7 +229,7 @@ public sealed class DeploymentLane
     async Task DispatchLaterAsync(TimeSpan delay)
     {
         await Task.Delay(delay + TimeSpan.FromMilliseconds(1), _time);
-        List<(Waiter, Admission)> done;
+        List<(Waiter, Admission)>? done;
         lock (_lock)
         {
             done = DispatchLocked();
@@ -251,7 +251,8 @@ public sealed class DeploymentLane
         return best;
     }
 
-    List<(Waiter, Admission)> DispatchLocked()
+    /// <summary>The waiters granted a slot, or null for none (most releases: no list per request).</summary>
+    List<(Waiter, Admission)>? DispatchLocked()
     {
         List<(Waiter, Admission)>? done = null;
         while (_queue.First is { } first && TryPickLocked(first.Value.Policy, first.Value.Body, first.Value.Prefix) is { } slot)
@@ -262,7 +263,7 @@ public sealed class DeploymentLane
             (done ??= []).Add((first.Value, new Admission(AdmissionOutcome.Granted, new SlotLease(this, slot))));
         }
 
-        return done ?? [];
+        return done;
     }
 
     List<(Waiter, Admission)> DrainLocked(AdmissionOutcome outcome)
@@ -280,8 +281,13 @@ public sealed class DeploymentLane
         return done;
     }
 
-    static void Complete(List<(Waiter Waiter, Admission Admission)> done)
+    static void Complete(List<(Waiter Waiter, Admission Admission)>? done)
     {
+        if (done is null)
+        {
+            return;
+        }
+
         foreach (var (waiter, admission) in done)
         {
             if (!waiter.Result.TrySetResult(admission))

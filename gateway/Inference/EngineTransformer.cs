@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Http;
 using Yarp.ReverseProxy.Forwarder;
 using Protocol = DeepDeploy.WorkerProtocol.WorkerProtocol;
@@ -13,19 +12,28 @@ namespace DeepDeploy.Gateway.Inference;
 /// did no work) is swallowed so that the request can be sent elsewhere, and a native-API answer is handed to the
 /// translating stream.
 /// </summary>
-public sealed class EngineTransformer(string enginePath) : HttpTransformer
+public sealed class EngineTransformer(string enginePath, int index) : HttpTransformer
 {
-    public static readonly EngineTransformer Chat = new("/v1/chat/completions");
+    public static readonly EngineTransformer Chat = new("/v1/chat/completions", 0);
 
-    public static readonly EngineTransformer Completions = new("/v1/completions");
+    public static readonly EngineTransformer Completions = new("/v1/completions", 1);
+
+    /// <summary>How many transformers there are: <see cref="InstanceSlot"/> keeps one engine URL per transformer.</summary>
+    internal const int Count = 2;
+
+    internal string EnginePath => enginePath;
+
+    /// <summary>This transformer's place among <see cref="Count"/>.</summary>
+    internal int Index => index;
 
     public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest,
         string destinationPrefix, CancellationToken cancellationToken)
     {
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
-        proxyRequest.RequestUri = new Uri(destinationPrefix + enginePath);
-        var secret = httpContext.Features.Get<ForwardAttempt>()?.InstanceSecret;
-        proxyRequest.Headers.Authorization = secret is null ? null : new AuthenticationHeaderValue("Bearer", secret);
+        // Both parsed once per instance, not per request (they showed in the allocation profile, docs/gateway.md).
+        var slot = httpContext.Features.Get<ForwardAttempt>()?.Slot;
+        proxyRequest.RequestUri = slot?.EngineUri(this) ?? new Uri(destinationPrefix + enginePath);
+        proxyRequest.Headers.Authorization = slot?.Authorization;
     }
 
     public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse,

@@ -3,8 +3,8 @@ namespace DeepDeploy.Gateway.Inference;
 /// <summary>What the transformer learned about one forwarding attempt (an HttpContext feature).</summary>
 public sealed class ForwardAttempt
 {
-    /// <summary>The secret of the instance this attempt goes to, presented by the transformer.</summary>
-    public string? InstanceSecret { get; init; }
+    /// <summary>The instance this attempt goes to: its URLs and its secret, presented by the transformer.</summary>
+    public required InstanceSlot Slot { get; init; }
 
     /// <summary>The engine answered that it did no work (header X-DeepDeploy-Refused: busy, loading, draining,
     /// failed): the request may go to another instance. Nothing was sent to the client.</summary>

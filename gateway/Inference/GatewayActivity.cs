@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 
 namespace DeepDeploy.Gateway.Inference;
 
@@ -27,11 +28,17 @@ public static class GatewayActivity
     /// <summary>Names the request on the server span (ASP.NET Core's, current while the handler runs).</summary>
     public static void Describe(Activity? server, DeploymentLane lane, string operation)
     {
-        if (server is { IsAllDataRequested: true })
+        if (IsRecorded(server))
         {
             server.SetTag(InferenceMetrics.OperationKey, operation);
             server.SetTag(InferenceMetrics.ModelKey, lane.Model);
             server.SetTag("deepdeploy.deployment.id", lane.DeployId);
         }
     }
+
+    /// <summary>Whether a listener records <paramref name="activity"/>. ASP.NET Core starts a server activity for
+    /// its logging scope even when nothing traces (its source has no listener then): tags on it would be
+    /// allocations nobody reads.</summary>
+    public static bool IsRecorded([NotNullWhen(true)] Activity? activity) =>
+        activity is { IsAllDataRequested: true } && activity.Source.HasListeners();
 }

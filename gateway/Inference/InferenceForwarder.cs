@@ -85,7 +85,7 @@ public sealed class InferenceForwarder(IHttpForwarder forwarder, IOptions<Infere
             }
 
             var lease = admission.Lease!;
-            var attempt = new ForwardAttempt { InstanceSecret = lease.Slot.Secret, Native = native ? new NativeResponseStream(originalBody, "req-" + Guid.NewGuid().ToString("N"), arrived) : null };
+            var attempt = new ForwardAttempt { Slot = lease.Slot, Native = native ? new NativeResponseStream(originalBody, "req-" + Guid.NewGuid().ToString("N"), arrived) : null };
             var observer = new ResponseObserver((Stream?)attempt.Native ?? originalBody);
             http.Features.Set(attempt);
             http.Request.Body = new MemoryStream(body, writable: false);
@@ -235,7 +235,7 @@ public sealed class InferenceForwarder(IHttpForwarder forwarder, IOptions<Infere
     void Ended(Activity? server, DeploymentLane lane, string operation, string outcome, long arrived, string? errorType = null)
     {
         metrics.Request(lane.Model, operation, outcome, Stopwatch.GetElapsedTime(arrived), errorType);
-        if (server is { IsAllDataRequested: true })
+        if (GatewayActivity.IsRecorded(server))
         {
             server.SetTag(InferenceMetrics.OutcomeKey, outcome);
             if (errorType is not null)

@@ -1,3 +1,5 @@
+using System.Net.Http.Headers;
+
 namespace DeepDeploy.Gateway.Inference;
 
 /// <summary>One instance as a lane sees it. Mutated only under the lane's lock.</summary>
@@ -9,6 +11,16 @@ public sealed class InstanceSlot(string instanceId, string endpoint, string? sec
 
     /// <summary>Presented to the engine on every request (<c>Authorization: Bearer</c>).</summary>
     public string? Secret { get; } = secret;
+
+    /// <summary><see cref="Secret"/> as the header value; immutable, so shared by every request to the instance.</summary>
+    public AuthenticationHeaderValue? Authorization { get; } = secret is null ? null : new("Bearer", secret);
+
+    readonly Uri?[] _engineUris = new Uri?[EngineTransformer.Count];
+
+    /// <summary>The engine's URL for <paramref name="transformer"/>'s path, parsed on first use (a benign race:
+    /// two threads build equal URLs).</summary>
+    public Uri EngineUri(EngineTransformer transformer) =>
+        _engineUris[transformer.Index] ??= new Uri(Endpoint + transformer.EnginePath);
 
     /// <summary>Slots of this instance that this gateway may use (its share of max_batch_size).</summary>
     public int Capacity { get; set; }
