@@ -54,7 +54,8 @@ public static class SimulationRun
         });
         var grains = cluster.Grains;
         var registry = grains.GetGrain<INodeRegistryGrain>(INodeRegistryGrain.Key);
-        await Eventually.TrueAsync(async () => (await registry.List()).Count == options.Nodes, TimeSpan.FromSeconds(60 + options.Nodes / 5), "every node registered");
+        await Eventually.MatchAsync(async () => (await registry.List()).Count, registered => registered == options.Nodes,
+            TimeSpan.FromSeconds(60 + options.Nodes / 2.0), "every node registered (count)");
         log($"cluster up with {options.Nodes} nodes after {real.Elapsed.TotalSeconds:F1} s; starting {options.Gateways} gateways");
 
         var inference = new InferenceOptions

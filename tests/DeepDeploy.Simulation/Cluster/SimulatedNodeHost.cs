@@ -22,19 +22,40 @@ public sealed class SimulatedNodeHost(IGrainContextAccessor context, IReadOnlyLi
             ? agent
             : throw new InvalidOperationException("A simulated node agent is commanded from outside its GpuNode grain.");
 
+    Task _registration = Task.CompletedTask;
+
     public void Participate(ISiloLifecycle lifecycle) =>
-        lifecycle.Subscribe(nameof(SimulatedNodeHost), ServiceLifecycleStage.Active, async cancellationToken =>
+        lifecycle.Subscribe(nameof(SimulatedNodeHost), ServiceLifecycleStage.Active, _ =>
         {
-            // Registration goes to one registry grain: a few at a time, as hosts would come up.
-            await Parallel.ForEachAsync(agents, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken },
-                async (agent, token) => await agent.StartAsync(token));
+            // In the background, as hosts would come up, and not holding the silo's start (a thousand registrations
+            // would outlast the cluster's start-up timeouts); each retried as the real agent's is.
+            _registration = Task.Run(() => Parallel.ForEachAsync(agents, new ParallelOptions { MaxDegreeOfParallelism = 8 },
+                async (agent, token) => await RegisterAsync(agent, token)));
+            return Task.CompletedTask;
         }, async cancellationToken =>
         {
+            await _registration.WaitAsync(cancellationToken);
             foreach (var agent in agents)
             {
                 await agent.StopAsync(cancellationToken);
             }
         });
+
+    static async Task RegisterAsync(SimulatedNodeAgent agent, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await agent.StartAsync(cancellationToken);
+                return;
+            }
+            catch (Exception) when (attempt < 10 && !cancellationToken.IsCancellationRequested)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(attempt), cancellationToken);
+            }
+        }
+    }
 
     public void Launch(InstanceLaunch launch, IReadOnlyList<int> gpuIndices) => Current.Launch(launch, gpuIndices);
 
