@@ -89,6 +89,7 @@ public sealed class SimulatedNodeAgent(IGrainFactory grains, string nodeName, in
 
         _ = Task.Run(async () =>
         {
+            // Stands for an engine's start-up time, so instances pass through "starting" as real ones do.
             await Task.Delay(delay);
             if (_running.ContainsKey(launch.InstanceId))
             {
