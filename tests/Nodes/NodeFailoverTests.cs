@@ -2,8 +2,10 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using DeepDeploy.Contracts.Deployments;
 using DeepDeploy.Contracts.Events;
 using DeepDeploy.Contracts.Nodes;
+using DeepDeploy.Tests.Chaos;
 using DeepDeploy.Tests.EndToEnd;
 using DeepDeploy.Tests.Production;
 using DeepDeploy.Tests.Support;
@@ -81,6 +83,22 @@ public sealed class NodeFailoverTests(ITestOutputHelper log)
 
             log.WriteLine($"host {hosting} SIGKILLed: declared lost after {(lost.Time - killedAt).TotalSeconds:0.0} s by '{lost.FailureReason}' "
                 + $"({lost.Message}); inference served again from {survivor} after {served.TotalSeconds:0.0} s");
+
+            // Where the time to serve again went: the replacement's phases, as its deployment recorded them.
+            var timeline = (await orleans.GetGrain<IEventLogGrain>(deployId).Read(null, 200)).Events.Where(e => e.Time >= killedAt).ToList();
+            foreach (var e in timeline)
+            {
+                log.WriteLine($"  +{(e.Time - killedAt).TotalSeconds,5:0.0} s {e.Kind} {e.Phase} {e.Node} {e.Message}");
+            }
+
+            string At(Func<DeploymentEvent, bool> match) => timeline.FirstOrDefault(e => e.Node == survivor && match(e)) is { } e
+                ? $"{(e.Time - killedAt).TotalSeconds:0.0} s"
+                : "—";
+            ReliabilityReport.Write("failover", "a GPU host (silo and engine) SIGKILLed, its deployment's replacement on the other node", $"""
+                | decided by | → decision | → placed | → engine starting | → running (health check passed) | → first answer from the other node |
+                |---|---:|---:|---:|---:|---:|
+                | {lost.FailureReason} | {(lost.Time - killedAt).TotalSeconds:0.0} s | {At(e => e.Kind == DeploymentEventKind.Placed)} | {At(e => e.Phase == InstancePhase.Starting)} | {At(e => e.Phase == InstancePhase.Running)} | {served.TotalSeconds:0.0} s |
+                """);
         }
         catch
         {
