@@ -1,6 +1,7 @@
 using DeepDeploy.Grains;
 using DeepDeploy.Grains.Telemetry;
 using DeepDeploy.Silo.Storage;
+using DeepDeploy.Tests.Support;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
@@ -11,7 +12,7 @@ namespace DeepDeploy.Tests.Billing;
 /// lose exactly what the production store would lose.</summary>
 public sealed class LedgerCluster : IAsyncDisposable
 {
-    readonly string _directory = Directory.CreateTempSubdirectory("deepdeploy-ledger-").FullName;
+    readonly TempDirectory _directory = TempDirectory.Create("deepdeploy-ledger-");
 
     public InProcessTestCluster Cluster { get; private set; } = null!;
 
@@ -19,7 +20,7 @@ public sealed class LedgerCluster : IAsyncDisposable
     public static async Task<LedgerCluster> StartAsync(short silos = 2, TimeProvider? clock = null)
     {
         var ledger = new LedgerCluster();
-        var connection = $"Data Source={Path.Combine(ledger._directory, "state.db")}";
+        var connection = $"Data Source={Path.Combine(ledger._directory.Path, "state.db")}";
         var builder = new InProcessTestClusterBuilder(silos);
         builder.Options.ConfigureFileLogging = false;
         builder.ConfigureSilo((_, silo) =>
@@ -50,12 +51,6 @@ public sealed class LedgerCluster : IAsyncDisposable
         await Cluster.StopAllSilosAsync();
         await Cluster.DisposeAsync();
         SqliteConnection.ClearAllPools();
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        _directory.Dispose();
     }
 }

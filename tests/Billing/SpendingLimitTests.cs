@@ -41,29 +41,24 @@ public sealed class SpendingLimitTests(ITestOutputHelper output)
         Assert.Contains("spending limit", stopped.GetProperty("fail_reason").GetString());
         Assert.Contains(state.GetProperty("events").EnumerateArray(), e => e.GetProperty("kind").GetString() == "limit_reached");
 
-        // Billing ends when the stopped instance's end is reported; from then on the spend stays put.
+        // Billing ends when the stopped instance's end is reported: an open meter bills until "now" (10 USD/s here,
+        // visible between two reads), so two reads in a row that agree mean the meter is closed.
         async Task<decimal> SpentAsync() => (await client.GetFromJsonAsync<JsonElement>("/billing/usage")).GetProperty("total_usd").GetDecimal();
-        var spentAtStop = await SpentAsync();
-        var settleDeadline = DateTime.UtcNow.AddSeconds(10);
-        while (true)
+        decimal? previous = null;
+        var (_, spentAtStop) = await Eventually.MatchAsync(async () =>
         {
-            await Task.Delay(300);
-            var now = await SpentAsync();
-            if (now == spentAtStop || DateTime.UtcNow > settleDeadline)
-            {
-                break;
-            }
-
-            spentAtStop = now;
-        }
-
-        await Task.Delay(1500);
-        Assert.Equal(spentAtStop, await SpentAsync());
+            var (before, now) = (previous, await SpentAsync());
+            previous = now;
+            return (before, now);
+        }, reads => reads.before == reads.now, TimeSpan.FromSeconds(15), "the spend to stop growing");
 
         var refused = await AssertErrorAsync(await client.PostAsJsonAsync("/deploy/llm", Tiny("another")), HttpStatusCode.PaymentRequired, null);
         Assert.Equal("spending_limit_reached", refused.GetProperty("code").GetString());
         await AssertErrorAsync(await client.PutAsync($"/deploy/{id}", Json("""{"settings": {"max_instances": 2}}""")), HttpStatusCode.PaymentRequired, null);
         await AssertErrorAsync(await client.PostAsync($"/deploy/{id}/start", null), HttpStatusCode.PaymentRequired, null);
+
+        // Nothing was billed while the refusals above were answered: the meter stayed closed.
+        Assert.Equal(spentAtStop, await SpentAsync());
 
         // Raising the limit lets the suspended deployment run again, with no further call.
         Assert.Equal(HttpStatusCode.OK, (await client.PutAsJsonAsync("/billing/limit", new { usd = 1_000_000 })).StatusCode);

@@ -47,6 +47,14 @@ public sealed class SiloCrashTests
             var newPid = EnginePids.Under(dataDir).Single();
             Assert.NotEqual(orphanPid, newPid);
 
+            // No GPU is booked twice: the orphan's GPU went back before the node registered, the replacement holds one.
+            using var admin = Client(silo, RunningSystem.AdminToken);
+            var node = (await admin.GetFromJsonAsync<JsonElement>("/admin/nodes")).GetProperty("nodes").EnumerateArray()
+                .Single(n => n.GetProperty("name").GetString() == "crash-node");
+            var held = Assert.Single(node.GetProperty("gpus").EnumerateArray(), g => g.GetProperty("state").GetString() != "free");
+            Assert.Equal(deployId, held.GetProperty("deploy_id").GetString());
+            Assert.Equal(node.GetProperty("gpu_count").GetInt32() - 1, node.GetProperty("free_gpus").GetInt32());
+
             var chat = await client.PostAsJsonAsync("/v1/openai/completions", new { model = "dave/phoenix", prompt = "again", max_tokens = 4 });
             Assert.Equal(HttpStatusCode.OK, chat.StatusCode);
         }
