@@ -478,7 +478,7 @@ public sealed class DeploymentGrain(
 
         var live = S.Instances.Values.Where(i => !i.Stopping).ToList();
         var (desired, trigger) = Demand.Decide(spec.MinInstances, spec.MaxInstances, spec.MaxBatchSize, live.Count, time.GetUtcNow());
-        metrics.Scaling(DeployId, live.Count, desired, spec);
+        metrics.Scaling(DeployId, live.Count, desired, spec, trigger);
         ReportScaling(spec, live.Count, desired, trigger);
         using var placing = _placement.Start(DeployId, live.Count, desired);
         for (var n = live.Count; n < desired; n++)
