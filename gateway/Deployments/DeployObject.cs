@@ -24,7 +24,7 @@ public sealed record DeployObject(
         v.FailReason,
         v.CreatedAt,
         v.UpdatedAt,
-        new InstanceCounts(v.RunningInstances, v.PendingInstances),
+        new InstanceCounts(v.RunningInstances, v.PendingInstances, v.PendingReason),
         new DeployConfig(v.Gpu, v.NumGpus, v.MaxBatchSize, new Weights(v.HfRepo, v.HfRevision, v.Quantization, v.WeightsFile)),
         new DeploySettings(v.MinInstances, v.MaxInstances),
         v.Download is null ? null : new DownloadProgress(v.Download.BytesDone, v.Download.BytesTotal));

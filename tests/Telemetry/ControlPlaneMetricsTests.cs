@@ -46,6 +46,7 @@ public sealed class ControlPlaneMetricsTests
         Assert.Contains(("0", "1", "min_instances"), decisions);
         Assert.Contains(("1", "3", "load"), decisions);
         Assert.Equal(1, capture.Sum(Decisions, (TelemetryTags.DeploymentId, id), (TelemetryTags.ScaleFrom, 1), (TelemetryTags.ScaleTo, 3)));
+        Assert.Equal(1, capture.Sum(Decisions, (TelemetryTags.DeploymentId, id), (TelemetryTags.ScaleTo, 3), (TelemetryTags.ScaleTrigger, "periodic_report")));
 
         // Metered while serving; once stopped every meter is closed and the counter holds what the ledger billed.
         await Eventually.TrueAsync(() => capture.Sum(GpuTime, (TelemetryTags.User, "mia")) > 0, Timeout, "GPU time metered");

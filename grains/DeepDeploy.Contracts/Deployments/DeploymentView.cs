@@ -21,7 +21,8 @@ public sealed record DeploymentView(
     [property: Id(15)] int MaxInstances,
     [property: Id(16)] string? Quantization = null,
     [property: Id(17)] string? WeightsFile = null,
-    [property: Id(18)] DownloadProgress? Download = null)
+    [property: Id(18)] DownloadProgress? Download = null,
+    [property: Id(19)] string? PendingReason = null)
 {
     /// <summary>The name clients call the deployment by, <c>owner/model_name</c> (<see cref="ModelName"/> is the second part).</summary>
     public string FullModelName => ModelNames.Full(Owner, ModelName);

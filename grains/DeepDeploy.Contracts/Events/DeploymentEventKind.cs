@@ -12,4 +12,8 @@ public enum DeploymentEventKind
     BillingStopped,
     BillingResumed,
     SettingsChanged,
+
+    /// <summary>Instances wanted but not placed (running N of wanted M, and why: no free GPUs in fair order, the
+    /// owner's GPU limit), or none missing any more.</summary>
+    CapacityWait,
 }

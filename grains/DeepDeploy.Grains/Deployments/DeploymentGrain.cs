@@ -54,6 +54,7 @@ public sealed class DeploymentGrain(
     DeploymentMeter? _meter;
     WeightsFetch? _fetch;
     InstancePlacer? _placer;
+    CapacityClaims? _capacity;
     DeploymentEvents? _events;
     readonly PlacementTrace _placement = new();
     DeploymentStatus? _reportedStatus;
@@ -63,6 +64,8 @@ public sealed class DeploymentGrain(
     DeploymentMeter Meter => _meter ??= new DeploymentMeter(DeployId, grains, time, prices.Value, log);
 
     InstancePlacer Placer => _placer ??= new InstancePlacer(DeployId, grains, time, options.Value, log);
+
+    CapacityClaims Capacity => _capacity ??= new CapacityClaims(DeployId, grains, time, log);
 
     WeightsFetch Fetch => _fetch ??= new WeightsFetch(weights, this.AsReference<IWeightsListener>(), DeployId, log);
 
@@ -448,6 +451,7 @@ public sealed class DeploymentGrain(
         {
             Drain(S.Instances.Values, TimeSpan.Zero);
             await SendStopsAsync();
+            await Capacity.ReportAsync(S, 0, waiting: false);
             await _store.WriteAsync();
             ReportStatus(S.FailReason ?? "finished");
             await Routes.PublishAsync(DeployId, S);
@@ -474,12 +478,12 @@ public sealed class DeploymentGrain(
 
         var live = S.Instances.Values.Where(i => !i.Stopping).ToList();
         var (desired, trigger) = Demand.Decide(spec.MinInstances, spec.MaxInstances, spec.MaxBatchSize, live.Count, time.GetUtcNow());
-        metrics.Scaling(DeployId, live.Count, desired, spec);
+        metrics.Scaling(DeployId, live.Count, desired, spec, trigger);
         ReportScaling(spec, live.Count, desired, trigger);
         using var placing = _placement.Start(DeployId, live.Count, desired);
         for (var n = live.Count; n < desired; n++)
         {
-            if (!Meter.Standing.MayRun || await Placer.TryPlaceAsync(S, () => _store.WriteAsync()) is not { } placed)
+            if (!Meter.Standing.MayRun || await Placer.TryPlaceAsync(S, () => _store.WriteAsync(), () => Capacity.MayPlaceAsync(S, desired)) is not { } placed)
             {
                 break;
             }
@@ -489,6 +493,7 @@ public sealed class DeploymentGrain(
         }
 
         placing?.Dispose();
+        await ReportCapacityAsync(desired);
         if (Placer.GiveUp(S) is { } unplaceable)
         {
             S.SetStatus(DeploymentStatus.Failed, unplaceable, time.GetUtcNow());
@@ -550,6 +555,20 @@ public sealed class DeploymentGrain(
         Events.Add(DeploymentEventKind.ScalingDecision,
             $"scale {(desired > live ? "up" : "down")} {live} -> {desired} instances ({reason}, load {load}, trigger {trigger})",
             e => e with { Load = load, Instances = live, Target = desired, Reason = reason, Trigger = trigger });
+    }
+
+    /// <summary>Tells the GPU type's arbiter what the deployment holds and whether it still waits for GPUs; a change in
+    /// what is missing and why is an event for the owner ("running N of wanted M: why").</summary>
+    async Task ReportCapacityAsync(int desired)
+    {
+        var live = S.Instances.Values.Count(i => !i.Stopping);
+        var refusal = live < desired ? Placer.Refusal : null;
+        await Capacity.ReportAsync(S, desired, waiting: refusal is not null && Placer.WaitsForCapacity);
+        if (Capacity.Settle(live, desired, refusal))
+        {
+            Events.Add(DeploymentEventKind.CapacityWait, Capacity.Pending ?? $"no instance waits any more: running {live}, wanted {desired}",
+                e => e with { Instances = live, Target = desired, Reason = refusal });
+        }
     }
 
     /// <summary>An instance's new phase; a start after it started already is a restart, a failure says why.</summary>
@@ -710,6 +729,7 @@ public sealed class DeploymentGrain(
         return new DeploymentView(DeployId, spec.ModelName, spec.Owner, S.Status, S.FailReason, S.CreatedAt, S.UpdatedAt,
             running, pending, spec.Gpu, spec.NumGpus, spec.MaxBatchSize, spec.HfRepo, spec.HfRevision,
             spec.MinInstances, spec.MaxInstances, spec.Quantization, S.WeightsFile,
-            S.Status == DeploymentStatus.Downloading ? S.SlowestDownload() : null);
+            S.Status == DeploymentStatus.Downloading ? S.SlowestDownload() : null,
+            S.IsFinished ? null : _capacity?.Pending);
     }
 }

@@ -20,16 +20,30 @@ public sealed class InstancePlacer(string deployId, IGrainFactory grains, TimePr
     /// <summary>Why the placements since the last <see cref="GiveUp"/> found no node; null when none failed that way.</summary>
     string? _neverFits;
 
+    /// <summary>Why the last placement failed (null after a success); <see cref="WaitsForCapacity"/> when for lack of free GPUs.</summary>
+    public string? Refusal { get; private set; }
+
+    public bool WaitsForCapacity { get; private set; }
+
     /// <param name="deployment">The deployment's state; the new instance is recorded in it.</param>
     /// <param name="save">Persists that state: the intent is recorded before a node is asked.</param>
-    /// <returns>Where it was placed, or null when it could not be.</returns>
-    public async Task<NodeAllocation?> TryPlaceAsync(DeploymentState deployment, Func<Task> save)
+    /// <param name="mayPlace">Asked once the owner's quota holds the GPUs: null to go on, else why it waits for its turn.</param>
+    /// <returns>Where it was placed, or null when it could not be (<see cref="Refusal"/> says why).</returns>
+    public async Task<NodeAllocation?> TryPlaceAsync(DeploymentState deployment, Func<Task> save, Func<Task<string?>> mayPlace)
     {
         var spec = deployment.Spec!;
         var instanceId = $"{deployId}-{deployment.NextInstance + 1}";
         var quota = grains.GetGrain<IUserQuotaGrain>(spec.Owner);
         if (!await quota.TryReserveGpus(instanceId, spec.NumGpus))
         {
+            Refuse("the owner's GPU limit is reached", capacity: false);
+            return null;
+        }
+
+        if (await mayPlace() is { } wait)
+        {
+            await quota.ReleaseGpus(instanceId);
+            Refuse(wait, capacity: true);
             return null;
         }
 
@@ -50,6 +64,8 @@ public sealed class InstancePlacer(string deployId, IGrainFactory grains, TimePr
             {
                 _unplaceable = null;
             }
+
+            Refuse(_neverFits ?? $"no node has {spec.NumGpus} free {spec.Gpu} GPU(s)", capacity: _neverFits is null);
         }
         else
         {
@@ -90,14 +106,23 @@ public sealed class InstancePlacer(string deployId, IGrainFactory grains, TimePr
             if (allocation is not null)
             {
                 deployment.Instances[instanceId].Silo = allocation.Silo;
+                Refusal = null;
+                WaitsForCapacity = false;
                 return allocation;
             }
 
             deployment.Instances.Remove(instanceId);
+            Refuse("no node took the instance (its GPUs were taken meanwhile)", capacity: true);
         }
 
         await quota.ReleaseGpus(instanceId);
         return null;
+    }
+
+    void Refuse(string why, bool capacity)
+    {
+        Refusal = why;
+        WaitsForCapacity = capacity;
     }
 
     /// <summary>The reason to fail the deployment when the placements since the last call found no live node that could

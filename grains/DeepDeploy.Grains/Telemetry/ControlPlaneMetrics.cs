@@ -32,7 +32,7 @@ public sealed class ControlPlaneMetrics
         meter.CreateObservableGauge("deepdeploy.gpus", ObserveGpus, "{gpu}",
             "GPUs of each node hosted on this silo, by type and state (used, free).");
         _decisions = meter.CreateCounter<long>("deepdeploy.autoscaler.decisions", "{decision}",
-            "Changes of a deployment's wanted instance count, with the count before and after and the reason.");
+            "Changes of a deployment's wanted instance count, with the count before and after, the reason and the trigger.");
         _gpuTime = meter.CreateCounter<double>("deepdeploy.billing.gpu_time", "s", "GPU-seconds metered, per user and GPU type.");
         _spend = meter.CreateCounter<double>("deepdeploy.billing.spend", "USD", "Spend metered at the instances' prices, per user.");
     }
@@ -58,8 +58,9 @@ public sealed class ControlPlaneMetrics
     public void RemoveNode(string node) => _gpus.TryRemove(node, out _);
 
     /// <summary>The autoscaler's answer at a tick. A decision is counted once when the wanted count differs from
-    /// the live one, not at every tick that waits for it to be carried out.</summary>
-    public void Scaling(string deployId, int live, int desired, DeploymentSpec spec)
+    /// the live one, not at every tick that waits for it to be carried out; <paramref name="trigger"/> is the input that
+    /// made the deployment decide (<see cref="ScaleTrigger"/>).</summary>
+    public void Scaling(string deployId, int live, int desired, DeploymentSpec spec, string trigger)
     {
         if (live == desired)
         {
@@ -77,7 +78,8 @@ public sealed class ControlPlaneMetrics
             new KeyValuePair<string, object?>(TelemetryTags.DeploymentId, deployId),
             new KeyValuePair<string, object?>(TelemetryTags.ScaleFrom, live),
             new KeyValuePair<string, object?>(TelemetryTags.ScaleTo, desired),
-            new KeyValuePair<string, object?>(TelemetryTags.Reason, ScaleReason.Of(live, desired, spec.MinInstances, spec.MaxInstances)));
+            new KeyValuePair<string, object?>(TelemetryTags.Reason, ScaleReason.Of(live, desired, spec.MinInstances, spec.MaxInstances)),
+            new KeyValuePair<string, object?>(TelemetryTags.ScaleTrigger, trigger));
     }
 
     /// <summary>A meter's instance served from <paramref name="from"/> to <paramref name="to"/>.</summary>

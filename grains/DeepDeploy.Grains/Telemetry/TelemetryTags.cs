@@ -14,4 +14,7 @@ public static class TelemetryTags
     public const string CacheResult = "deepdeploy.cache.result";
     public const string ScaleFrom = "deepdeploy.scale.from";
     public const string ScaleTo = "deepdeploy.scale.to";
+
+    /// <summary>What made a deployment decide when it did (ScaleTrigger: gateway_queue, periodic_report, ...).</summary>
+    public const string ScaleTrigger = "deepdeploy.scale.trigger";
 }
