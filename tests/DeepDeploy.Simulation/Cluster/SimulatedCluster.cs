@@ -25,7 +25,7 @@ public sealed class SimulatedCluster : IAsyncDisposable
     public const int GpusPerNode = 8;
     public const string Gpu = "H100-80GB";
 
-    readonly string _directory = Directory.CreateTempSubdirectory("deepdeploy-sim-").FullName;
+    readonly TempDirectory _directory = TempDirectory.Create("deepdeploy-sim-");
 
     public InProcessTestCluster Cluster { get; private set; } = null!;
 
@@ -38,7 +38,7 @@ public sealed class SimulatedCluster : IAsyncDisposable
     public static async Task<SimulatedCluster> StartAsync(SimulatedClusterOptions options)
     {
         var sim = new SimulatedCluster();
-        var connection = $"Data Source={Path.Combine(sim._directory, "state.db")}";
+        var connection = $"Data Source={Path.Combine(sim._directory.Path, "state.db")}";
         var onePerSilo = options.Nodes == options.Silos;
         var builder = new InProcessTestClusterBuilder(options.Silos);
         builder.Options.ConfigureFileLogging = false;
@@ -77,7 +77,7 @@ public sealed class SimulatedCluster : IAsyncDisposable
             }
 
             silo.Services.Configure<AutoscalerOptions>(o => options.Autoscaler?.Invoke(o));
-            silo.Services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(sim._directory, "keys")));
+            silo.Services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(sim._directory.Path, "keys")));
             options.Silo?.Invoke(silo);
         });
         if (options.Client is { } client)
@@ -96,6 +96,11 @@ public sealed class SimulatedCluster : IAsyncDisposable
     public IReadOnlyList<SimulatedNodeAgent> Agents => Cluster.Silos
         .SelectMany(s => Cluster.GetSiloServiceProvider(s.SiloAddress).GetService<SimulatedNodeHost>()?.Agents ?? [Agent(s)])
         .ToArray();
+
+    /// <summary>Completes when every node on every silo has registered: an event of the node hosts, so that a
+    /// simulation of 1,000 nodes need not poll the registry while it takes the registrations.</summary>
+    public Task NodesRegistered => Task.WhenAll(Cluster.Silos
+        .Select(s => Cluster.GetSiloServiceProvider(s.SiloAddress).GetService<SimulatedNodeHost>()?.Registered ?? Task.CompletedTask));
 
     /// <summary>A user whose GPU limit is the simulation's subject; its deployment cap is raised out of the way (a
     /// simulated user stands for a whole workload).</summary>
@@ -126,12 +131,6 @@ public sealed class SimulatedCluster : IAsyncDisposable
         await Cluster.StopAllSilosAsync();
         await Cluster.DisposeAsync();
         SqliteConnection.ClearAllPools();
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        _directory.Dispose();
     }
 }
