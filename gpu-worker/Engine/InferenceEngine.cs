@@ -78,6 +78,7 @@ public sealed class InferenceEngine(LLamaWeights weights, ModelParams contextPar
             return length;
         });
         _cache.Append(entry, prompt.AsSpan(0, length));
+        _cache.Share(entry, source, length);
         Metrics.PrefixCacheHit(length);
         return length;
     }
@@ -152,29 +153,37 @@ public sealed class InferenceEngine(LLamaWeights weights, ModelParams contextPar
         return SampleAll(batch);
     }
 
-    /// <summary>Adds prompt chunks to this step's batch, first come first served, up to the prefill budget; the
-    /// running sequences' next tokens are already queued (by the previous step's sampling).</summary>
+    /// <summary>Adds prompt chunks to this step's batch up to the prefill budget, the sequence with the fewest prompt
+    /// tokens left first: a request whose prefix was cached (a few tokens left) gets its first token in the next step
+    /// instead of waiting behind a cold prompt's whole prefill, which loses at most one chunk's worth per such request.
+    /// The running sequences' next tokens are already queued (by the previous step's sampling).</summary>
     void FeedPrompts(List<LlamaSequence> batch)
     {
         var budget = prefillChunk;
-        foreach (var s in batch)
+        while (budget > 0 && ShortestPrefill(batch) is { } s)
         {
-            if (budget == 0)
-            {
-                break;
-            }
-
-            if (!s.Live || !s.Prefilling || s.Conversation.RequiresInference)
-            {
-                continue;
-            }
-
             var chunk = s.Request.PromptTokens.AsSpan(s.PromptFed, Math.Min(budget, s.Request.PromptTokens.Length - s.PromptFed));
             s.Conversation.Prompt(chunk);
             s.Queued.AddRange(chunk);
             s.PromptFed += chunk.Length;
             budget -= chunk.Length;
         }
+    }
+
+    /// <summary>The live sequence with the fewest prompt tokens left to prefill and none queued yet in this step.</summary>
+    static LlamaSequence? ShortestPrefill(List<LlamaSequence> batch)
+    {
+        LlamaSequence? shortest = null;
+        foreach (var s in batch)
+        {
+            if (s.Live && s.Prefilling && !s.Conversation.RequiresInference
+                && (shortest is null || s.Request.PromptTokens.Length - s.PromptFed < shortest.Request.PromptTokens.Length - shortest.PromptFed))
+            {
+                shortest = s;
+            }
+        }
+
+        return shortest;
     }
 
     static ISamplingPipeline CreatePipeline(SamplingOptions s)

@@ -8,8 +8,11 @@ namespace DeepDeploy.GpuWorker.Engine;
 /// sequences are indexed as their tokens are decoded; when a request ends its cells are retained here instead of
 /// freed, within a token budget, least recently used evicted first. The index is block-granular (chained hashes of
 /// <see cref="BlockSize"/> tokens, as vLLM's); a hit is verified token by token, then extended inside the entry.
-/// The budget counts each retained entry's whole length, so prefixes shared between entries are counted once per
-/// entry: the cells really held stay at or below it. Only the engine's loop touches it.
+/// The budget counts the cells each retained entry holds alone (<see cref="PrefixEntry{T}.Charge"/>): a request that
+/// copied a cached prefix (<see cref="Share"/>) is charged only for its own tokens, so twenty questions on one system
+/// prompt cost the prompt once; when the entry a prefix was copied from goes, its cells stay held by the copies and
+/// are charged to them (to each of them: the cells really held stay at or below the budget). Only the engine's loop
+/// touches it.
 /// </summary>
 public sealed class PrefixCache<T>(int budgetTokens, int maxEntries, Action<T> free)
 {
@@ -111,11 +114,25 @@ public sealed class PrefixCache<T>(int budgetTokens, int maxEntries, Action<T> f
         return (best, length);
     }
 
+    /// <summary>Records that <paramref name="entry"/>'s first <paramref name="length"/> cells were copied from
+    /// <paramref name="source"/> (a <see cref="Match"/>), so they are not charged to it.</summary>
+    public void Share(PrefixEntry<T> entry, PrefixEntry<T> source, int length)
+    {
+        if (!Enabled || source.Dropped || entry.Dropped || length <= 0)
+        {
+            return;
+        }
+
+        entry.Source = source;
+        entry.Shared = length;
+        (source.Dependents ??= []).Add(entry);
+    }
+
     /// <summary>A request ended: its cells stay in the cache if they fit the budget (evicting LRU entries first).
     /// Returns false when they do not, or caching is off; the caller then frees them.</summary>
     public bool Retain(PrefixEntry<T> entry)
     {
-        if (!Enabled || entry.Dropped || entry.Tokens.Count < BlockSize || entry.Tokens.Count > budgetTokens || maxEntries == 0)
+        if (!Enabled || entry.Dropped || entry.Tokens.Count < BlockSize || entry.Charge > budgetTokens || maxEntries == 0)
         {
             Remove(entry);
             return false;
@@ -127,23 +144,32 @@ public sealed class PrefixCache<T>(int budgetTokens, int maxEntries, Action<T> f
             Evict(old);
         }
 
-        while (_retained.Count > 0 && (RetainedTokens + entry.Tokens.Count > budgetTokens || _retained.Count >= maxEntries))
+        while (_retained.Count > 0 && (RetainedTokens + entry.Charge > budgetTokens || _retained.Count >= maxEntries))
         {
             Evict(_retained.MinBy(e => e.LastUsed)!);
+        }
+
+        if (entry.Charge > budgetTokens)
+        {
+            Remove(entry); // its source went while making room and left it the shared cells
+            return false;
         }
 
         entry.Retained = true;
         entry.LastUsed = ++_clock;
         _retained.Add(entry);
-        RetainedTokens += entry.Tokens.Count;
+        RetainedTokens += entry.Charge;
         return true;
     }
 
-    /// <summary>A running sequence's cells are freed without being retained.</summary>
+    /// <summary>A running sequence's cells are freed without being retained; retained entries that shared them now
+    /// hold them alone, and the least recently used go if that puts the cache over its budget.</summary>
     public void Remove(PrefixEntry<T> entry)
     {
-        entry.Dropped = true;
-        Unindex(entry);
+        Drop(entry);
+        while (RetainedTokens > budgetTokens && EvictOne())
+        {
+        }
     }
 
     /// <summary>Evicts the least recently used retained entry; false when none is left (KV cache pressure).</summary>
@@ -172,10 +198,37 @@ public sealed class PrefixCache<T>(int budgetTokens, int maxEntries, Action<T> f
     void Evict(PrefixEntry<T> entry)
     {
         _retained.Remove(entry);
-        RetainedTokens -= entry.Tokens.Count;
+        RetainedTokens -= entry.Charge;
         entry.Retained = false;
-        Remove(entry);
+        Drop(entry);
         free(entry.Holder);
+    }
+
+    /// <summary>Forgets <paramref name="entry"/>; the entries that shared its cells take them over (their source
+    /// becomes its source, up to what that one shares with it).</summary>
+    void Drop(PrefixEntry<T> entry)
+    {
+        entry.Dropped = true;
+        Unindex(entry);
+        var source = entry.Source;
+        source?.Dependents?.Remove(entry);
+        foreach (var dependent in entry.Dependents ?? [])
+        {
+            var shared = source is null ? 0 : Math.Min(dependent.Shared, entry.Shared);
+            if (dependent.Retained)
+            {
+                RetainedTokens += dependent.Shared - shared;
+            }
+
+            dependent.Shared = shared;
+            dependent.Source = shared > 0 ? source : null;
+            if (shared > 0)
+            {
+                source!.Dependents!.Add(dependent);
+            }
+        }
+
+        (entry.Source, entry.Dependents) = (null, null);
     }
 
     void Unindex(PrefixEntry<T> entry)

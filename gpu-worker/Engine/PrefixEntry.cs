@@ -14,6 +14,18 @@ public sealed class PrefixEntry<T>(T holder)
     /// <summary>Tokens whose KV cells are computed, in position order.</summary>
     public List<LLamaToken> Tokens { get; } = [];
 
+    /// <summary>The entry whose cells this one's first <see cref="Shared"/> tokens use (llama.cpp's sequence copy
+    /// shares them), or null; becomes that entry's own source when it goes.</summary>
+    internal PrefixEntry<T>? Source { get; set; }
+
+    internal int Shared { get; set; }
+
+    /// <summary>Entries that share this one's cells (their <see cref="Source"/> is this one).</summary>
+    internal List<PrefixEntry<T>>? Dependents { get; set; }
+
+    /// <summary>Cells only this entry holds: what retaining it costs the cache.</summary>
+    public int Charge => Tokens.Count - Shared;
+
     /// <summary>Chained hash of each full block of <see cref="Tokens"/>, the keys under which it is indexed.</summary>
     public List<ulong> BlockHashes { get; } = [];
 

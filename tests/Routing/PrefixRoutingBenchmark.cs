@@ -14,47 +14,58 @@ using Xunit.Abstractions;
 namespace DeepDeploy.Tests.Routing;
 
 /// <summary>
-/// Routing policies side by side on a shared-prefix multi-tenant workload: the real all-in-one host (gateway,
-/// node, hub) in front of <see cref="Instances"/> real gpu-worker instances of a random-weights llama the benchmark
-/// writes into the local hub. <see cref="Prompts"/> system prompts of <see cref="PrefixTokens"/> tokens, a few short
-/// questions each, shuffled, Poisson arrivals at <see cref="Rate"/> requests/s, streamed through the gateway with
-/// <c>X-DeepDeploy-Routing</c>; each instance's prefix cache holds about half the prompts, so only a router that
-/// keeps a prompt on one instance gets hits for most of them (the first question of each prompt is cold whatever
-/// the policy: 1 in <see cref="QuestionsPerPrompt"/>). Each policy gets its own prompts (no prefix shared
-/// with another policy's). Prints TTFT p50/p90/p99, throughput and the cache hit rate (from
-/// <c>usage.prompt_tokens_details.cached_tokens</c>) per policy and writes bench-results/routing-prefix.txt. Opt-in:
-/// <c>DEEPDEPLOY_BENCH=1 dotnet test tests --filter FullyQualifiedName~PrefixRoutingBenchmark</c>
-/// (<c>DEEPDEPLOY_BENCH_ROUTING_RATE</c> sets the arrival rate, <c>DEEPDEPLOY_BENCH_ROUTING_THREADS</c> each
-/// instance's <c>--threads</c>).
+/// Routing policies side by side on the shared-prefix multi-tenant workload: the real all-in-one host
+/// (gateway, node, hub) in front of <see cref="Instances"/> real gpu-worker instances of a random-weights llama the
+/// benchmark writes into the local hub. <see cref="Prompts"/> system prompts of <see cref="MinPrefixTokens"/> to
+/// 2x as many tokens, <see cref="QuestionsPerPrompt"/> short questions each, shuffled, Poisson arrivals at
+/// <see cref="Rate"/> requests/s, streamed through the gateway with <c>X-DeepDeploy-Routing</c>. Each instance's
+/// prefix cache (<c>--prefix-cache-tokens</c>, <see cref="CacheTokens"/>) is sized for its share of the prompts
+/// (prompts / instances), so a router that keeps a prompt on one instance finds it cached, one that spreads every
+/// prompt over all instances thrashes; the first question of each prompt is cold whatever the policy. Each policy
+/// gets its own prompts (no prefix shared with another policy's). Prints TTFT p50/p90/p99, throughput and the cache
+/// hit rate (from <c>usage.prompt_tokens_details.cached_tokens</c>) per policy and writes
+/// bench-results/routing-prefix.txt. Opt-in:
+/// <c>DEEPDEPLOY_BENCH=1 dotnet test tests --filter FullyQualifiedName~PrefixRoutingBenchmark</c>; every size has an
+/// environment variable <c>DEEPDEPLOY_BENCH_ROUTING_*</c> (RATE, THREADS, INSTANCES, PROMPTS, QUESTIONS, TOKENS,
+/// CACHE, MODEL = small|bench, POLICIES) so that a quiet machine can run the full shape (docs/gateway.md).
 /// </summary>
 [Trait("Category", "Benchmark")]
 [Collection(SystemCollection.Name)]
 public sealed class PrefixRoutingBenchmark(ITestOutputHelper output)
 {
-    /// <summary>The prefix-cache benchmark's 4 M-parameter shape: a cold 512-token prompt costs about a second of
-    /// CPU here, a cached one a few steps.</summary>
-    static readonly LlamaShape Shape = new(256, 4, 4, 768);
+    /// <summary>The 4 M-parameter shape by default (prefill cheap enough for the 2 shared cores, 1,000 tokens cost
+    /// about 2 s of CPU there); <c>MODEL=bench</c>: <see cref="LlamaShape.Bench"/> (~27 M).</summary>
+    static readonly LlamaShape Shape = Setting("MODEL", "small") == "bench" ? LlamaShape.Bench : new(256, 4, 4, 768);
 
-    const int Instances = 2;
+    static readonly int Instances = Setting("INSTANCES", 2);
     const int MaxBatchSize = 4;
-    const int Prompts = 8;
-    const int QuestionsPerPrompt = 12;
-    const int PrefixTokens = 512;
+    static readonly int Prompts = Setting("PROMPTS", 20);
+    static readonly int QuestionsPerPrompt = Setting("QUESTIONS", 10);
+    static readonly int MinPrefixTokens = Setting("TOKENS", 512);
+    static int MaxPrefixTokens => 2 * MinPrefixTokens;
     const int MaxTokens = 8;
 
-    /// <summary>Room for about half of the prompts on each instance.</summary>
-    const int CacheTokens = Prompts * PrefixTokens / 2;
+    /// <summary>Each instance's share of the prompts (prompts / instances, rounded up) at their average length, and a
+    /// quarter more for the questions' own tokens: a request that reuses a cached prompt is charged only its own
+    /// tokens (docs/worker.md); <c>DEEPDEPLOY_BENCH_ROUTING_CACHE</c> overrides it.</summary>
+    static int CacheTokens => Setting("CACHE", (Prompts + Instances - 1) / Instances * (MinPrefixTokens + MaxPrefixTokens) / 2 * 5 / 4);
 
     const string Model = "bench/shared";
 
-    static readonly string[] Policies = ["random", "round-robin", "least-loaded", "prefix"];
+    static string[] Policies => Setting("POLICIES", "random,round-robin,least-loaded,prefix").Split(',');
 
     static double Rate => double.TryParse(Environment.GetEnvironmentVariable("DEEPDEPLOY_BENCH_ROUTING_RATE"),
-        CultureInfo.InvariantCulture, out var rate) ? rate : 1.0;
+        CultureInfo.InvariantCulture, out var rate) ? rate : 2.0;
 
     /// <summary>llama.cpp threads per instance (<c>DEEPDEPLOY_BENCH_ROUTING_THREADS</c>, default 1).</summary>
-    static int Threads => int.TryParse(Environment.GetEnvironmentVariable("DEEPDEPLOY_BENCH_ROUTING_THREADS"), NumberStyles.Integer,
-        CultureInfo.InvariantCulture, out var threads) ? threads : 1;
+    static int Threads => Setting("THREADS", 1);
+
+    static int Setting(string name, int fallback) =>
+        int.TryParse(Environment.GetEnvironmentVariable("DEEPDEPLOY_BENCH_ROUTING_" + name), NumberStyles.Integer,
+            CultureInfo.InvariantCulture, out var value) ? value : fallback;
+
+    static string Setting(string name, string fallback) =>
+        Environment.GetEnvironmentVariable("DEEPDEPLOY_BENCH_ROUTING_" + name) is { Length: > 0 } value ? value : fallback;
 
     [BenchmarkFact]
     public async Task Shared_prefix_workload_under_each_routing_policy()
@@ -68,7 +79,7 @@ public sealed class PrefixRoutingBenchmark(ITestOutputHelper output)
             await using var system = await RunningSystem.StartAsync(dataDir, new Dictionary<string, string>
             {
                 ["DeepDeploy:Node:WorkerArgs"] =
-                    $"--threads {Threads} --context-size {MaxBatchSize * 1024} --prefix-cache-tokens {CacheTokens} --max-queue 256",
+                    $"--threads {Threads} --context-size {MaxBatchSize * (MaxPrefixTokens + 256)} --prefix-cache-tokens {CacheTokens} --max-queue 1024",
             });
             var token = await system.CreateUserAsync("bench");
             using var client = system.Client(token);
@@ -90,11 +101,11 @@ public sealed class PrefixRoutingBenchmark(ITestOutputHelper output)
             var report = new StringBuilder()
                 .AppendLine(CultureInfo.InvariantCulture, $"DeepDeploy prefix-aware routing benchmark {DateTime.UtcNow:yyyy-MM-dd HH:mm:ss}Z")
                 .AppendLine(CultureInfo.InvariantCulture, $"all-in-one host, {Instances} gpu-worker instances of a random llama {Shape} (--threads {Threads}, max_batch_size {MaxBatchSize}, --prefix-cache-tokens {CacheTokens})")
-                .AppendLine(CultureInfo.InvariantCulture, $"{Prompts} system prompts of >= {PrefixTokens} tokens x {QuestionsPerPrompt} questions, shuffled, Poisson arrivals at {Rate:F2} req/s, streamed, max_tokens {MaxTokens}; {Environment.ProcessorCount} shared cores (noisy)");
+                .AppendLine(CultureInfo.InvariantCulture, $"{Prompts} system prompts of {MinPrefixTokens}-{MaxPrefixTokens} tokens x {QuestionsPerPrompt} questions, shuffled, Poisson arrivals at {Rate:F2} req/s, streamed, max_tokens {MaxTokens}; {Environment.ProcessorCount} shared cores (noisy)");
             var results = new Dictionary<string, PolicyResult>();
             foreach (var policy in Policies)
             {
-                var prompts = BenchmarkPrompts.SystemPrompts(modelPath, Prompts, PrefixTokens, tag: $"{policy} tenant. ");
+                var prompts = BenchmarkPrompts.SystemPrompts(modelPath, Prompts, MinPrefixTokens, tag: $"{policy} tenant. ", maxTokens: MaxPrefixTokens);
                 var result = results[policy] = await RunPolicyAsync(client, policy, prompts);
                 report.AppendLine(CultureInfo.InvariantCulture, $"  {policy,-13} {result}");
                 output.WriteLine($"{policy}: {result}");
@@ -155,7 +166,14 @@ public sealed class PrefixRoutingBenchmark(ITestOutputHelper output)
         request.Headers.Add(RoutingPolicies.Header, policy);
         var clock = Stopwatch.StartNew();
         using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
-        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        if (!response.IsSuccessStatusCode)
+        {
+            // Over capacity the gateway drops what waited too long (queue_timeout): it never got a first token.
+            var error = await response.Content.ReadAsStringAsync();
+            Assert.True(error.Contains("queue_timeout", StringComparison.Ordinal) || error.Contains("queue_full", StringComparison.Ordinal), error);
+            return new Call(double.PositiveInfinity, 0, 0, 0);
+        }
+
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
         double? first = null;
         string? last = null;
@@ -173,7 +191,11 @@ public sealed class PrefixRoutingBenchmark(ITestOutputHelper output)
         return new Call(first!.Value, usage.GetProperty("prompt_tokens").GetInt64(), cached, usage.GetProperty("completion_tokens").GetInt64());
     }
 
-    sealed record Call(double FirstToken, long PromptTokens, long CachedTokens, long CompletionTokens);
+    /// <summary>One request; a dropped one has an infinite time to first token (it counts in the percentiles).</summary>
+    sealed record Call(double FirstToken, long PromptTokens, long CachedTokens, long CompletionTokens)
+    {
+        public bool Dropped => double.IsPositiveInfinity(FirstToken);
+    }
 
     sealed class PolicyResult(Call[] calls, double seconds)
     {
@@ -181,14 +203,14 @@ public sealed class PrefixRoutingBenchmark(ITestOutputHelper output)
 
         public double P90 => At(0.9);
 
-        public double RequestsPerSecond => calls.Length / seconds;
+        public double RequestsPerSecond => calls.Count(c => !c.Dropped) / seconds;
 
         double At(double q) => _ttft[Math.Min(_ttft.Length - 1, (int)Math.Ceiling(q * _ttft.Length) - 1)];
 
         public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-            $"TTFT p50 {At(0.5):F2} s  p90 {P90:F2} s  p99 {At(0.99):F2} s;  {RequestsPerSecond:F2} req/s, " +
+            $"TTFT p50 {At(0.5):F2} s  p90 {P90:F2} s  p99 {At(0.99):F2} s;  {RequestsPerSecond:F2} req/s served, {calls.Count(c => c.Dropped)} dropped, " +
             $"{calls.Sum(c => c.CompletionTokens) / seconds:F1} completion tok/s over {seconds:F0} s;  " +
-            $"system prompt cached for {calls.Count(c => c.CachedTokens >= PrefixTokens / 2) * 100.0 / calls.Length:F0}% of requests, " +
-            $"{calls.Sum(c => c.CachedTokens) * 100.0 / calls.Sum(c => c.PromptTokens):F0}% of prompt tokens cached");
+            $"system prompt cached for {calls.Count(c => c.CachedTokens >= MinPrefixTokens / 2) * 100.0 / calls.Length:F0}% of requests, " +
+            $"{calls.Sum(c => c.CachedTokens) * 100.0 / Math.Max(1, calls.Sum(c => c.PromptTokens)):F0}% of prompt tokens cached");
     }
 }

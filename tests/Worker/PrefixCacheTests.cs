@@ -127,4 +127,42 @@ public sealed class PrefixCacheTests
         Assert.False(cache.Retain(entry));
         Assert.False(cache.EvictOne());
     }
+
+    [Fact]
+    public void Copies_of_a_cached_prefix_are_charged_their_own_tokens_and_take_the_prefix_over_when_it_goes()
+    {
+        var cache = NewCache(8 * B);
+        var system = Tokens(4 * B, 1);
+        Assert.True(cache.Retain(Live(cache, "first", [.. system, .. Tokens(B, 2)])));
+
+        // Three questions on the same system prompt, each copying it from the most recent holder: 5 B + 3 x B.
+        for (var q = 0; q < 3; q++)
+        {
+            LLamaToken[] prompt = [.. system, .. Tokens(B, 10 + q)];
+            var (source, length) = cache.Match(prompt);
+            Assert.Equal(4 * B, length);
+            var entry = cache.AddLive($"q{q}");
+            cache.Append(entry, prompt);
+            cache.Share(entry, source!, length);
+            Assert.Equal(B, entry.Charge);
+            Assert.True(cache.Retain(entry));
+        }
+
+        Assert.Equal(4, cache.RetainedEntries);
+        Assert.Equal(5 * B + 3 * B, cache.RetainedTokens);
+        Assert.Empty(_freed);
+
+        // The original goes (least recently used): its system prompt cells stay, charged to the copy that used them.
+        Assert.True(cache.EvictOne());
+        Assert.Equal(["first"], _freed);
+        Assert.Equal(5 * B + 2 * B, cache.RetainedTokens);
+        Assert.Equal(4 * B, cache.Match([.. system, 7]).Length);
+
+        // Without sharing, the same entries would not fit: each would cost its whole length.
+        var plain = NewCache(8 * B);
+        Assert.True(plain.Retain(Live(plain, "a", [.. system, .. Tokens(B, 2)])));
+        Assert.True(plain.Retain(Live(plain, "b", [.. system, .. Tokens(B, 3)])));
+        Assert.Equal(5 * B, plain.RetainedTokens);
+        Assert.Equal(1, plain.RetainedEntries);
+    }
 }

@@ -34,18 +34,7 @@ public static class PrefixBlocks
         var hasher = new Hasher(block, hashes);
         try
         {
-            var tools = Find(body, "tools"u8);
-            var text = Find(body, "messages"u8);
-            if (text.Length == 0)
-            {
-                text = Find(body, "prompt"u8);
-            }
-
-            if (text.Length == 0)
-            {
-                text = Find(body, "input"u8);
-            }
-
+            var (tools, text) = Locate(body);
             hasher.AddTokens(body.Slice(tools.Start, tools.Length));
             hasher.AddTokens(body.Slice(text.Start, text.Length));
         }
@@ -57,9 +46,13 @@ public static class PrefixBlocks
         return hasher.Hashes.ToArray();
     }
 
-    /// <summary>Where the value of the top-level property <paramref name="name"/> lies in the body (empty: absent).</summary>
-    static (int Start, int Length) Find(ReadOnlySpan<byte> body, ReadOnlySpan<byte> name)
+    /// <summary>Where the values of <c>tools</c> and of the text (<c>messages</c>, else <c>prompt</c>, else
+    /// <c>input</c>) lie in the body (empty: absent), in one pass over its top level.</summary>
+    static ((int Start, int Length) Tools, (int Start, int Length) Text) Locate(ReadOnlySpan<byte> body)
     {
+        // tools, messages, prompt, input
+        Span<(int Start, int Length)> values = stackalloc (int, int)[4];
+        values.Clear();
         var reader = new Utf8JsonReader(body);
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
         {
@@ -68,17 +61,22 @@ public static class PrefixBlocks
 
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            var match = reader.ValueTextEquals(name);
+            var which = reader.ValueTextEquals("tools"u8) ? 0
+                : reader.ValueTextEquals("messages"u8) ? 1
+                : reader.ValueTextEquals("prompt"u8) ? 2
+                : reader.ValueTextEquals("input"u8) ? 3
+                : -1;
             reader.Read();
             var start = (int)reader.TokenStartIndex;
             reader.Skip();
-            if (match)
+            if (which >= 0 && values[which].Length == 0)
             {
-                return (start, (int)reader.BytesConsumed - start);
+                values[which] = (start, (int)reader.BytesConsumed - start);
             }
         }
 
-        return default;
+        var text = values[1].Length > 0 ? values[1] : values[2].Length > 0 ? values[2] : values[3];
+        return (values[0], text);
     }
 
     ref struct Hasher(Span<byte> block, Span<ulong> hashes)

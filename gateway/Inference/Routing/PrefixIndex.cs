@@ -1,11 +1,16 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
 namespace DeepDeploy.Gateway.Inference.Routing;
 
 /// <summary>
 /// One deployment's approximate memory of which instances recently served which prefix blocks
 /// (<see cref="PrefixBlocks"/>): block hash → up to <see cref="HoldersPerBlock"/> instances, most recent first; at
-/// most <see cref="Capacity"/> blocks, least recently routed evicted first (a request's blocks are touched last to
-/// first, so a prefix's first blocks outlive its tails, as in the engine's cache). Arrays grow on demand up to the
-/// capacity, then are reused: routing allocates nothing. Used under the lane's lock.
+/// most <see cref="Capacity"/> blocks, least recently routed evicted first (a request's blocks are ordered first to
+/// last at the front, so a prefix's first blocks outlive its tails, as in the engine's cache). Arrays grow on demand
+/// up to the capacity, then are reused: routing allocates nothing. Used under the lane's lock, so the decision's
+/// cost there is kept to one hash lookup per block: <see cref="Record"/> reuses the nodes <see cref="Match"/> found,
+/// and a prefix whose blocks already lie in order in the LRU list is moved to the front in one splice.
 /// </summary>
 public sealed class PrefixIndex(int capacity = PrefixIndex.DefaultCapacity)
 {
@@ -18,15 +23,20 @@ public sealed class PrefixIndex(int capacity = PrefixIndex.DefaultCapacity)
 
     readonly Dictionary<ulong, int> _nodes = [];
     Node[] _list = [];
-    InstanceSlot?[] _holders = [];
     int _head = None;
     int _tail = None;
 
-    // The last Match: up to HoldersPerBlock instances and how many leading blocks each holds.
+    // The last Match: up to HoldersPerBlock instances and how many leading blocks each holds, and the nodes of the
+    // request's leading blocks it looked up (for Record of the same blocks).
     readonly InstanceSlot?[] _matched = new InstanceSlot?[HoldersPerBlock];
     readonly int[] _matchedBlocks = new int[HoldersPerBlock];
+    readonly int[] _found = new int[PrefixBlocks.MaxBlocks];
     int _matchedCount;
     int _requestBlocks;
+    int _foundCount;
+
+    // Stamps the nodes placed by the current Record.
+    int _mark;
 
     public int Capacity { get; } = capacity;
 
@@ -38,12 +48,14 @@ public sealed class PrefixIndex(int capacity = PrefixIndex.DefaultCapacity)
     public void Match(ReadOnlySpan<ulong> blocks)
     {
         _matchedCount = 0;
+        _foundCount = 0;
         _requestBlocks = blocks.Length;
         if (blocks.IsEmpty || !_nodes.TryGetValue(blocks[0], out var node))
         {
             return;
         }
 
+        _found[_foundCount++] = node;
         foreach (var holder in Holders(node))
         {
             if (holder is not null)
@@ -53,8 +65,9 @@ public sealed class PrefixIndex(int capacity = PrefixIndex.DefaultCapacity)
             }
         }
 
-        for (var i = 1; i < blocks.Length && _nodes.TryGetValue(blocks[i], out node); i++)
+        for (var i = 1; i < blocks.Length && i < _found.Length && _nodes.TryGetValue(blocks[i], out node); i++)
         {
+            _found[_foundCount++] = node;
             var holders = Holders(node);
             var advanced = false;
             for (var m = 0; m < _matchedCount; m++)
@@ -87,36 +100,88 @@ public sealed class PrefixIndex(int capacity = PrefixIndex.DefaultCapacity)
         return 0;
     }
 
-    /// <summary>Remembers that <paramref name="slot"/> was given these blocks.</summary>
+    /// <summary>Remembers that <paramref name="slot"/> was given these blocks (at most <see cref="Capacity"/> of
+    /// them, the first ones). When they are the blocks of the last <see cref="Match"/>, its lookups are reused.</summary>
     public void Record(ReadOnlySpan<ulong> blocks, InstanceSlot slot)
     {
-        for (var i = blocks.Length - 1; i >= 0; i--)
+        blocks = blocks[..Math.Min(blocks.Length, Math.Min(Capacity, _found.Length))];
+        var reuse = Math.Min(_foundCount, blocks.Length);
+        _foundCount = 0;
+        _mark++;
+        var nodes = _found.AsSpan(0, blocks.Length);
+
+        // The blocks already known, moved to the front as one run in request order (no move when already in order).
+        var (first, last) = (None, None);
+        for (var i = 0; i < blocks.Length; i++)
         {
-            if (_nodes.TryGetValue(blocks[i], out var node))
+            if (i >= reuse || _list[nodes[i]].Hash != blocks[i])
             {
-                Unlink(node);
-            }
-            else
-            {
-                node = Allocate(blocks[i]);
-                _nodes.Add(blocks[i], node);
+                nodes[i] = _nodes.GetValueOrDefault(blocks[i], None);
             }
 
-            PushFront(node);
-            AddHolder(Holders(node), slot);
+            var node = nodes[i];
+            if (node == None || _list[node].Mark == _mark)
+            {
+                continue; // new, or a block hash repeated within the request (a collision): placed once
+            }
+
+            _list[node].Mark = _mark;
+            if (first == None)
+            {
+                first = node;
+            }
+            else if (_list[last].Next != node)
+            {
+                Unlink(node);
+                InsertAfter(last, node);
+            }
+
+            last = node;
+        }
+
+        if (first != None && first != _head)
+        {
+            MoveRunToFront(first, last);
+        }
+
+        // The new ones, each after its predecessor: the evicted tail is never one of this request's blocks, which
+        // are all at the front and fewer than the capacity.
+        for (var i = 0; i < blocks.Length; i++)
+        {
+            if (nodes[i] == None && !_nodes.TryGetValue(blocks[i], out nodes[i]))
+            {
+                var node = nodes[i] = Allocate(blocks[i]);
+                _nodes.Add(blocks[i], node);
+                _list[node].Mark = _mark;
+                if (i == 0)
+                {
+                    PushFront(node);
+                }
+                else
+                {
+                    InsertAfter(nodes[i - 1], node);
+                }
+            }
+
+            AddHolder(Holders(nodes[i]), slot);
         }
     }
 
-    Span<InstanceSlot?> Holders(int node) => _holders.AsSpan(node * HoldersPerBlock, HoldersPerBlock);
+    Span<InstanceSlot?> Holders(int node) => _list[node].Holders;
 
     static void AddHolder(Span<InstanceSlot?> holders, InstanceSlot slot)
     {
+        if (ReferenceEquals(holders[0], slot))
+        {
+            return;
+        }
+
         var at = holders.IndexOf(slot);
         holders[..(at < 0 ? holders.Length - 1 : at)].CopyTo(holders[1..]);
         holders[0] = slot;
     }
 
-    /// <summary>A node for a new block: a fresh one, or the least recently used one's.</summary>
+    /// <summary>A node for a new block, not linked: a fresh one, or the least recently used one's.</summary>
     int Allocate(ulong hash)
     {
         int node;
@@ -125,9 +190,7 @@ public sealed class PrefixIndex(int capacity = PrefixIndex.DefaultCapacity)
             node = _nodes.Count;
             if (node == _list.Length)
             {
-                var size = Math.Min(Capacity, Math.Max(64, _list.Length * 2));
-                Array.Resize(ref _list, size);
-                Array.Resize(ref _holders, size * HoldersPerBlock);
+                Array.Resize(ref _list, Math.Min(Capacity, Math.Max(64, _list.Length * 2)));
             }
         }
         else
@@ -135,10 +198,9 @@ public sealed class PrefixIndex(int capacity = PrefixIndex.DefaultCapacity)
             node = _tail;
             Unlink(node);
             _nodes.Remove(_list[node].Hash);
-            Holders(node).Clear();
         }
 
-        _list[node].Hash = hash;
+        _list[node] = new Node { Hash = hash, Previous = None, Next = None };
         return node;
     }
 
@@ -156,6 +218,42 @@ public sealed class PrefixIndex(int capacity = PrefixIndex.DefaultCapacity)
         {
             _tail = node;
         }
+    }
+
+    void InsertAfter(int previous, int node)
+    {
+        var next = _list[previous].Next;
+        _list[node].Previous = previous;
+        _list[node].Next = next;
+        _list[previous].Next = node;
+        if (next == None)
+        {
+            _tail = node;
+        }
+        else
+        {
+            _list[next].Previous = node;
+        }
+    }
+
+    /// <summary>Moves the linked run from <paramref name="first"/> to <paramref name="last"/> to the front.</summary>
+    void MoveRunToFront(int first, int last)
+    {
+        var (previous, next) = (_list[first].Previous, _list[last].Next);
+        _list[previous].Next = next;
+        if (next == None)
+        {
+            _tail = previous;
+        }
+        else
+        {
+            _list[next].Previous = previous;
+        }
+
+        _list[first].Previous = None;
+        _list[last].Next = _head;
+        _list[_head].Previous = last;
+        _head = first;
     }
 
     void Unlink(int node)
@@ -180,10 +278,19 @@ public sealed class PrefixIndex(int capacity = PrefixIndex.DefaultCapacity)
         }
     }
 
+    /// <summary>A block, its LRU links and its holders in one element, so that a lookup touches one place.</summary>
     struct Node
     {
         public ulong Hash;
         public int Previous;
         public int Next;
+        public int Mark;
+        public HolderArray Holders;
+    }
+
+    [InlineArray(HoldersPerBlock)]
+    struct HolderArray
+    {
+        InstanceSlot? _first;
     }
 }
