@@ -2,7 +2,8 @@ using BenchmarkDotNet.Running;
 using DeepDeploy.Benchmarks;
 
 // "--tail [n]": percentiles of single routing decisions; "--profile FILE [top]": what an EventPipe recording
-// (.nettrace) says; anything else goes to BenchmarkDotNet's switcher.
+// (.nettrace) says; "--floor URL ENDPOINT=SECRET...": the gateway benchmark's bare Kestrel+YARP pass-through;
+// anything else goes to BenchmarkDotNet's switcher.
 if (args is ["--tail", ..])
 {
     TailLatency.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000);
@@ -12,6 +13,12 @@ if (args is ["--tail", ..])
 if (args is ["--profile", var trace, ..])
 {
     ProfileReport.Run(trace, args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 25);
+    return;
+}
+
+if (args is ["--floor", var url, ..])
+{
+    await ForwardFloor.RunAsync(url, args[2..]);
     return;
 }
 

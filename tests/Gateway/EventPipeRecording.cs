@@ -4,7 +4,7 @@ using Microsoft.Diagnostics.NETCore.Client;
 namespace DeepDeploy.Tests.Gateway;
 
 /// <summary>
-/// An EventPipe session on this process (the runtime's diagnostics port, what dotnet-trace uses), written to a
+/// An EventPipe session on a .NET process (the runtime's diagnostics port, what dotnet-trace uses), written to a
 /// .nettrace file: CPU samples of every managed thread, allocation ticks (one per ~100 KB allocated, with the type
 /// and stack), lock contention, GCs and JIT. Read it with
 /// <c>dotnet run -c Release --project benchmarks/DeepDeploy.Benchmarks -- --profile FILE</c>.
@@ -25,7 +25,7 @@ public sealed class EventPipeRecording : IAsyncDisposable
         _copy = session.EventStream.CopyToAsync(file);
     }
 
-    public static EventPipeRecording Start(string path)
+    public static EventPipeRecording Start(int pid, string path)
     {
         EventPipeProvider[] providers =
         [
@@ -33,7 +33,7 @@ public sealed class EventPipeRecording : IAsyncDisposable
             // Verbose: GC allocation ticks are verbose events.
             new("Microsoft-Windows-DotNETRuntime", EventLevel.Verbose, RuntimeKeywords),
         ];
-        var session = new DiagnosticsClient(Environment.ProcessId).StartEventPipeSession(providers, requestRundown: true, circularBufferMB: 512);
+        var session = new DiagnosticsClient(pid).StartEventPipeSession(providers, requestRundown: true, circularBufferMB: 512);
         return new EventPipeRecording(session, File.Create(path));
     }
 

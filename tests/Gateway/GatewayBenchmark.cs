@@ -5,15 +5,18 @@ using System.Text;
 using DeepDeploy.Tests.EndToEnd;
 using DeepDeploy.Tests.Telemetry;
 using DeepDeploy.Tests.Worker;
+using Microsoft.Extensions.Logging;
 using OpenTelemetry;
 using Xunit.Abstractions;
 
 namespace DeepDeploy.Tests.Gateway;
 
 /// <summary>
-/// The gateway against the same workers reached directly and through nginx round-robin. Workers run the fake
-/// engine (a test double, no model compute) so that the proxies dominate. Not a test: runs only with
-/// DEEPDEPLOY_BENCH=1 (see the README); prints the figures and writes bench-results/gateway.txt.
+/// The gateway against the same workers reached directly, through nginx round-robin and through a bare
+/// Kestrel+YARP pass-through (the floor, <see cref="FloorProcess"/>). The gateway is the product as shipped, the
+/// all-in-one silo exe as a process of its own (<see cref="ShippedSilo"/>), not a host inside this test process.
+/// Workers run the fake engine (a test double, no model compute) so that the proxies dominate. Not a test: runs
+/// only with DEEPDEPLOY_BENCH=1 (see the README); prints the figures and writes bench-results/gateway.txt.
 /// <list type="number">
 /// <item>Proxy overhead: closed loop, non-streaming chat completions of 16 tokens generated at once, at 1 and 64
 /// concurrent requests, to 2 workers; req/s and latency p50/p99 for direct (client-side round-robin), nginx and
@@ -113,83 +116,129 @@ public sealed class GatewayBenchmark(ITestOutputHelper output)
 
     async Task ProxyOverheadAsync()
     {
-        await using var system = await GatewaySystem.StartAsync(tokenRate: 0, workerArgs: "--max-queue 4096");
-        var token = await system.CreateUserAsync("bench");
-        using (var client = system.Client(token))
+        await using var silo = await ShippedSilo.StartAsync(tokenRate: 0, workerArgs: "--max-queue 4096");
+        var token = await silo.CreateUserAsync("bench");
+        using (var client = silo.Client(token))
         {
-            var deployId = await GatewaySystem.DeployAsync(client, "fast", maxBatchSize: 256, minInstances: 2, maxInstances: 2, running: 2);
-            await GatewaySystem.LaneAsync(system, "bench/fast", 2);
-            var workers = Workers(system, deployId);
+            await GatewaySystem.DeployAsync(client, "fast", maxBatchSize: 256, minInstances: 2, maxInstances: 2, running: 2);
+            await silo.WaitRoutedAsync(client, "bench/fast", 2);
+            var workers = silo.Workers();
             await using var nginx = NginxProcess.Binary is null ? null : await NginxProcess.StartAsync(workers);
+            await using var floor = FloorProcess.Dll is null ? null : await FloorProcess.StartAsync(workers);
+            if (floor is null)
+            {
+                Line("floor: benchmarks/DeepDeploy.Benchmarks not built in this configuration (dotnet build benchmarks/DeepDeploy.Benchmarks -c Release); floor columns skipped");
+            }
 
-            var body = """{"model":"bench/fast","messages":[{"role":"user","content":"Hello there, how are you?"}],"max_tokens":16}""";
             // Each worker takes only its instance secret: direct requests present it, as the gateway does.
             var workerUrls = workers.Select(w => (new Uri(w.Endpoint + "/v1/chat/completions"), (string?)w.Secret)).ToArray();
-            var targets = new List<(string Name, (Uri, string?)[] Urls)>
-            {
-                ("direct", workerUrls),
-                ("gateway", [(new Uri(system.BaseAddress, "/v1/openai/chat/completions"), token)]),
-            };
+            var targets = new List<(string Name, (Uri, string?)[] Urls)> { ("direct", workerUrls) };
             if (nginx is not null)
             {
-                targets.Insert(1, ("nginx", [(new Uri(nginx.BaseAddress, "/v1/chat/completions"), null)]));
+                targets.Add(("nginx", [(new Uri(nginx.BaseAddress, "/v1/chat/completions"), null)]));
             }
 
-            var generator = WrkLoad.Binary is null
-                ? "in-process .NET client (install the Debian package wrk for a cheaper load generator)"
-                : "wrk, 1 thread per target URL (direct: one wrk per worker, c/2 each)";
-
-            // Warm every path (JIT, connection pools) before any measurement, so that order does not matter.
-            foreach (var (_, urls) in targets)
+            if (floor is not null)
             {
-                await ClosedLoopAsync(urls, body, 16, Measure);
+                targets.Add(("floor", [(new Uri(floor.BaseAddress, "/v1/chat/completions"), null)]));
             }
 
-            Line("");
-            Line($"1. Proxy overhead: fake engine at no delay, 16 tokens, 2 workers, closed loop, 2 s warm-up, then c=1 for {SingleClient.TotalSeconds:0} s (DEEPDEPLOY_BENCH_C1_SECONDS) and c=64 for {Measure.TotalSeconds:0} s; {ProxyRuns} run(s) (DEEPDEPLOY_BENCH_PROXY_RUNS)");
-            Line($"   load generator: {generator}");
-            var table = new List<string>();
-            for (var run = 1; run <= ProxyRuns; run++)
-            {
-                var results = new Dictionary<(string, int), Result>();
-                foreach (var concurrency in new[] { 1, 64 })
-                {
-                    foreach (var (name, urls) in targets)
-                    {
-                        var result = results[(name, concurrency)] = await ClosedLoopAsync(urls, body, concurrency, concurrency == 1 ? SingleClient : Measure);
-                        Line($"  run {run} c={concurrency,-3} {name,-8} {result}");
-                    }
-
-                    var direct = results[("direct", concurrency)];
-                    var gateway = results[("gateway", concurrency)];
-                    Line($"  run {run} c={concurrency,-3} gateway/direct throughput {gateway.Rps / direct.Rps:F2}; p50 added {gateway.P50 - direct.P50:F2} ms, p99 added {gateway.P99 - direct.P99:F2} ms");
-                    if (results.TryGetValue(("nginx", concurrency), out var n))
-                    {
-                        Line($"  run {run} c={concurrency,-3} gateway/nginx throughput {gateway.Rps / n.Rps:F2}; nginx/direct {n.Rps / direct.Rps:F2}; nginx p99 added {n.P99 - direct.P99:F2} ms");
-                    }
-                }
-
-                foreach (var (name, _) in targets)
-                {
-                    var (many, one) = (results[(name, 64)], results[(name, 1)]);
-                    table.Add(string.Create(CultureInfo.InvariantCulture,
-                        $"| {run} | {name} | {many.Rps:F0} | {many.P99:F2} | {one.P99:F2} | {one.Max:F2} |"));
-                }
-            }
-
-            Line("");
-            Line("| run | target | req/s c=64 | p99 c=64 (ms) | p99 c=1 (ms) | max c=1 (ms) |");
-            Line("|---|---|---|---|---|---|");
-            table.ForEach(Line);
+            targets.Add(("gateway", [(new Uri(silo.BaseAddress, "/v1/openai/chat/completions"), token)]));
+            await ProxyTableAsync("1. Proxy overhead", "the gateway: the shipped all-in-one silo (DeepDeploy.Silo.dll, its own process, appsettings and server GC)", targets);
+            Line("   the silo's last log lines after the runs (the product logs nothing per request):");
+            Line("   " + silo.LogTail(8).Replace("\n", "\n   "));
 
             if (Environment.GetEnvironmentVariable("DEEPDEPLOY_BENCH_PROFILE") is { Length: > 0 } trace)
             {
                 // A run of its own, not counted above: the recording costs CPU.
-                await using (EventPipeRecording.Start(trace))
+                await using (EventPipeRecording.Start(silo.Pid, trace))
                 {
-                    Line($"  profiled  c=64  gateway  {await ClosedLoopAsync(targets[^1].Urls, body, 64, Measure)} (EventPipe recording to {trace})");
+                    Line($"  profiled  c=64  gateway  {await ClosedLoopAsync(targets[^1].Urls, Body, 64, Measure)} (EventPipe recording of the silo to {trace})");
                 }
             }
+        }
+
+        if (Environment.GetEnvironmentVariable("DEEPDEPLOY_BENCH_TESTHOST") == "1")
+        {
+            await InTestHostAsync();
+        }
+    }
+
+    const string Body = """{"model":"bench/fast","messages":[{"role":"user","content":"Hello there, how are you?"}],"max_tokens":16}""";
+
+    /// <summary>Warms every target, then <see cref="ProxyRuns"/> runs of c=1 and c=64 against each, and the table.</summary>
+    async Task ProxyTableAsync(string title, string gateway, List<(string Name, (Uri, string?)[] Urls)> targets)
+    {
+        var generator = WrkLoad.Binary is null
+            ? "in-process .NET client (install the Debian package wrk for a cheaper load generator)"
+            : "wrk, 1 thread per target URL (direct: one wrk per worker, c/2 each)";
+
+        // Warm every path (JIT, connection pools) before any measurement, so that order does not matter.
+        foreach (var (_, urls) in targets)
+        {
+            await ClosedLoopAsync(urls, Body, 16, Measure);
+        }
+
+        Line("");
+        Line($"{title}: fake engine at no delay, 16 tokens, 2 workers, closed loop, 2 s warm-up, then c=1 for {SingleClient.TotalSeconds:0} s (DEEPDEPLOY_BENCH_C1_SECONDS) and c=64 for {Measure.TotalSeconds:0} s; {ProxyRuns} run(s) (DEEPDEPLOY_BENCH_PROXY_RUNS)");
+        Line($"   load generator: {generator}");
+        Line($"   {gateway}");
+        var table = new List<string>();
+        for (var run = 1; run <= ProxyRuns; run++)
+        {
+            var results = new Dictionary<(string, int), Result>();
+            foreach (var concurrency in new[] { 1, 64 })
+            {
+                foreach (var (name, urls) in targets)
+                {
+                    var result = results[(name, concurrency)] = await ClosedLoopAsync(urls, Body, concurrency, concurrency == 1 ? SingleClient : Measure);
+                    Line($"  run {run} c={concurrency,-3} {name,-8} {result}");
+                }
+
+                var direct = results[("direct", concurrency)];
+                var gatewayResult = results[("gateway", concurrency)];
+                Line($"  run {run} c={concurrency,-3} gateway/direct throughput {gatewayResult.Rps / direct.Rps:F2}; p50 added {gatewayResult.P50 - direct.P50:F2} ms, p99 added {gatewayResult.P99 - direct.P99:F2} ms");
+                foreach (var other in new[] { "nginx", "floor" })
+                {
+                    if (results.TryGetValue((other, concurrency), out var o))
+                    {
+                        Line($"  run {run} c={concurrency,-3} gateway/{other} throughput {gatewayResult.Rps / o.Rps:F2}; {other}/direct {o.Rps / direct.Rps:F2}; {other} p99 added {o.P99 - direct.P99:F2} ms");
+                    }
+                }
+            }
+
+            foreach (var (name, _) in targets)
+            {
+                var (many, one) = (results[(name, 64)], results[(name, 1)]);
+                table.Add(string.Create(CultureInfo.InvariantCulture,
+                    $"| {run} | {name} | {many.Rps:F0} | {many.P99:F2} | {one.P99:F2} | {one.Max:F2} |"));
+            }
+        }
+
+        Line("");
+        Line("| run | target | req/s c=64 | p99 c=64 (ms) | p99 c=1 (ms) | max c=1 (ms) |");
+        Line("|---|---|---|---|---|---|");
+        table.ForEach(Line);
+    }
+
+    /// <summary>The experiment behind docs/gateway.md "The single-client stall was the test runner's": the same
+    /// table with the gateway inside this test process (RunningSystem, as the benchmark ran before session 6), once
+    /// as RunningSystem starts it (the silo's appsettings.json: Information to the console, which vstest relays) and
+    /// once without logging providers. Opt-in: DEEPDEPLOY_BENCH_TESTHOST=1.</summary>
+    async Task InTestHostAsync()
+    {
+        foreach (var (variant, quiet) in new[] { ("console logging", false), ("no logging providers", true) })
+        {
+            await using var system = await RunningSystem.StartAsync(
+                settings: new Dictionary<string, string> { ["DeepDeploy:Node:WorkerArgs"] = "--engine fake --fake-token-rate 0 --max-queue 4096" },
+                configure: quiet ? builder => builder.Logging.ClearProviders() : null);
+            var token = await system.CreateUserAsync("bench");
+            using var client = system.Client(token);
+            var deployId = await GatewaySystem.DeployAsync(client, "fast", maxBatchSize: 256, minInstances: 2, maxInstances: 2, running: 2);
+            await GatewaySystem.LaneAsync(system, "bench/fast", 2);
+            var workerUrls = Workers(system, deployId).Select(w => (new Uri(w.Endpoint + "/v1/chat/completions"), (string?)w.Secret)).ToArray();
+            await ProxyTableAsync($"4. Gateway in the test host, {variant}", $"the gateway: RunningSystem in the xunit test process, {variant}",
+                [("direct", workerUrls), ("gateway", [(new Uri(system.BaseAddress, "/v1/openai/chat/completions"), token)])]);
         }
     }
 
@@ -208,12 +257,12 @@ public sealed class GatewayBenchmark(ITestOutputHelper output)
         var capacity = 2 * 4 / meanService;
         var arrivals = 0.8 * capacity;
 
-        await using var system = await GatewaySystem.StartAsync(tokenRate: rate, workerArgs: "--max-queue 4096");
-        var token = await system.CreateUserAsync("bench");
-        using var client = system.Client(token);
-        var deployId = await GatewaySystem.DeployAsync(client, "skew", maxBatchSize: 4, minInstances: 2, maxInstances: 2, running: 2);
-        await GatewaySystem.LaneAsync(system, "bench/skew", 2);
-        var workers = Workers(system, deployId);
+        await using var silo = await ShippedSilo.StartAsync(tokenRate: rate, workerArgs: "--max-queue 4096");
+        var token = await silo.CreateUserAsync("bench");
+        using var client = silo.Client(token);
+        await GatewaySystem.DeployAsync(client, "skew", maxBatchSize: 4, minInstances: 2, maxInstances: 2, running: 2);
+        await silo.WaitRoutedAsync(client, "bench/skew", 2);
+        var workers = silo.Workers();
 
         Line("");
         Line($"2. Skewed load: {(1 - longShare) * 100:0}% {shortTokens}-token / {longShare * 100:0}% {longTokens}-token generations at {rate} tokens/s per sequence, 2 instances x max_batch_size 4");
@@ -223,7 +272,7 @@ public sealed class GatewayBenchmark(ITestOutputHelper output)
         var ratios = new List<double>();
         for (var run = 1; run <= SkewRuns; run++)
         {
-            var gateway = await OpenLoopAsync(_ => new Uri(system.BaseAddress, "/v1/openai/chat/completions"), token, "bench/skew", arrivals, shortTokens, longTokens, longShare);
+            var gateway = await OpenLoopAsync(_ => new Uri(silo.BaseAddress, "/v1/openai/chat/completions"), token, "bench/skew", arrivals, shortTokens, longTokens, longShare);
             Line($"  run {run} gateway (least loaded + admission queue) {gateway}");
             if (nginx is not null)
             {

@@ -1,0 +1,60 @@
+using DeepDeploy.Tests.Support;
+
+namespace DeepDeploy.Tests.Gateway;
+
+/// <summary>The gateway benchmark's floor: a bare Kestrel+YARP pass-through to the same workers
+/// (benchmarks/DeepDeploy.Benchmarks <c>--floor</c>, built in the tests' configuration) as a process of its own, with
+/// server GC as the silo has: what the framework costs before DeepDeploy adds anything.</summary>
+public sealed class FloorProcess : IAsyncDisposable
+{
+    readonly ProcessHost _host;
+
+    FloorProcess(ProcessHost host, Uri baseAddress)
+    {
+        _host = host;
+        BaseAddress = baseAddress;
+    }
+
+    public Uri BaseAddress { get; }
+
+    /// <summary>The benchmarks' build of the tests' configuration (Release or Debug), or null when not built.</summary>
+    public static string? Dll
+    {
+        get
+        {
+            var bin = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+            var (configuration, framework) = (bin.Parent!.Name, bin.Name);
+            for (var dir = bin; dir is not null; dir = dir.Parent)
+            {
+                var dll = Path.Combine(dir.FullName, "benchmarks", "DeepDeploy.Benchmarks", "bin", configuration, framework, "DeepDeploy.Benchmarks.dll");
+                if (File.Exists(dll))
+                {
+                    return dll;
+                }
+            }
+
+            return null;
+        }
+    }
+
+    public static async Task<FloorProcess> StartAsync(IEnumerable<(string Endpoint, string Secret)> workers)
+    {
+        var baseAddress = new Uri($"http://127.0.0.1:{Ports.Free()}");
+        var host = ProcessHost.Start("floor", ProcessHost.DotnetHost,
+            [Dll ?? throw new InvalidOperationException("benchmarks/DeepDeploy.Benchmarks is not built"), "--floor", baseAddress.ToString(),
+                .. workers.Select(w => $"{w.Endpoint}={w.Secret}")],
+            new Dictionary<string, string> { ["DOTNET_gcServer"] = "1" });
+        try
+        {
+            await host.WaitForLineAsync(line => line.StartsWith("floor listening", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "listening");
+            return new FloorProcess(host, baseAddress);
+        }
+        catch
+        {
+            await host.DisposeAsync();
+            throw;
+        }
+    }
+
+    public ValueTask DisposeAsync() => _host.DisposeAsync();
+}
