@@ -86,18 +86,19 @@ public sealed class NodeFailoverTests(ITestOutputHelper log)
 
             // Where the time to serve again went: the replacement's phases, as its deployment recorded them.
             var timeline = (await orleans.GetGrain<IEventLogGrain>(deployId).Read(null, 200)).Events.Where(e => e.Time >= killedAt).ToList();
-            foreach (var e in timeline)
-            {
-                log.WriteLine($"  +{(e.Time - killedAt).TotalSeconds,5:0.0} s {e.Kind} {e.Phase} {e.Node} {e.Message}");
-            }
-
+            var events = string.Join("\n", timeline.Select(e => $"- +{(e.Time - killedAt).TotalSeconds:0.0} s {e.Message}"));
+            log.WriteLine(events);
             string At(Func<DeploymentEvent, bool> match) => timeline.FirstOrDefault(e => e.Node == survivor && match(e)) is { } e
                 ? $"{(e.Time - killedAt).TotalSeconds:0.0} s"
                 : "—";
             ReliabilityReport.Write("failover", "a GPU host (silo and engine) SIGKILLed, its deployment's replacement on the other node", $"""
-                | decided by | → decision | → placed | → engine starting | → running (health check passed) | → first answer from the other node |
-                |---|---:|---:|---:|---:|---:|
-                | {lost.FailureReason} | {(lost.Time - killedAt).TotalSeconds:0.0} s | {At(e => e.Kind == DeploymentEventKind.Placed)} | {At(e => e.Phase == InstancePhase.Starting)} | {At(e => e.Phase == InstancePhase.Running)} | {served.TotalSeconds:0.0} s |
+                | decided by | → decision | → placed | → downloading | → engine starting | → running (health check passed) | → first answer from the other node |
+                |---|---:|---:|---:|---:|---:|---:|
+                | {lost.FailureReason} | {(lost.Time - killedAt).TotalSeconds:0.0} s | {At(e => e.Kind == DeploymentEventKind.Placed)} | {At(e => e.Phase == InstancePhase.Downloading)} | {At(e => e.Phase == InstancePhase.Starting)} | {At(e => e.Phase == InstancePhase.Running)} | {served.TotalSeconds:0.0} s |
+
+                The deployment's events after the SIGKILL:
+
+                {events}
                 """);
         }
         catch
