@@ -11,8 +11,8 @@ using Polly.Retry;
 namespace DeepDeploy.Gateway.Inference;
 
 /// <summary>
-/// Keeps the <see cref="RouteTable"/> in step with the control plane: subscribes this gateway to the route
-/// directory as a grain observer (changes are pushed at once), and renews the subscription every
+/// Keeps the <see cref="RouteTable"/> in step with the control plane: subscribes this gateway to every shard of the
+/// route directory (<see cref="RouteShards"/>, in parallel) as a grain observer (changes are pushed at once), and renews the subscription every
 /// <see cref="InferenceOptions.RouteRefreshInterval"/>, which renews the gateway's lease and brings a full
 /// snapshot (the safety net for a lost push or a directory that moved). Unsubscribes on shutdown so that the
 /// other gateways take over this one's slots at once.
@@ -32,7 +32,7 @@ public sealed class RouteSubscriber(
     IRouteObserver? _reference;
     volatile TaskCompletionSource _resubscribe = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    IRouteDirectoryGrain Directory => grains.GetGrain<IRouteDirectoryGrain>(IRouteDirectoryGrain.Key);
+    IEnumerable<IRouteDirectoryGrain> Shards => Enumerable.Range(0, RouteShards.Count).Select(s => grains.GetGrain<IRouteDirectoryGrain>(s));
 
     /// <summary>A subscription that fails is retried for as long as the gateway runs, soon at first and then every
     /// 2 s: at host start the cluster may not be up yet, so the first failures are logged quietly.</summary>
@@ -97,7 +97,8 @@ public sealed class RouteSubscriber(
     {
         _reference ??= grains.CreateObjectReference<IRouteObserver>(this);
         var signal = _resubscribe = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        table.Apply(await Directory.Subscribe(identity.Id, _reference));
+        var reference = _reference;
+        await Task.WhenAll(Shards.Select(async shard => table.Apply(await shard.Subscribe(identity.Id, reference))));
         return signal.Task;
     }
 
@@ -108,7 +109,7 @@ public sealed class RouteSubscriber(
         {
             try
             {
-                await Directory.Unsubscribe(identity.Id).WaitAsync(TimeSpan.FromSeconds(2), cancellationToken);
+                await Task.WhenAll(Shards.Select(shard => shard.Unsubscribe(identity.Id))).WaitAsync(TimeSpan.FromSeconds(2), cancellationToken);
             }
             catch (Exception e)
             {

@@ -10,6 +10,7 @@ namespace DeepDeploy.Gateway.Inference;
 /// route directory (snapshots at subscribe/renewal and pushed changes, see <see cref="RouteSubscriber"/>), so that
 /// resolving a model on the hot path is a dictionary read. Updates are ordered by the directory's sequence
 /// numbers: a push newer than a snapshot survives the snapshot, and a removal is not undone by an older snapshot.
+/// Each directory shard has its own epoch and sequence; a deployment always comes from the same shard.
 /// </summary>
 public sealed class RouteTable(
     IOptions<InferenceOptions> options,
@@ -21,12 +22,13 @@ public sealed class RouteTable(
     readonly object _lock = new();
     readonly Dictionary<string, DeploymentLane> _lanes = new(StringComparer.Ordinal);
     readonly Dictionary<string, long> _removedAt = new(StringComparer.Ordinal);
+    readonly Dictionary<string, int> _shardOf = new(StringComparer.Ordinal);
+    readonly Dictionary<int, Guid> _epochs = [];
     readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     volatile Dictionary<string, DeploymentLane> _byModel = new(StringComparer.Ordinal);
     IReadOnlyList<string> _gateways = [];
-    Guid _epoch;
 
-    /// <summary>Completes once the first snapshot is in.</summary>
+    /// <summary>Completes once the first snapshot of every shard is in.</summary>
     public Task Ready => _ready.Task;
 
     public IReadOnlyCollection<DeploymentLane> Lanes
@@ -53,23 +55,29 @@ public sealed class RouteTable(
     /// than the one this table follows (the caller should re-subscribe to get a snapshot).</summary>
     public bool Apply(RouteTableUpdate update)
     {
+        bool allShardsIn;
         lock (_lock)
         {
-            if (update.Epoch != _epoch)
+            var epoch = _epochs.GetValueOrDefault(update.Shard);
+            if (update.Epoch != epoch)
             {
                 if (!update.IsSnapshot)
                 {
                     return false;
                 }
 
-                if (_epoch != Guid.Empty)
+                if (epoch != Guid.Empty)
                 {
-                    log.LogWarning("Route directory epoch changed ({Old} → {New}); replacing the routing table", _epoch, update.Epoch);
+                    log.LogWarning("Route directory shard {Shard} epoch changed ({Old} → {New}); replacing its routes", update.Shard, epoch, update.Epoch);
                 }
 
-                _epoch = update.Epoch;
-                _removedAt.Clear();
-                foreach (var lane in _lanes.Values)
+                _epochs[update.Shard] = update.Epoch;
+                foreach (var old in _removedAt.Keys.Where(InShard).ToList())
+                {
+                    _removedAt.Remove(old);
+                }
+
+                foreach (var lane in _lanes.Values.Where(l => InShard(l.DeployId)))
                 {
                     // Versions of another epoch mean nothing: let the snapshot win.
                     lane.Update(lane.Route with { Version = long.MinValue }, Rank(), Count());
@@ -83,6 +91,7 @@ public sealed class RouteTable(
 
             foreach (var route in update.Routes)
             {
+                _shardOf[route.DeployId] = update.Shard;
                 if (_removedAt.TryGetValue(route.DeployId, out var removed) && removed > route.Version)
                 {
                     continue;
@@ -105,20 +114,22 @@ public sealed class RouteTable(
 
             foreach (var deployId in update.Removed)
             {
+                _shardOf[deployId] = update.Shard;
                 Remove(deployId, update.Seq);
             }
 
             if (update.IsSnapshot)
             {
                 var present = update.Routes.Select(r => r.DeployId).ToHashSet(StringComparer.Ordinal);
-                foreach (var lane in _lanes.Values.Where(l => !present.Contains(l.DeployId) && l.Route.Version <= update.Seq).ToList())
+                foreach (var lane in _lanes.Values.Where(l => InShard(l.DeployId) && !present.Contains(l.DeployId) && l.Route.Version <= update.Seq).ToList())
                 {
                     Remove(lane.DeployId, update.Seq);
                 }
 
-                foreach (var old in _removedAt.Where(r => r.Value <= update.Seq).Select(r => r.Key).ToList())
+                foreach (var old in _removedAt.Where(r => InShard(r.Key) && r.Value <= update.Seq).Select(r => r.Key).ToList())
                 {
                     _removedAt.Remove(old);
+                    _shardOf.Remove(old);
                 }
             }
 
@@ -136,14 +147,17 @@ public sealed class RouteTable(
                     .OrderBy(l => l.Route.Status is DeploymentStatus.Failed or DeploymentStatus.Stopped ? 1 : 0)
                     .ThenByDescending(l => l.Route.Version)
                     .First(), StringComparer.Ordinal);
+            allShardsIn = update.IsSnapshot && _epochs.Count >= update.Shards;
         }
 
-        if (update.IsSnapshot)
+        if (allShardsIn)
         {
             _ready.TrySetResult();
         }
 
         return true;
+
+        bool InShard(string deployId) => _shardOf.GetValueOrDefault(deployId) == update.Shard;
     }
 
     void Remove(string deployId, long seq)

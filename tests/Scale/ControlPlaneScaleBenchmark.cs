@@ -106,7 +106,7 @@ public sealed class ControlPlaneScaleBenchmark(ITestOutputHelper output)
         }
 
         // The gateways' route subscribers, renewing their lease (and taking a snapshot) as gateways do.
-        var directory = grains.GetGrain<IRouteDirectoryGrain>(IRouteDirectoryGrain.Key);
+        var shards = Enumerable.Range(0, RouteShards.Count).Select(s => grains.GetGrain<IRouteDirectoryGrain>(s)).ToArray();
         var watchers = Enumerable.Range(0, gateways).Select(i => new RouteWatcher($"gw-{i:D2}")).ToArray();
         var references = watchers.Select(w => grains.CreateObjectReference<IRouteObserver>(w)).ToArray();
         var snapshots = new ConcurrentQueue<double>();
@@ -119,7 +119,7 @@ public sealed class ControlPlaneScaleBenchmark(ITestOutputHelper output)
                     await Task.WhenAll(watchers.Select(async (w, i) =>
                     {
                         var start = Stopwatch.GetTimestamp();
-                        await directory.Subscribe(w.Id, references[i]);
+                        await Task.WhenAll(shards.Select(shard => shard.Subscribe(w.Id, references[i])));
                         snapshots.Enqueue(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
                     }));
                     await Task.Delay(RouteRenewal, stop.Token);

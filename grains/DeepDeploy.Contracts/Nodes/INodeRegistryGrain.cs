@@ -1,3 +1,5 @@
+using Orleans.Concurrency;
+
 namespace DeepDeploy.Contracts.Nodes;
 
 /// <summary>The cluster's capacity view (one grain, key <see cref="Key"/>): free GPUs per node and type,
@@ -12,7 +14,10 @@ public interface INodeRegistryGrain : IGrainWithStringKey
     Task Join(NodeCapacity capacity);
 
     /// <summary>The node agent's heartbeat: renews the node's lease for <paramref name="lease"/>. False when the lease
-    /// already expired: the node's instances were replaced, so it must stop its engines and register again.</summary>
+    /// already expired: the node's instances were replaced, so it must stop its engines and register again.
+    /// Interleaves (it only touches the in-memory leases, without awaiting): a thousand nodes' heartbeats never wait
+    /// behind a capacity write.</summary>
+    [AlwaysInterleave]
     Task<bool> Report(string node, TimeSpan lease);
 
     /// <summary>When the node last reported in this registry's memory (null: not since the registry activated).</summary>
@@ -20,7 +25,9 @@ public interface INodeRegistryGrain : IGrainWithStringKey
 
     /// <summary>Live nodes that can hold an instance of <paramref name="numGpus"/> GPUs of <paramref name="gpuType"/>,
     /// best first (see PlacementPolicy): spread over <paramref name="replicasOnNode"/>, away from
-    /// <paramref name="avoid"/>, best fit.</summary>
+    /// <paramref name="avoid"/>, best fit. Interleaves (a read without awaiting): placement never waits behind a
+    /// capacity write; a capacity not yet saved may be read, and the node grain's reservation stays the arbiter.</summary>
+    [AlwaysInterleave]
     Task<IReadOnlyList<string>> FindNodes(string gpuType, int numGpus, IReadOnlyDictionary<string, int> replicasOnNode, IReadOnlyList<string> avoid);
 
     Task<IReadOnlyList<NodeCapacity>> List();

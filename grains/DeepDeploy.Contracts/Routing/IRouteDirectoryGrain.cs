@@ -5,14 +5,12 @@ namespace DeepDeploy.Contracts.Routing;
 /// directory pushes each change to every subscribed gateway at once, so that no inference request needs a grain
 /// call. Gateways subscribe with a lease and renew it periodically (which also hands them a full snapshot, the
 /// safety net for a lost push); the live gateways are listed in the updates so that they can split each
-/// instance's slots among themselves.
+/// instance's slots among themselves. The directory is <see cref="RouteShards.Count"/> grains (the key is the
+/// shard, <see cref="RouteShards.Of"/> of a deployment id); a gateway subscribes to every shard.
 /// </summary>
 public interface IRouteDirectoryGrain : IGrainWithIntegerKey
 {
-    /// <summary>The one directory of the cluster.</summary>
-    public const long Key = 0;
-
-    /// <summary>Records a deployment's route (a <c>Deleted</c> one is removed) and pushes it to the gateways.</summary>
+    /// <summary>Records a deployment's route (a <c>Deleted</c> one is removed; the deployment must be of this shard) and pushes it to the gateways.</summary>
     Task Publish(DeploymentRoute route);
 
     /// <summary>Subscribes or renews a gateway's lease (<see cref="LeaseSeconds"/>); returns a full snapshot.</summary>

@@ -34,7 +34,7 @@ public sealed class RoutePublisher(IGrainFactory grains, ILogger log)
 
         try
         {
-            await grains.GetGrain<IRouteDirectoryGrain>(IRouteDirectoryGrain.Key).Publish(route);
+            await grains.GetGrain<IRouteDirectoryGrain>(RouteShards.Of(deployId)).Publish(route);
             _published = route;
         }
         catch (Exception e)

@@ -1,23 +1,30 @@
 using DeepDeploy.Contracts.Deployments;
 using DeepDeploy.Contracts.Routing;
 using DeepDeploy.Grains.Storage;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans.Serialization;
+using Orleans.Storage;
 
 namespace DeepDeploy.Grains.Routing;
 
 /// <summary>
-/// The routing table of the cluster (see <see cref="IRouteDirectoryGrain"/>). Routes are persisted, so that a
-/// directory that moves to another silo still knows every deployment; the subscribed gateways are kept in memory
-/// only: each renews its lease every few seconds, which also re-subscribes it after a move.
+/// One shard of the cluster's routing table (see <see cref="IRouteDirectoryGrain"/>, <see cref="RouteShards"/>).
+/// Its routes are persisted, so that a shard that moves to another silo still knows its deployments; the
+/// subscribed gateways are kept in memory only: each renews its lease every few seconds, which also re-subscribes
+/// it after a move.
 /// </summary>
 [KeepAlive]
 public sealed class RouteDirectoryGrain(
-    [PersistentState("routes", StorageNames.Default)] IPersistentState<RouteDirectoryState> state,
+    [PersistentState("routeShard", StorageNames.Default)] IPersistentState<RouteDirectoryState> state,
     DeepCopier<RouteDirectoryState> copier,
+    IServiceProvider services,
     TimeProvider time,
     ILogger<RouteDirectoryGrain> log) : Grain, IRouteDirectoryGrain
 {
+    /// <summary>Before shards, grain 0 kept every route under this name; each shard takes its part once.</summary>
+    const string SingleDirectoryStateName = "routes";
+
     readonly SavedState<RouteDirectoryState> _store = new(state, copier);
 
     static readonly TimeSpan Lease = TimeSpan.FromSeconds(IRouteDirectoryGrain.LeaseSeconds);
@@ -27,10 +34,13 @@ public sealed class RouteDirectoryGrain(
 
     RouteDirectoryState S => _store.State;
 
+    int Shard => (int)this.GetPrimaryKeyLong();
+
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         if (S.Epoch == Guid.Empty)
         {
+            S.Routes = await MigratedRoutesAsync();
             S.Epoch = Guid.NewGuid();
             await _store.WriteAsync(cancellationToken);
         }
@@ -38,8 +48,29 @@ public sealed class RouteDirectoryGrain(
         _expiry = this.RegisterGrainTimer(ExpireGateways, new GrainTimerCreationOptions(Lease / 4, Lease / 4) { KeepAlive = true });
     }
 
+    /// <summary>This shard's routes from the single directory's saved table (read only: every shard reads it once).</summary>
+    async Task<Dictionary<string, DeploymentRoute>> MigratedRoutesAsync()
+    {
+        var single = new GrainState<RouteDirectoryState>(new RouteDirectoryState());
+        var id = GrainId.Create(this.GetGrainId().Type, GrainIdKeyExtensions.CreateIntegerKey(0));
+        await services.GetRequiredKeyedService<IGrainStorage>(StorageNames.Default).ReadStateAsync(SingleDirectoryStateName, id, single);
+        var mine = (single.State?.Routes ?? []).Values.Where(r => RouteShards.Of(r.DeployId) == Shard)
+            .ToDictionary(r => r.DeployId, r => r with { Version = 0 }, StringComparer.Ordinal);
+        if (mine.Count > 0)
+        {
+            log.LogInformation("Route shard {Shard} took {Count} routes from the single directory's table", Shard, mine.Count);
+        }
+
+        return mine;
+    }
+
     public async Task Publish(DeploymentRoute route)
     {
+        if (RouteShards.Of(route.DeployId) != Shard)
+        {
+            throw new ArgumentException($"The route of {route.DeployId} belongs to shard {RouteShards.Of(route.DeployId)}, not {Shard}.", nameof(route));
+        }
+
         var known = S.Routes.GetValueOrDefault(route.DeployId);
         if (route.Status == DeploymentStatus.Deleted)
         {
@@ -51,7 +82,7 @@ public sealed class RouteDirectoryGrain(
             S.Routes.Remove(route.DeployId);
             S.Seq++;
             await _store.WriteAsync();
-            Push(new RouteTableUpdate(S.Epoch, S.Seq, false, [], [route.DeployId], null));
+            Push(Update([], [route.DeployId], null));
             return;
         }
 
@@ -64,7 +95,7 @@ public sealed class RouteDirectoryGrain(
         var stored = route with { Version = S.Seq };
         S.Routes[route.DeployId] = stored;
         await _store.WriteAsync();
-        Push(new RouteTableUpdate(S.Epoch, S.Seq, false, [stored], [], null));
+        Push(Update([stored], [], null));
     }
 
     public Task<RouteTableUpdate> Subscribe(string gatewayId, IRouteObserver observer)
@@ -74,7 +105,7 @@ public sealed class RouteDirectoryGrain(
         if (isNew)
         {
             log.LogInformation("Gateway {Gateway} subscribed; {Count} live", gatewayId, _gateways.Count);
-            Push(new RouteTableUpdate(S.Epoch, S.Seq, false, [], [], LiveGateways()), except: gatewayId);
+            Push(Update([], [], LiveGateways()), except: gatewayId);
         }
 
         return Task.FromResult(Snapshot());
@@ -84,7 +115,7 @@ public sealed class RouteDirectoryGrain(
     {
         if (_gateways.Remove(gatewayId))
         {
-            Push(new RouteTableUpdate(S.Epoch, S.Seq, false, [], [], LiveGateways()));
+            Push(Update([], [], LiveGateways()));
         }
 
         return Task.CompletedTask;
@@ -102,13 +133,16 @@ public sealed class RouteDirectoryGrain(
 
         if (expired.Count > 0)
         {
-            Push(new RouteTableUpdate(S.Epoch, S.Seq, false, [], [], LiveGateways()));
+            Push(Update([], [], LiveGateways()));
         }
 
         return Task.CompletedTask;
     }
 
-    RouteTableUpdate Snapshot() => new(S.Epoch, S.Seq, true, S.Routes.Values.ToArray(), [], LiveGateways());
+    RouteTableUpdate Snapshot() => new(S.Epoch, S.Seq, true, S.Routes.Values.ToArray(), [], LiveGateways(), Shard, RouteShards.Count);
+
+    RouteTableUpdate Update(IReadOnlyList<DeploymentRoute> routes, IReadOnlyList<string> removed, IReadOnlyList<string>? gateways) =>
+        new(S.Epoch, S.Seq, false, routes, removed, gateways, Shard, RouteShards.Count);
 
     IReadOnlyList<string> LiveGateways() => _gateways.Keys.Order(StringComparer.Ordinal).ToArray();
 
