@@ -1,4 +1,5 @@
 using System.Net;
+using DeepDeploy.Gateway.Inference;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -25,16 +26,8 @@ public static class ForwardFloor
         builder.Services.AddHttpForwarder();
         var app = builder.Build();
 
-        // The gateway's own settings for its connections to engines (InferenceForwarder).
-        var invoker = new HttpMessageInvoker(new SocketsHttpHandler
-        {
-            UseProxy = false,
-            AllowAutoRedirect = false,
-            AutomaticDecompression = DecompressionMethods.None,
-            UseCookies = false,
-            ConnectTimeout = TimeSpan.FromSeconds(3),
-            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
-        });
+        // The gateway's own settings for its connections to engines.
+        var invoker = new HttpMessageInvoker(InferenceForwarder.EngineHandler(propagator: null));
         var config = new ForwarderRequestConfig { Version = HttpVersion.Version11, VersionPolicy = HttpVersionPolicy.RequestVersionOrLower };
         var destinations = workers.Select(w => w.Split('=', 2)).Select(w => (Prefix: w[0], Transformer: new SecretTransformer(w[1]))).ToArray();
         var forwarder = app.Services.GetRequiredService<IHttpForwarder>();

@@ -26,17 +26,9 @@ public sealed class InferenceForwarder(IHttpForwarder forwarder, IOptions<Infere
 
     const int MaxRefusals = 20;
 
-    static readonly HttpMessageInvoker Engines = new(new SocketsHttpHandler
-    {
-        UseProxy = false,
-        AllowAutoRedirect = false,
-        AutomaticDecompression = DecompressionMethods.None,
-        UseCookies = false,
-        ConnectTimeout = TimeSpan.FromSeconds(3),
-        PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
+    static readonly HttpMessageInvoker Engines = new(EngineHandler(
         // W3C traceparent of the forward span (HttpClient's), never the client's own header.
-        ActivityHeadersPropagator = new ReverseProxyPropagator(DistributedContextPropagator.Current),
-    });
+        new ReverseProxyPropagator(DistributedContextPropagator.Current)));
 
     readonly ForwarderRequestConfig _config = new()
     {
@@ -46,6 +38,18 @@ public sealed class InferenceForwarder(IHttpForwarder forwarder, IOptions<Infere
     };
 
     InferenceOptions Options => options.Value;
+
+    /// <summary>How the gateway connects to engines (also the benchmark's bare Kestrel+YARP floor's, with no propagator).</summary>
+    public static SocketsHttpHandler EngineHandler(DistributedContextPropagator? propagator) => new()
+    {
+        UseProxy = false,
+        AllowAutoRedirect = false,
+        AutomaticDecompression = DecompressionMethods.None,
+        UseCookies = false,
+        ConnectTimeout = TimeSpan.FromSeconds(3),
+        PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
+        ActivityHeadersPropagator = propagator,
+    };
 
     /// <param name="policy">How to choose the instance (the X-DeepDeploy-Routing header's), or null for the lane's.</param>
     public async Task ForwardAsync(HttpContext http, DeploymentLane lane, byte[] body, EngineTransformer transformer, bool native, RoutingPolicy? policy = null)
