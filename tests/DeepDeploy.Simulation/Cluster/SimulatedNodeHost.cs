@@ -12,8 +12,12 @@ namespace DeepDeploy.Tests.Cluster;
 public sealed class SimulatedNodeHost(IGrainContextAccessor context, IReadOnlyList<SimulatedNodeAgent> agents) : INodeAgent, ILifecycleParticipant<ISiloLifecycle>
 {
     readonly Dictionary<string, SimulatedNodeAgent> _byName = agents.ToDictionary(a => a.NodeName, StringComparer.Ordinal);
+    Task _registration = Task.CompletedTask;
 
     public IReadOnlyList<SimulatedNodeAgent> Agents => agents;
+
+    /// <summary>Completes when every node of this silo has registered (faults if one could not).</summary>
+    public Task Registered => _registration;
 
     public string NodeName => Current.NodeName;
 
@@ -21,8 +25,6 @@ public sealed class SimulatedNodeHost(IGrainContextAccessor context, IReadOnlyLi
         context.GrainContext?.GrainId is { } grain && _byName.TryGetValue(grain.Key.ToString()!, out var agent)
             ? agent
             : throw new InvalidOperationException("A simulated node agent is commanded from outside its GpuNode grain.");
-
-    Task _registration = Task.CompletedTask;
 
     public void Participate(ISiloLifecycle lifecycle) =>
         lifecycle.Subscribe(nameof(SimulatedNodeHost), ServiceLifecycleStage.Active, _ =>
