@@ -13,6 +13,9 @@ public sealed class CapacityClaims(string deployId, IGrainFactory grains, TimePr
 {
     static readonly TimeSpan Refresh = TimeSpan.FromMinutes(2);
 
+    /// <summary>The deployment's tick does not wait longer for the arbiter: then it places without it.</summary>
+    static readonly TimeSpan AnswerTimeout = TimeSpan.FromSeconds(2);
+
     CapacityClaim? _sent;
     DateTimeOffset _sentAt;
     int _granted;
@@ -78,7 +81,7 @@ public sealed class CapacityClaims(string deployId, IGrainFactory grains, TimePr
     {
         try
         {
-            var grant = await grains.GetGrain<ICapacityArbiterGrain>(gpu).Claim(claim);
+            var grant = await grains.GetGrain<ICapacityArbiterGrain>(gpu).Claim(claim).WaitAsync(AnswerTimeout, time);
             (_sent, _sentAt) = (claim, time.GetUtcNow());
             return grant;
         }
