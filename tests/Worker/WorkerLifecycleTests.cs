@@ -42,12 +42,15 @@ public sealed class WorkerLifecycleTests(TinyModelFixture model) : IClassFixture
     [Fact]
     public async Task Sigterm_drains_in_flight_requests_and_exits_zero()
     {
-        var worker = await WorkerProcess.StartAsync(model.ModelPath, ["--max-batch-size", "2"]);
+        // The fake engine's fixed token rate makes the stream last 3 s however loaded the machine is, well inside the
+        // drain timeout; the real engine's 1,000 tokens outlasted it on a loaded CI machine.
+        var worker = await WorkerProcess.StartAsync(model.ModelPath,
+            ["--max-batch-size", "2", "--engine", "fake", "--fake-token-rate", "100"]);
         try
         {
             await worker.WaitHealthyAsync();
             var inFlight = WorkerApi.StreamAsync(worker.Http, "/v1/completions",
-                new JsonObject { ["prompt"] = "drain me", ["max_tokens"] = 1000, ["stream"] = true });
+                new JsonObject { ["prompt"] = "drain me", ["max_tokens"] = 300, ["stream"] = true });
             await Eventually.TrueAsync(async () => await worker.MetricAsync(Metrics.RequestsRunning) >= 1,
                 TimeSpan.FromSeconds(10), "the stream running");
 
@@ -66,7 +69,7 @@ public sealed class WorkerLifecycleTests(TinyModelFixture model) : IClassFixture
             var events = await inFlight;
             Assert.Equal("[DONE]", events[^1]);
             var usage = JsonDocument.Parse(events[^2]).RootElement.GetProperty("usage");
-            Assert.Equal(1000, usage.GetProperty("completion_tokens").GetInt32());
+            Assert.Equal(300, usage.GetProperty("completion_tokens").GetInt32());
 
             Assert.True(await worker.WaitForExitAsync(TimeSpan.FromSeconds(20)), "worker did not exit after SIGTERM");
             Assert.True(worker.ExitCode == 0, $"exit code {worker.ExitCode}; stderr:\n{worker.Stderr}");
