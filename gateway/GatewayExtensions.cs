@@ -28,6 +28,7 @@ public static class GatewayExtensions
         services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section);
         services.AddOptions<EventStreamOptions>().BindConfiguration(EventStreamOptions.Section)
             .Validate(o => o.KeepAliveInterval > TimeSpan.Zero, "DeepDeploy:Events:KeepAliveInterval must be positive.").ValidateOnStart();
+        services.AddSingleton<ITokenLookup, UserDirectoryTokenLookup>();
         services.AddSingleton<BearerTokenCache>();
         services.AddSingleton<AuthFailureThrottle>();
         services.AddOptions<InferenceOptions>().BindConfiguration(InferenceOptions.Section)

@@ -10,6 +10,11 @@ public sealed class AuthOptions
     /// revocation is seen (the API promises 5 s).</summary>
     public TimeSpan TokenCacheTime { get; set; } = TimeSpan.FromSeconds(4);
 
+    /// <summary>How long past <see cref="TokenCacheTime"/> a known token is still served while the directory cannot
+    /// be asked (its silo just died, a call timed out); a background look-up re-validates it meanwhile. The bound on
+    /// how late a revocation made during such an outage is seen. Zero: every request waits for the look-up.</summary>
+    public TimeSpan StaleTokenGrace { get; set; } = TimeSpan.FromMinutes(2);
+
     /// <summary>How long an unknown token is answered 401 without asking the directory again.</summary>
     public TimeSpan UnknownTokenCacheTime { get; set; } = TimeSpan.FromSeconds(30);
 

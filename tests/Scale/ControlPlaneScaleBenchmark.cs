@@ -11,6 +11,7 @@ using DeepDeploy.Tests.Cluster;
 using DeepDeploy.Tests.Support;
 using DeepDeploy.Tests.Worker;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Xunit.Abstractions;
 
@@ -222,7 +223,7 @@ public sealed class ControlPlaneScaleBenchmark(ITestOutputHelper output)
             Assert.Equal(TokenAddResult.Added, await grains.GetGrain<IUserDirectoryGrain>(IUserDirectoryGrain.Key).AddToken(users[i], "bench", TokenHasher.Hash(tokens[i])));
         }
 
-        var caches = Enumerable.Range(0, gateways).Select(_ => new BearerTokenCache(grains, TimeProvider.System, Options.Create(new AuthOptions()))).ToArray();
+        var caches = Enumerable.Range(0, gateways).Select(_ => new BearerTokenCache(new UserDirectoryTokenLookup(grains), TimeProvider.System, Options.Create(new AuthOptions()), NullLogger<BearerTokenCache>.Instance)).ToArray();
         foreach (var (label, unknown) in new[] { ("known tokens", false), ("unknown tokens (one per request)", true) })
         {
             probe.Reset();
