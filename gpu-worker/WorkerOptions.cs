@@ -47,6 +47,15 @@ public sealed class WorkerOptions
     /// <summary>Most finished sequences the prefix cache keeps (each holds a llama.cpp sequence id, 256 in all).</summary>
     public int PrefixCacheEntries => PrefixCacheTokens == 0 ? 0 : Math.Min(64, WorkerOptionsValidator.MaxBatchSizeLimit - MaxBatchSize);
 
+    /// <summary>llama.cpp sequence ids: one per running sequence and one per cached entry.</summary>
+    public int SequenceIds => MaxBatchSize + PrefixCacheEntries;
+
+    /// <summary>llama.cpp's batch (n_batch = n_ubatch): one step's token per sequence plus a prefill chunk, and never
+    /// fewer than <see cref="SequenceIds"/>: llama.cpp sizes its output buffer by n_batch and asserts (aborting the
+    /// process) that it holds one output per sequence id, so a small <c>--prefill-chunk</c> must not shrink it.
+    /// The engine still prefills only <see cref="PrefillChunk"/> tokens per step.</summary>
+    public int EngineBatchSize => Math.Max(PrefillChunk + MaxBatchSize, SequenceIds);
+
     public string? ServedModelName { get; set; }
 
     /// <summary>Identification only (reported in /health).</summary>

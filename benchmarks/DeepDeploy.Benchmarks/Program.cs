@@ -1,12 +1,13 @@
 using BenchmarkDotNet.Running;
 using DeepDeploy.Benchmarks;
 
-// "--tail [n]": percentiles of single routing decisions; "--profile FILE [top]": what an EventPipe recording
+// "--tail [n] [rounds]": percentiles of single routing decisions (default 3 rounds); "--profile FILE [top]": what an EventPipe recording
 // (.nettrace) says; "--floor URL ENDPOINT=SECRET...": the gateway benchmark's bare Kestrel+YARP pass-through;
 // anything else goes to BenchmarkDotNet's switcher.
 if (args is ["--tail", ..])
 {
-    TailLatency.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000);
+    TailLatency.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000,
+        args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3);
     return;
 }
 

@@ -53,9 +53,9 @@ public sealed class ModelHost(IOptions<WorkerOptions> settings, WorkerMetrics me
             var p = new ModelParams(_options.Model!)
             {
                 ContextSize = (uint)(_options.EffectiveContextSize + _options.PrefixCacheTokens),
-                BatchSize = (uint)(_options.PrefillChunk + _options.MaxBatchSize), // one step: a token per sequence + a prefill chunk
-                UBatchSize = (uint)(_options.PrefillChunk + _options.MaxBatchSize),
-                SeqMax = (uint)(_options.MaxBatchSize + _options.PrefixCacheEntries),
+                BatchSize = (uint)_options.EngineBatchSize,
+                UBatchSize = (uint)_options.EngineBatchSize,
+                SeqMax = (uint)_options.SequenceIds,
                 KVUnified = true,
                 Threads = _options.Threads,
                 BatchThreads = _options.Threads,
