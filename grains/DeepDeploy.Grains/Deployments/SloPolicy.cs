@@ -4,7 +4,9 @@ namespace DeepDeploy.Grains.Deployments;
 /// The SLO policy (<c>Slo</c>): an instance carries up to <see cref="SloPolicyOptions.TargetConcurrency"/> ×
 /// max_batch_size; beyond that requests wait in the gateways' queues, which is what the SLO forbids. So:
 /// <list type="bullet">
-/// <item>up at once to what the load needs now (<c>ceil(load / (max_batch_size × TargetConcurrency))</c>);</item>
+/// <item>up at once to what the load needs now (<c>ceil(load / (max_batch_size × TargetConcurrency))</c>), and while
+/// requests wait at gateways a surge of <see cref="SloPolicyOptions.QueueSurge"/> of the queue's own instances on top,
+/// let go as soon as no request waits;</item>
 /// <item>panic window: never below what the peak load of the last <see cref="SloPolicyOptions.PanicWindow"/> needed,
 /// so that a burst's instances stay between its waves;</item>
 /// <item>predictive scale-down: over the <see cref="SloPolicyOptions.StableWindow"/> the load's trend (least squares)
@@ -45,7 +47,7 @@ public sealed class SloPolicy(SloPolicyOptions options) : IScalingPolicy
 
     public int Desired(ScalingInput input)
     {
-        var target = Target(input);
+        var target = Target(input) + (int)Math.Floor(options.QueueSurge * input.Waiting / input.MaxBatchSize);
         if (target >= input.Current)
         {
             return target;
