@@ -39,7 +39,7 @@ public sealed class ScalingPolicyTests
         _clock.Advance(TimeSpan.FromMilliseconds(250));
         SloInput(policy, load: 20, waiting: 8, current: 7, expected: 6); // three serve: the queue's surge shrinks
         _clock.Advance(TimeSpan.FromMilliseconds(250));
-        SloInput(policy, load: 20, waiting: 0, current: 6, expected: 5); // no queue: what the load needs
+        SloInput(policy, load: 20, waiting: 0, current: 6, expected: 5); // no queue; the onset's trend holds no more than the peak's 5
         SloInput(new SloPolicy(new SloPolicyOptions { QueueSurge = 0 }), load: 20, waiting: 16, current: 1, expected: 5);
         SloInput(new SloPolicy(Slo), load: 1, waiting: 1, current: 0, expected: 1); // a cold start's held request: no surge
     }

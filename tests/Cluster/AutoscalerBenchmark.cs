@@ -20,7 +20,8 @@ namespace DeepDeploy.Tests.Cluster;
 /// cluster showed from decision to serving, which tells what is the policy's and what the control plane's start-up path.
 /// Time is compressed (250 ms steps): the policies' windows are scaled to it. Runs only with DEEPDEPLOY_BENCH=1;
 /// DEEPDEPLOY_BENCH_AUTOSCALER_RUNS (default 3) runs; DEEPDEPLOY_BENCH_AUTOSCALER_STORAGE=memory keeps grain state in
-/// memory instead of SQLite (the policy without one SQLite file's writes on the start-up path).
+/// memory instead of SQLite (the policy without one SQLite file's writes on the start-up path);
+/// DEEPDEPLOY_BENCH_AUTOSCALER_POLICIES=text runs only the policies whose name contains it.
 /// </summary>
 [Trait("Category", "Benchmark")]
 public sealed class AutoscalerBenchmark(ITestOutputHelper output)
@@ -34,10 +35,12 @@ public sealed class AutoscalerBenchmark(ITestOutputHelper output)
         var inMemory = string.Equals(Environment.GetEnvironmentVariable("DEEPDEPLOY_BENCH_AUTOSCALER_STORAGE"), "memory", StringComparison.OrdinalIgnoreCase);
         var oracle = BurstyTrace.OracleGpuSeconds;
         var requests = BurstyTrace.Requests;
-        var results = Policies().ToDictionary(p => p.Name, _ => new List<Run>());
+        var only = Environment.GetEnvironmentVariable("DEEPDEPLOY_BENCH_AUTOSCALER_POLICIES");
+        var policies = Policies().Where(p => string.IsNullOrEmpty(only) || p.Name.Contains(only, StringComparison.OrdinalIgnoreCase)).ToList();
+        var results = policies.ToDictionary(p => p.Name, _ => new List<Run>());
         for (var run = 0; run < runs; run++)
         {
-            foreach (var (name, configure) in Policies())
+            foreach (var (name, configure) in policies)
             {
                 results[name].Add(await RunAsync(configure, inMemory));
             }
@@ -50,7 +53,7 @@ public sealed class AutoscalerBenchmark(ITestOutputHelper output)
             "policy                 | GPU-s ratio to oracle: runs, mean (spread) | requests over SLO: runs, mean (spread) | reaction median / max | decision → placed / serving (medians)",
             "oracle                 | 1.00                                        | 0.0%                                   | -",
         };
-        foreach (var (name, _) in Policies())
+        foreach (var (name, _) in policies)
         {
             var ratios = results[name].Select(r => r.GpuSeconds / oracle).ToList();
             var overs = results[name].Select(r => 100.0 * r.Over / requests).ToList();
@@ -66,7 +69,7 @@ public sealed class AutoscalerBenchmark(ITestOutputHelper output)
         var measured = TimeSpan.FromMilliseconds(Median(results.Values.SelectMany(r => r).Select(r => r.ServingMedian).ToList()));
         foreach (var start in new[] { DocumentedStart, measured })
         {
-            foreach (var (name, configure) in Policies())
+            foreach (var (name, configure) in policies)
             {
                 var options = Options(configure);
                 var (gpuSeconds, over) = new PolicyReplay(options, start).Run();

@@ -10,8 +10,8 @@ namespace DeepDeploy.Grains.Deployments;
 /// <item>panic window: never below what the peak load of the last <see cref="SloPolicyOptions.PanicWindow"/> needed,
 /// so that a burst's instances stay between its waves;</item>
 /// <item>predictive scale-down: over the <see cref="SloPolicyOptions.StableWindow"/> the load's trend (least squares)
-/// is extrapolated <see cref="SloPolicyOptions.ScaleDownLead"/> ahead; a rising trend keeps the instances it will need
-/// again before a new one could start, a flat or falling one lets them go as soon as the panic window's peak fits
+/// is extrapolated <see cref="SloPolicyOptions.ScaleDownLead"/> ahead, no higher than the window's peak; a rising
+/// trend keeps the instances it will need again before a new one could start, a flat or falling one lets them go as soon as the panic window's peak fits
 /// fewer — no fixed cooldown.</item>
 /// </list>
 /// </summary>
@@ -54,7 +54,10 @@ public sealed class SloPolicy(SloPolicyOptions options) : IScalingPolicy
         }
 
         var peak = Samples(input.Now, options.PanicWindow).Select(s => s.Load).DefaultIfEmpty(0).Max();
-        var predicted = input.Load + Math.Max(0, Slope(input.Now)) * options.ScaleDownLead.TotalSeconds;
+        // The trend keeps only instances the stable window's peak needed: a step up (a burst's onset) is no slope to
+        // extrapolate, and must not hold a surge through the burst.
+        var recent = Samples(input.Now, options.StableWindow).Select(s => s.Load).DefaultIfEmpty(0).Max();
+        var predicted = Math.Min(recent, input.Load + Math.Max(0, Slope(input.Now)) * options.ScaleDownLead.TotalSeconds);
         return Math.Min(input.Current, Math.Max(target, Need(Math.Max(peak, predicted), input.MaxBatchSize)));
     }
 
