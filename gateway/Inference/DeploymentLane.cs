@@ -59,6 +59,18 @@ public sealed class DeploymentLane
 
     public int Waiting => Volatile.Read(ref _waiting);
 
+    /// <summary>How long the longest-waiting queued request has waited (zero with no queue): the SLO policy's signal.</summary>
+    public TimeSpan OldestWait
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _queue.Count == 0 ? TimeSpan.Zero : _time.GetElapsedTime(_queue.Min(w => w.Since));
+            }
+        }
+    }
+
     /// <summary>Requests refused by admission since start (429 and 503 answers).</summary>
     public long Refused => Interlocked.Read(ref _refused);
 

@@ -135,7 +135,7 @@ public sealed class LoadReporter(
 
         Volatile.Write(ref reported.Pending, 0);
         var (inFlight, waiting, refused) = (lane.InFlight, lane.Waiting, lane.Refused);
-        var load = new GatewayLoad(identity.Id, inFlight, waiting, refused - reported.Refused, trigger);
+        var load = new GatewayLoad(identity.Id, inFlight, waiting, refused - reported.Refused, trigger, lane.OldestWait);
         Volatile.Write(ref reported.Waiting, waiting);
         Volatile.Write(ref reported.At, Stopwatch.GetTimestamp());
         reported.Refused = refused;

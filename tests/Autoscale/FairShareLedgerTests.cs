@@ -119,4 +119,17 @@ public sealed class FairShareLedgerTests
         Assert.Equal(["b1", "a2"], _ledger.Queue(_clock.GetUtcNow()).Select(w => w.DeployId));
         Assert.Equal(0, _ledger.Queue(_clock.GetUtcNow())[1].OwnerGpus);
     }
+
+    [Fact]
+    public void A_grant_for_a_claim_withdrawn_or_never_made_grants_nothing_and_keeps_the_line()
+    {
+        Ask("b1", "bob", instances: 0, wanted: 1);
+
+        // The arbiter is reentrant: a1's withdrawal may land while its earlier claim waits for the registry's view.
+        _ledger.Record(new CapacityClaim("a1", "alice", 1, 0, 0, 0), _clock.GetUtcNow());
+        Assert.Equal(CapacityGrant.None, _ledger.Grant("a1", [(1, 8)], _clock.GetUtcNow()));
+        Assert.Equal(CapacityGrant.None, _ledger.Grant("never-seen", [(1, 8)], _clock.GetUtcNow()));
+        Assert.Equal(["b1"], _ledger.Queue(_clock.GetUtcNow()).Select(w => w.DeployId));
+        Assert.Equal(1, Ask("b1", "bob", instances: 0, wanted: 1, nodes: [(1, 8)]).Instances);
+    }
 }

@@ -20,5 +20,6 @@ public sealed class GatewayQueueEventTests(ITestOutputHelper output)
         Assert.Equal(ScaleTrigger.GatewayQueue, decision.Trigger);
         Assert.Equal("load", decision.Reason);
         Assert.Equal(3, decision.Load);
+        Assert.Matches(@"load 3, 1 waiting up to \d+ ms, trigger gateway_queue", decision.Message); // the queue-wait signal, end to end
     }
 }

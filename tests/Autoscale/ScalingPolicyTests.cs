@@ -32,6 +32,25 @@ public sealed class ScalingPolicyTests
     }
 
     [Fact]
+    public void Slo_surges_by_half_the_queue_s_instances_while_requests_wait_and_lets_the_surge_go_with_the_queue()
+    {
+        var policy = new SloPolicy(Slo);
+        SloInput(policy, load: 20, waiting: 16, current: 1, expected: 7); // 5 for the load, floor(0.5 × 16 / 4) = 2 more
+        _clock.Advance(TimeSpan.FromMilliseconds(250));
+        SloInput(policy, load: 20, waiting: 8, current: 7, expected: 6); // three serve: the queue's surge shrinks
+        _clock.Advance(TimeSpan.FromMilliseconds(250));
+        SloInput(policy, load: 20, waiting: 0, current: 6, expected: 5); // no queue; the onset's trend holds no more than the peak's 5
+        SloInput(new SloPolicy(new SloPolicyOptions { QueueSurge = 0 }), load: 20, waiting: 16, current: 1, expected: 5);
+        SloInput(new SloPolicy(Slo), load: 1, waiting: 1, current: 0, expected: 1); // a cold start's held request: no surge
+    }
+
+    void SloInput(IScalingPolicy policy, int load, int waiting, int current, int expected)
+    {
+        policy.Observe(load, _clock.GetUtcNow());
+        Assert.Equal(expected, policy.Desired(new ScalingInput(load, 0, current, MaxBatchSize: 4, _clock.GetUtcNow()) { Waiting = waiting }));
+    }
+
+    [Fact]
     public void Slo_keeps_a_bursts_instances_for_the_panic_window_then_lets_them_go_without_a_cooldown()
     {
         var policy = new SloPolicy(Slo);

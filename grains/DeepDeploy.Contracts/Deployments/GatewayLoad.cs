@@ -10,4 +10,5 @@ public sealed record GatewayLoad(
     [property: Id(1)] int InFlight,
     [property: Id(2)] int Waiting,
     [property: Id(3)] long Refused,
-    [property: Id(4)] LoadTrigger Trigger = LoadTrigger.PeriodicReport);
+    [property: Id(4)] LoadTrigger Trigger = LoadTrigger.PeriodicReport,
+    [property: Id(5)] TimeSpan OldestWait = default);

@@ -44,7 +44,12 @@ public sealed class FairShareLedger(string gpu)
     public CapacityGrant Grant(string deployId, IReadOnlyList<(int Free, int Total)> nodes, DateTimeOffset now)
     {
         Expire(now);
-        var asker = _entries[deployId];
+        if (!_entries.TryGetValue(deployId, out var asker))
+        {
+            // Withdrawn (it wants nothing any more) while the arbiter read the registry: nothing to grant.
+            return CapacityGrant.None;
+        }
+
         var largest = nodes.Select(n => n.Total).DefaultIfEmpty(0).Max();
         if (asker.Claim.GpusPerInstance > largest)
         {

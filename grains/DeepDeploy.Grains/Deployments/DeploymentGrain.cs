@@ -551,9 +551,10 @@ public sealed class DeploymentGrain(
         var reason = desired == spec.MinInstances && desired > live ? "min_instances"
             : desired == spec.MaxInstances && desired < live ? "max_instances"
             : load > 0 ? "load" : desired > live ? "cold start" : "idle";
-        log.LogInformation("Deployment {DeployId} scales {From} -> {To} ({Reason}, load {Load}, trigger {Trigger})", DeployId, live, desired, reason, load, trigger);
+        var queue = waiting > 0 ? $", {waiting} waiting up to {Demand.OldestWait(time.GetUtcNow()).TotalMilliseconds:F0} ms" : "";
+        log.LogInformation("Deployment {DeployId} scales {From} -> {To} ({Reason}, load {Load}{Queue}, trigger {Trigger})", DeployId, live, desired, reason, load, queue, trigger);
         Events.Add(DeploymentEventKind.ScalingDecision,
-            $"scale {(desired > live ? "up" : "down")} {live} -> {desired} instances ({reason}, load {load}, trigger {trigger})",
+            $"scale {(desired > live ? "up" : "down")} {live} -> {desired} instances ({reason}, load {load}{queue}, trigger {trigger})",
             e => e with { Load = load, Instances = live, Target = desired, Reason = reason, Trigger = trigger });
     }
 

@@ -95,10 +95,15 @@ public sealed class InstanceDemand(AutoscalerOptions options)
         return (_reports.Values.Sum(r => r.Load.InFlight), _reports.Values.Sum(r => r.Load.Waiting), _reports.Values.Sum(r => r.Load.Refused));
     }
 
+    /// <summary>The longest a queued request had waited at any gateway when it last reported (zero with no queue): as
+    /// reported, not aged, since a gateway whose queue drained may not have said so yet.</summary>
+    public TimeSpan OldestWait(DateTimeOffset now) =>
+        _reports.Values.Where(r => now - r.At <= ReportTtl && r.Load.Waiting > 0).Select(r => r.Load.OldestWait).DefaultIfEmpty().Max();
+
     ScalingInput Input(int minInstances, int maxBatchSize, int current, DateTimeOffset now)
     {
         var (inFlight, waiting, _) = Totals(now);
-        return new ScalingInput(inFlight + waiting, Math.Max(minInstances, now < _wantedUntil ? 1 : 0), current, maxBatchSize, now);
+        return new ScalingInput(inFlight + waiting, Math.Max(minInstances, now < _wantedUntil ? 1 : 0), current, maxBatchSize, now) { Waiting = waiting };
     }
 
     void KeepWanted(DateTimeOffset now)

@@ -4,12 +4,14 @@ namespace DeepDeploy.Grains.Deployments;
 /// The SLO policy (<c>Slo</c>): an instance carries up to <see cref="SloPolicyOptions.TargetConcurrency"/> ×
 /// max_batch_size; beyond that requests wait in the gateways' queues, which is what the SLO forbids. So:
 /// <list type="bullet">
-/// <item>up at once to what the load needs now (<c>ceil(load / (max_batch_size × TargetConcurrency))</c>);</item>
+/// <item>up at once to what the load needs now (<c>ceil(load / (max_batch_size × TargetConcurrency))</c>), and while
+/// requests wait at gateways a surge of <see cref="SloPolicyOptions.QueueSurge"/> of the queue's own instances on top,
+/// let go as soon as no request waits;</item>
 /// <item>panic window: never below what the peak load of the last <see cref="SloPolicyOptions.PanicWindow"/> needed,
 /// so that a burst's instances stay between its waves;</item>
 /// <item>predictive scale-down: over the <see cref="SloPolicyOptions.StableWindow"/> the load's trend (least squares)
-/// is extrapolated <see cref="SloPolicyOptions.ScaleDownLead"/> ahead; a rising trend keeps the instances it will need
-/// again before a new one could start, a flat or falling one lets them go as soon as the panic window's peak fits
+/// is extrapolated <see cref="SloPolicyOptions.ScaleDownLead"/> ahead, no higher than the window's peak; a rising
+/// trend keeps the instances it will need again before a new one could start, a flat or falling one lets them go as soon as the panic window's peak fits
 /// fewer — no fixed cooldown.</item>
 /// </list>
 /// </summary>
@@ -45,14 +47,17 @@ public sealed class SloPolicy(SloPolicyOptions options) : IScalingPolicy
 
     public int Desired(ScalingInput input)
     {
-        var target = Target(input);
+        var target = Target(input) + (int)Math.Floor(options.QueueSurge * input.Waiting / input.MaxBatchSize);
         if (target >= input.Current)
         {
             return target;
         }
 
         var peak = Samples(input.Now, options.PanicWindow).Select(s => s.Load).DefaultIfEmpty(0).Max();
-        var predicted = input.Load + Math.Max(0, Slope(input.Now)) * options.ScaleDownLead.TotalSeconds;
+        // The trend keeps only instances the stable window's peak needed: a step up (a burst's onset) is no slope to
+        // extrapolate, and must not hold a surge through the burst.
+        var recent = Samples(input.Now, options.StableWindow).Select(s => s.Load).DefaultIfEmpty(0).Max();
+        var predicted = Math.Min(recent, input.Load + Math.Max(0, Slope(input.Now)) * options.ScaleDownLead.TotalSeconds);
         return Math.Min(input.Current, Math.Max(target, Need(Math.Max(peak, predicted), input.MaxBatchSize)));
     }
 

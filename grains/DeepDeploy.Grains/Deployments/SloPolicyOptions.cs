@@ -15,4 +15,11 @@ public sealed class SloPolicyOptions
 
     /// <summary>How far ahead a rising trend keeps instances: about the time a new instance needs to serve.</summary>
     public TimeSpan ScaleDownLead { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Surge while requests wait: this share of the instances the queue alone needs
+    /// (<c>floor(QueueSurge × waiting / max_batch_size)</c>: whole instances, so a request held for a cold start adds
+    /// none) on top of the load's need, kept only while a queue stands. Instances of one scale-up do not all serve at
+    /// once; with a surge the first to serve carry the burst and the slowest do not decide when its queue drains.
+    /// 0: none.</summary>
+    public double QueueSurge { get; set; } = 0.5;
 }
