@@ -127,8 +127,10 @@ public sealed class DeploymentLane
         AcquireAsync(null, default, retry, cancellationToken);
 
     /// <summary>As <see cref="AcquireAsync(bool, CancellationToken)"/>, choosing by <paramref name="policy"/> (null: the
-    /// lane's) with the request's <paramref name="body"/> at hand for scorers that read it.</summary>
-    public ValueTask<Admission> AcquireAsync(RoutingPolicy? policy, ReadOnlyMemory<byte> body, bool retry, CancellationToken cancellationToken)
+    /// lane's) with the request's <paramref name="body"/> at hand for scorers that read it; <paramref name="tokens"/>
+    /// is its max_tokens, counted in the chosen instance's outstanding generation while the slot is leased.</summary>
+    public ValueTask<Admission> AcquireAsync(RoutingPolicy? policy, ReadOnlyMemory<byte> body, bool retry, CancellationToken cancellationToken,
+        int tokens = 0)
     {
         policy ??= Policy;
         var prefix = PrefixBlocks.For(policy, body);
@@ -147,14 +149,14 @@ public sealed class DeploymentLane
                 return new(Admission.Of(AdmissionOutcome.RateLimited));
             }
 
-            if ((retry || _waiting == 0) && TryPickLocked(policy, body, prefix) is { } slot)
+            if ((retry || _waiting == 0) && TryPickLocked(policy, body, prefix, tokens) is { } slot)
             {
                 if (_inFlight == _pressureAt)
                 {
                     Pressure?.Invoke(this);
                 }
 
-                return new(new Admission(AdmissionOutcome.Granted, new SlotLease(this, slot)));
+                return new(new Admission(AdmissionOutcome.Granted, new SlotLease(this, slot, tokens)));
             }
 
             if (!retry && _waiting >= _options.QueueCapacity)
@@ -163,7 +165,7 @@ public sealed class DeploymentLane
                 return new(Admission.Of(AdmissionOutcome.QueueFull));
             }
 
-            waiter = new Waiter(_time.GetTimestamp(), _instances.Length == 0, policy, body, prefix);
+            waiter = new Waiter(_time.GetTimestamp(), _instances.Length == 0, policy, body, prefix, tokens);
             waiter.Node = retry ? _queue.AddFirst(waiter) : _queue.AddLast(waiter);
             _waiting++;
         }
@@ -174,13 +176,15 @@ public sealed class DeploymentLane
     }
 
     /// <summary>Called by <see cref="SlotLease.Release"/>: frees the slot and hands it to the head of the queue.</summary>
-    internal void Release(InstanceSlot slot)
+    internal void Release(InstanceSlot slot, int tokens)
     {
         List<(Waiter, Admission)>? done;
         lock (_lock)
         {
             slot.InFlight--;
             _inFlight--;
+            slot.OutstandingTokens -= tokens;
+            _routing.OutstandingTokens -= tokens;
             done = DispatchLocked();
         }
 
@@ -250,7 +254,7 @@ public sealed class DeploymentLane
         Complete(done);
     }
 
-    InstanceSlot? TryPickLocked(RoutingPolicy policy, ReadOnlyMemory<byte> body, ReadOnlyMemory<ulong> prefix)
+    InstanceSlot? TryPickLocked(RoutingPolicy policy, ReadOnlyMemory<byte> body, ReadOnlyMemory<ulong> prefix, int tokens)
     {
         var context = new RoutingContext(_time.GetTimestamp(), _time.TimestampFrequency, _routing, body, prefix);
         var best = policy.Pick(_instances, _candidates, context);
@@ -258,6 +262,8 @@ public sealed class DeploymentLane
         {
             best.InFlight++;
             _inFlight++;
+            best.OutstandingTokens += tokens;
+            _routing.OutstandingTokens += tokens;
         }
 
         return best;
@@ -267,12 +273,12 @@ public sealed class DeploymentLane
     List<(Waiter, Admission)>? DispatchLocked()
     {
         List<(Waiter, Admission)>? done = null;
-        while (_queue.First is { } first && TryPickLocked(first.Value.Policy, first.Value.Body, first.Value.Prefix) is { } slot)
+        while (_queue.First is { } first && TryPickLocked(first.Value.Policy, first.Value.Body, first.Value.Prefix, first.Value.Tokens) is { } slot)
         {
             _queue.RemoveFirst();
             first.Value.Node = null;
             _waiting--;
-            (done ??= []).Add((first.Value, new Admission(AdmissionOutcome.Granted, new SlotLease(this, slot))));
+            (done ??= []).Add((first.Value, new Admission(AdmissionOutcome.Granted, new SlotLease(this, slot, first.Value.Tokens))));
         }
 
         return done;
@@ -380,7 +386,7 @@ public sealed class DeploymentLane
         _wake(this);
     }
 
-    sealed class Waiter(long since, bool cold, RoutingPolicy policy, ReadOnlyMemory<byte> body, ReadOnlyMemory<ulong> prefix)
+    sealed class Waiter(long since, bool cold, RoutingPolicy policy, ReadOnlyMemory<byte> body, ReadOnlyMemory<ulong> prefix, int tokens)
     {
         public long Since { get; } = since;
 
@@ -389,6 +395,8 @@ public sealed class DeploymentLane
         public ReadOnlyMemory<byte> Body { get; } = body;
 
         public ReadOnlyMemory<ulong> Prefix { get; } = prefix;
+
+        public int Tokens { get; } = tokens;
 
         public bool Cold { get; set; } = cold;
 

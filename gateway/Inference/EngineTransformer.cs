@@ -18,6 +18,9 @@ public sealed class EngineTransformer(string enginePath, int index) : HttpTransf
 
     public static readonly EngineTransformer Completions = new("/v1/completions", 1);
 
+    /// <summary>The headers of the process's trace context propagator (W3C: traceparent, tracestate, baggage).</summary>
+    static readonly string[] TraceFields = [.. DistributedContextPropagator.Current.Fields ?? []];
+
     /// <summary>How many transformers there are: <see cref="InstanceSlot"/> keeps one engine URL per transformer.</summary>
     internal const int Count = 2;
 
@@ -30,6 +33,16 @@ public sealed class EngineTransformer(string enginePath, int index) : HttpTransf
         string destinationPrefix, CancellationToken cancellationToken)
     {
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
+        // The client's trace context never reaches the engine: with a recorded request the forward span's replaces it
+        // (the handler's propagator), without one (no Activity: tracing off) nothing does.
+        foreach (var field in TraceFields)
+        {
+            if (httpContext.Request.Headers.ContainsKey(field))
+            {
+                proxyRequest.Headers.Remove(field);
+            }
+        }
+
         // Both parsed once per instance, not per request (they showed in the allocation profile, docs/gateway.md).
         var slot = httpContext.Features.Get<ForwardAttempt>()?.Slot;
         proxyRequest.RequestUri = slot?.EngineUri(this) ?? new Uri(destinationPrefix + enginePath);

@@ -1,5 +1,4 @@
 using System.Security.Claims;
-using System.Text.Json;
 using DeepDeploy.Contracts.Deployments;
 using DeepDeploy.Contracts.Users;
 using DeepDeploy.Gateway.Auth;
@@ -116,12 +115,13 @@ public static class InferenceEndpoints
             return;
         }
 
-        var model = ModelOf(body) ?? throw new BadRequestException("model", "'model' is required: \"<user>/<model_name>\".", "missing_field");
+        var (model, maxTokens) = RequestHead.Read(body);
+        model = model ?? throw new BadRequestException("model", "'model' is required: \"<user>/<model_name>\".", "missing_field");
         var lane = await ResolveAsync(http, routes, model);
         http.Timeline()?.End(GatewayStage.BodyRead);
         if (lane is not null)
         {
-            await ForwardLimitedAsync(http, lane, hold, () => forwarder.ForwardAsync(http, lane, body, transformer, native: false, policy));
+            await ForwardLimitedAsync(http, lane, hold, () => forwarder.ForwardAsync(http, lane, body, transformer, native: false, policy, maxTokens));
         }
     }
 
@@ -140,7 +140,7 @@ public static class InferenceEndpoints
         http.Timeline()?.End(GatewayStage.BodyRead);
         if (lane is not null)
         {
-            await ForwardLimitedAsync(http, lane, hold, () => forwarder.ForwardAsync(http, lane, body, EngineTransformer.Completions, native: true, policy));
+            await ForwardLimitedAsync(http, lane, hold, () => forwarder.ForwardAsync(http, lane, body, EngineTransformer.Completions, native: true, policy, native.MaxNewTokens ?? NativeBody.DefaultMaxNewTokens));
         }
     }
 
@@ -188,47 +188,6 @@ public static class InferenceEndpoints
         }
 
         return lane;
-    }
-
-    /// <summary>The top-level "model" string, read without building a document. The whole body is read, so that
-    /// malformed JSON is refused here rather than waking an instance, and a second "model" is refused as ambiguous.</summary>
-    static string? ModelOf(byte[] body)
-    {
-        try
-        {
-            var reader = new Utf8JsonReader(body, new JsonReaderOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-            {
-                throw new BadRequestException("body", "The body must be a JSON object.", "invalid_json");
-            }
-
-            string? model = null;
-            var seen = false;
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                var isModel = reader.ValueTextEquals("model"u8);
-                reader.Read();
-                if (!isModel)
-                {
-                    reader.Skip();
-                    continue;
-                }
-
-                model = seen ? throw new BadRequestException("model", "'model' appears more than once.", "invalid_field")
-                    : reader.TokenType == JsonTokenType.String ? reader.GetString()
-                    : reader.TokenType == JsonTokenType.Null ? null
-                    : throw new BadRequestException("model", "'model' must be a string.", "invalid_type");
-                seen = true;
-            }
-
-            // Past the object's end: throws on trailing content.
-            reader.Read();
-            return model;
-        }
-        catch (JsonException e)
-        {
-            throw new BadRequestException("body", $"The body is not valid JSON: {e.Message}", "invalid_json");
-        }
     }
 
     static async Task<IResult> Models(HttpContext http, IGrainFactory grains)

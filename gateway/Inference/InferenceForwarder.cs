@@ -52,7 +52,9 @@ public sealed class InferenceForwarder(IHttpForwarder forwarder, IOptions<Infere
     };
 
     /// <param name="policy">How to choose the instance (the X-DeepDeploy-Routing header's), or null for the lane's.</param>
-    public async Task ForwardAsync(HttpContext http, DeploymentLane lane, byte[] body, EngineTransformer transformer, bool native, RoutingPolicy? policy = null)
+    /// <param name="maxTokens">The request's max_tokens, or null when it sets none (<see cref="InferenceOptions.AssumedMaxTokens"/>).</param>
+    public async Task ForwardAsync(HttpContext http, DeploymentLane lane, byte[] body, EngineTransformer transformer, bool native, RoutingPolicy? policy = null,
+        int? maxTokens = null)
     {
         var cancellationToken = http.RequestAborted;
         var arrived = Stopwatch.GetTimestamp();
@@ -69,7 +71,7 @@ public sealed class InferenceForwarder(IHttpForwarder forwarder, IOptions<Infere
             Admission admission;
             using (var span = GatewayActivity.StartAdmission(lane, retry))
             {
-                var pending = lane.AcquireAsync(policy, body, retry, cancellationToken);
+                var pending = lane.AcquireAsync(policy, body, retry, cancellationToken, maxTokens ?? Options.AssumedMaxTokens);
                 timeline?.End(GatewayStage.Routing);
                 admission = await pending;
                 timeline?.End(GatewayStage.Admission);

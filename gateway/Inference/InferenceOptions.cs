@@ -55,6 +55,10 @@ public sealed class InferenceOptions
     /// random (a request may name another in the X-DeepDeploy-Routing header).</summary>
     public string Routing { get; set; } = RoutingPolicies.LeastLoaded.Name;
 
+    /// <summary>The size (max_tokens) a request that sets none counts for in its instance's outstanding generation
+    /// (<see cref="OutstandingTokensScorer"/>): the engine's own default is not known here.</summary>
+    public int AssumedMaxTokens { get; set; } = 512;
+
     /// <summary>The routing policy per deployment, by its full model name ("user/model_name").</summary>
     public Dictionary<string, string> RoutingByModel { get; set; } = new(StringComparer.Ordinal);
 

@@ -28,6 +28,9 @@ public sealed class InstanceSlot(string instanceId, string endpoint, string? sec
     /// <summary>Requests this gateway has in flight on the instance.</summary>
     public int InFlight { get; set; }
 
+    /// <summary>The max_tokens of this gateway's requests in flight on the instance: its outstanding generation.</summary>
+    public long OutstandingTokens { get; set; }
+
     /// <summary>Not picked before this time (ticks of the lane's clock): unhealthy.</summary>
     public long ExcludedUntil { get; set; }
 

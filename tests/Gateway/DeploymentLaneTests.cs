@@ -1,6 +1,7 @@
 using DeepDeploy.Contracts.Deployments;
 using DeepDeploy.Contracts.Routing;
 using DeepDeploy.Gateway.Inference;
+using DeepDeploy.Gateway.Inference.Routing;
 using Microsoft.Extensions.Time.Testing;
 
 namespace DeepDeploy.Tests.Gateway;
@@ -69,6 +70,38 @@ public sealed class DeploymentLaneTests
         }
 
         Assert.Equal(4, firstPicks.Count);
+    }
+
+    [Fact]
+    public async Task Each_lease_counts_its_max_tokens_on_its_instance_until_released_also_through_the_queue()
+    {
+        var (lane, _) = Lane(Route(maxBatchSize: 2, instances: 2));
+        var policy = RoutingPolicies.LeastLoaded;
+        var long_ = await Granted(lane.AcquireAsync(policy, default, retry: false, default, tokens: 100));
+        var short1 = await Granted(lane.AcquireAsync(policy, default, retry: false, default, tokens: 4));
+        Assert.NotSame(long_.Slot, short1.Slot);
+
+        // Each instance has one slot left: the short request goes beside the short one, not the long one.
+        var short2 = await Granted(lane.AcquireAsync(policy, default, retry: false, default, tokens: 4));
+        Assert.Same(short1.Slot, short2.Slot);
+        Assert.Equal(8, short1.Slot.OutstandingTokens);
+        var filler = await Granted(lane.AcquireAsync(policy, default, retry: false, default, tokens: 4));
+        Assert.Same(long_.Slot, filler.Slot);
+        Assert.Equal(104, long_.Slot.OutstandingTokens);
+
+        var queued = lane.AcquireAsync(policy, default, retry: false, default, tokens: 7);
+        Assert.False(queued.IsCompleted);
+        short1.Release();
+        var fromQueue = await Granted(queued);
+        Assert.Same(short1.Slot, fromQueue.Slot);
+        Assert.Equal(11, short1.Slot.OutstandingTokens);
+
+        foreach (var lease in new[] { long_, short2, filler, fromQueue })
+        {
+            lease.Release();
+        }
+
+        Assert.All(lane.Instances, i => Assert.Equal(0, i.OutstandingTokens));
     }
 
     [Fact]

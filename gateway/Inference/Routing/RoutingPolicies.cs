@@ -12,9 +12,11 @@ public static class RoutingPolicies
 
     static readonly IInstanceFilter[] Filters = [ServingFilter.Instance, HealthyFilter.Instance, SlotShareFilter.Instance];
 
-    /// <summary>The default: the lowest part of its slot share in use, then no recent busy refusal, then no recent failures.</summary>
+    /// <summary>The default: the lowest part of its slot share in use and of the outstanding generation (max_tokens in
+    /// flight), then no recent busy refusal, then no recent failures.</summary>
     public static readonly RoutingPolicy LeastLoaded = new("least-loaded", Filters, new ScoringPicker(System.Random.Shared,
         new WeightedScorer(InFlightScorer.Instance, 1.0),
+        new WeightedScorer(OutstandingTokensScorer.Instance, 0.5),
         new WeightedScorer(EngineQueueScorer.Instance, 0.5),
         new WeightedScorer(RecentFailuresScorer.Instance, 0.5)));
 

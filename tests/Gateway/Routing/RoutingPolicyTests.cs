@@ -52,6 +52,26 @@ public sealed class RoutingPolicyTests
         Assert.Same(failed, RoutingPolicies.LeastLoaded.Pick([Slot("busy", inFlight: 3), failed], buffer, At(10)));
     }
 
+    [Fact]
+    public void Least_loaded_weighs_a_long_generation_against_several_short_ones()
+    {
+        var buffer = new InstanceSlot[2];
+        var state = new LaneRoutingState { OutstandingTokens = 108 };
+        var long_ = Slot("long", inFlight: 1);
+        long_.OutstandingTokens = 100;
+        var shorts = Slot("shorts", inFlight: 2);
+        shorts.OutstandingTokens = 8;
+
+        // One 100-token generation outweighs two 4-token ones: the short request goes beside the short ones.
+        Assert.Same(shorts, RoutingPolicies.LeastLoaded.Pick([long_, shorts], buffer, At(0, state)));
+
+        // Slots still come first: three short generations against one long one, the long one's instance wins.
+        shorts.InFlight = 3;
+        shorts.OutstandingTokens = 12;
+        state.OutstandingTokens = 112;
+        Assert.Same(long_, RoutingPolicies.LeastLoaded.Pick([long_, shorts], buffer, At(0, state)));
+    }
+
     [Theory]
     [InlineData("least-loaded")]
     [InlineData("ROUND-ROBIN")]

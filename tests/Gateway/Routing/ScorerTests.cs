@@ -41,4 +41,22 @@ public sealed class ScorerTests
         Assert.True(RecentFailuresScorer.Instance.Score(slot, At(1000 + 20 * halfLife)) > 0.999);
         Assert.Equal(2.5, RecentFailuresScorer.Decayed(5, RecentFailuresScorer.HalfLife.TotalSeconds), 9);
     }
+
+    [Fact]
+    public void Outstanding_tokens_score_the_part_of_the_lanes_generation_the_instance_does_not_hold()
+    {
+        var state = new LaneRoutingState();
+        var idle = Slot("idle");
+        var long_ = Slot("long", inFlight: 1);
+        Assert.Equal(1, OutstandingTokensScorer.Instance.Score(idle, At(0, state)));
+        Assert.Equal(1, OutstandingTokensScorer.Instance.Score(long_, At(0, state)));
+
+        long_.OutstandingTokens = 100;
+        var shorts = Slot("shorts", inFlight: 2);
+        shorts.OutstandingTokens = 8;
+        state.OutstandingTokens = 108;
+        Assert.Equal(1, OutstandingTokensScorer.Instance.Score(idle, At(0, state)));
+        Assert.Equal(8.0 / 108, OutstandingTokensScorer.Instance.Score(long_, At(0, state)), 9);
+        Assert.Equal(100.0 / 108, OutstandingTokensScorer.Instance.Score(shorts, At(0, state)), 9);
+    }
 }
