@@ -134,7 +134,20 @@ public sealed class NodeRegistryGrain(
 
     async Task CheckLeasesAsync(CancellationToken cancellationToken)
     {
+        var wasDisrupted = Leases.Disrupted;
         var expired = Leases.TakeExpired();
+        if (Leases.Disrupted != wasDisrupted)
+        {
+            if (Leases.Disrupted)
+            {
+                log.LogWarning("Most node leases ran out at once: the registry suspects itself (a starved silo, a partition) and declares no node lost until most report again");
+            }
+            else
+            {
+                log.LogInformation("Most nodes report again: expired node leases count again");
+            }
+        }
+
         foreach (var (node, lastReport, lease) in expired)
         {
             if (!_view.TryGet(node, out var capacity))
