@@ -39,6 +39,15 @@ public sealed class TrendTests
     }
 
     [Fact]
+    public void Churn_that_ends_on_a_high_does_not_grow()
+    {
+        // Connections idling out and reopening: lows stay at 8; the last samples land on highs and tilt the slope.
+        var trend = Trend.Of(Series(36, i => i % 4 == 0 || i >= 30 ? 28 : 8), floor: 16);
+        Assert.True(trend.Growth > trend.Allowance, trend.ToString());
+        Assert.False(trend.Grows, trend.ToString());
+    }
+
+    [Fact]
     public void Too_few_samples_give_no_trend()
     {
         Assert.False(Trend.Of([(0, 1)], floor: 0).Grows);
