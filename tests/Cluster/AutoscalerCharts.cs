@@ -18,10 +18,10 @@ public static class AutoscalerCharts
         var instances = Path.Combine(directory, "autoscaler-instances.png");
         using (var plot = Plot("Serving instances: each policy against the oracle (bursty trace)", "instances"))
         {
-            Line(plot, seconds, BurstyTrace.Steps.Select(load => (double)BurstyTrace.Needed(load)), "oracle", width: 3);
-            foreach (var (name, steps) in runs)
+            Line(plot, seconds, BurstyTrace.Steps.Select(load => (double)BurstyTrace.Needed(load)), "oracle", 0, width: 3);
+            foreach (var (i, (name, steps)) in runs.Index())
             {
-                Line(plot, seconds, steps.Select(s => (double)s.Serving), name);
+                Line(plot, seconds, steps.Select(s => (double)s.Serving), name, i + 1);
             }
 
             plot.SavePng(instances, 1100, 450);
@@ -30,9 +30,9 @@ public static class AutoscalerCharts
         var wait = Path.Combine(directory, "autoscaler-queue-wait.png");
         using (var plot = Plot("Queue wait: the oldest waiting request at each step (0: nothing waits)", "ms"))
         {
-            foreach (var (name, steps) in runs)
+            foreach (var (i, (name, steps)) in runs.Index())
             {
-                Line(plot, seconds, steps.Select(s => s.QueueWaitMs), name);
+                Line(plot, seconds, steps.Select(s => s.QueueWaitMs), name, i + 1);
             }
 
             plot.SavePng(wait, 1100, 450);
@@ -47,13 +47,14 @@ public static class AutoscalerCharts
         plot.Title(title);
         plot.XLabel("trace time (s, 250 ms steps, compressed)");
         plot.YLabel(yLabel);
-        plot.ShowLegend(Alignment.UpperRight);
+        plot.ShowLegend(Alignment.UpperLeft);
         return plot;
     }
 
-    static void Line(Plot plot, double[] x, IEnumerable<double> y, string label, int width = 1)
+    /// <param name="color">The palette's colour: a policy has the same one in both charts.</param>
+    static void Line(Plot plot, double[] x, IEnumerable<double> y, string label, int color, int width = 1)
     {
-        var line = plot.Add.Scatter(x, y.ToArray());
+        var line = plot.Add.Scatter(x, y.ToArray(), plot.Add.Palette.GetColor(color));
         line.LegendText = label;
         line.MarkerSize = 0;
         line.LineWidth = width;
