@@ -21,7 +21,8 @@ namespace DeepDeploy.Tests.Cluster;
 /// Time is compressed (250 ms steps): the policies' windows are scaled to it. Runs only with DEEPDEPLOY_BENCH=1;
 /// DEEPDEPLOY_BENCH_AUTOSCALER_RUNS (default 3) runs; DEEPDEPLOY_BENCH_AUTOSCALER_STORAGE=memory keeps grain state in
 /// memory instead of SQLite (the policy without one SQLite file's writes on the start-up path);
-/// DEEPDEPLOY_BENCH_AUTOSCALER_POLICIES=text runs only the policies whose name contains it.
+/// DEEPDEPLOY_BENCH_AUTOSCALER_POLICIES=text runs only the policies whose name contains it. Writes the report to
+/// bench-results/autoscaler.txt and, from each policy's last run, the charts of <see cref="AutoscalerCharts"/> beside it.
 /// </summary>
 [Trait("Category", "Benchmark")]
 public sealed class AutoscalerBenchmark(ITestOutputHelper output)
@@ -50,7 +51,7 @@ public sealed class AutoscalerBenchmark(ITestOutputHelper output)
         {
             string.Create(CultureInfo.InvariantCulture,
                 $"bursty trace: {BurstyTrace.Steps.Count} steps of {BurstyTrace.Step.TotalMilliseconds} ms, {requests} requests, max_batch {BurstyTrace.MaxBatch}; oracle {oracle:F1} GPU-seconds; {runs} run(s), grain state in {(inMemory ? "memory" : "SQLite")}"),
-            "policy                 | GPU-s ratio to oracle: runs, mean (spread) | requests over SLO: runs, mean (spread) | reaction median / max | decision → placed / serving (medians)",
+            "policy                 | GPU-s ratio to oracle: runs, mean (spread) | requests over SLO: runs, mean (spread) | reaction median / max | decision → placed / serving (medians) | decision → serving p50 / p99 (all runs)",
             "oracle                 | 1.00                                        | 0.0%                                   | -",
         };
         foreach (var (name, _) in policies)
@@ -61,7 +62,8 @@ public sealed class AutoscalerBenchmark(ITestOutputHelper output)
                 $"{name,-22} | {string.Join(' ', ratios.Select(r => r.ToString("F2", CultureInfo.InvariantCulture))),-20} {ratios.Average():F2} ({ratios.Min():F2}-{ratios.Max():F2}) | " +
                 $"{string.Join(' ', overs.Select(o => o.ToString("F1", CultureInfo.InvariantCulture) + "%")),-18} {overs.Average():F1}% ({overs.Min():F1}-{overs.Max():F1}) | " +
                 $"{results[name].Select(r => r.ReactionMedian).Average():F0} / {results[name].Max(r => r.ReactionMax):F0} ms | " +
-                $"{results[name].Select(r => r.PlacedMedian).Average():F0} / {results[name].Select(r => r.ServingMedian).Average():F0} ms"));
+                $"{results[name].Select(r => r.PlacedMedian).Average():F0} / {results[name].Select(r => r.ServingMedian).Average():F0} ms | " +
+                $"{Percentile(results[name].SelectMany(r => r.Serving).ToList(), 50):F0} / {Percentile(results[name].SelectMany(r => r.Serving).ToList(), 99):F0} ms"));
         }
 
         // The decision code alone, with instances that serve after the documented start and after what the cluster
@@ -78,9 +80,12 @@ public sealed class AutoscalerBenchmark(ITestOutputHelper output)
             }
         }
 
+        var dir = Path.Combine(WorkerBenchmark.FindRepoRoot(), "bench-results");
+        lines.AddRange(AutoscalerCharts.Write(dir, results.ToDictionary(r => r.Key, r => r.Value[^1].Series)).Select(chart => $"chart: {Path.GetRelativePath(WorkerBenchmark.FindRepoRoot(), chart)}"));
         var report = string.Join('\n', lines);
         output.WriteLine(report);
         Console.WriteLine(report);
+        await File.WriteAllTextAsync(Path.Combine(dir, "autoscaler.txt"), report + "\n");
         Assert.True(oracle > 0);
     }
 
@@ -148,6 +153,7 @@ public sealed class AutoscalerBenchmark(ITestOutputHelper output)
         Stopwatch? waitingSince = null;
         Stopwatch? queuedSince = null;
         var running = 0;
+        var series = new List<AutoscalerCharts.Step>();
         var clock = Stopwatch.StartNew();
         for (var i = 0; i < BurstyTrace.Steps.Count; i++)
         {
@@ -159,8 +165,9 @@ public sealed class AutoscalerBenchmark(ITestOutputHelper output)
 
             var inFlight = Math.Min(load, running * BurstyTrace.MaxBatch);
             queuedSince = load > inFlight ? queuedSince ?? Stopwatch.StartNew() : null;
+            var queueWait = queuedSince?.Elapsed ?? TimeSpan.Zero;
             await deployment.ReportLoad(new GatewayLoad("bench-gw", inFlight, load - inFlight, 0,
-                load > inFlight ? LoadTrigger.GatewayQueue : LoadTrigger.PeriodicReport, queuedSince?.Elapsed ?? TimeSpan.Zero));
+                load > inFlight ? LoadTrigger.GatewayQueue : LoadTrigger.PeriodicReport, queueWait));
             var remaining = BurstyTrace.Step * (i + 1) - clock.Elapsed;
             if (remaining > TimeSpan.Zero)
             {
@@ -171,6 +178,7 @@ public sealed class AutoscalerBenchmark(ITestOutputHelper output)
             running = (await deployment.Get())!.RunningInstances;
             gpuSeconds += running * BurstyTrace.Step.TotalSeconds;
             over += Math.Max(0, load - running * BurstyTrace.MaxBatch);
+            series.Add(new AutoscalerCharts.Step(running, queueWait.TotalMilliseconds));
             if (waitingSince is not null && running >= BurstyTrace.Needed(load))
             {
                 reactions.Add(waitingSince.Elapsed.TotalMilliseconds);
@@ -179,7 +187,7 @@ public sealed class AutoscalerBenchmark(ITestOutputHelper output)
         }
 
         var (placed, serving) = await StartUpAsync(sim, id);
-        return new Run(gpuSeconds, over, Median(reactions), reactions.DefaultIfEmpty(0).Max(), Median(placed), Median(serving));
+        return new Run(gpuSeconds, over, Median(reactions), reactions.DefaultIfEmpty(0).Max(), Median(placed), Median(serving), serving, series);
     }
 
     /// <summary>From the deployment's events: for each instance a scale-up decision asked for, the time from the
@@ -213,5 +221,10 @@ public sealed class AutoscalerBenchmark(ITestOutputHelper output)
 
     static double Median(List<double> values) => values.Count == 0 ? 0 : values.Order().ElementAt(values.Count / 2);
 
-    sealed record Run(double GpuSeconds, int Over, double ReactionMedian, double ReactionMax, double PlacedMedian, double ServingMedian);
+    /// <summary>Nearest rank.</summary>
+    static double Percentile(List<double> values, int p) =>
+        values.Count == 0 ? 0 : values.Order().ElementAt(Math.Clamp((int)Math.Ceiling(p / 100.0 * values.Count) - 1, 0, values.Count - 1));
+
+    sealed record Run(double GpuSeconds, int Over, double ReactionMedian, double ReactionMax, double PlacedMedian, double ServingMedian,
+        List<double> Serving, List<AutoscalerCharts.Step> Series);
 }

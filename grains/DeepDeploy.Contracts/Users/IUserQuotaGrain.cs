@@ -24,4 +24,11 @@ public interface IUserQuotaGrain : IGrainWithStringKey
     Task<bool> TryReserveGpus(string instanceId, int gpus);
 
     Task ReleaseGpus(string instanceId);
+
+    /// <summary>Reserves <paramref name="gpus"/> GPUs for each instance in order, as many as the user's limit allows, with
+    /// one write (a scale-up's instances at once); returns how many of the first instances hold a reservation. Idempotent per instance.</summary>
+    Task<int> TryReserveGpusForEach(IReadOnlyList<string> instanceIds, int gpus);
+
+    /// <summary>Releases the instances' reservations with one write.</summary>
+    Task ReleaseGpusOfEach(IReadOnlyList<string> instanceIds);
 }

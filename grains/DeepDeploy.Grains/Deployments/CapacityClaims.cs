@@ -4,9 +4,8 @@ using Microsoft.Extensions.Logging;
 namespace DeepDeploy.Grains.Deployments;
 
 /// <summary>
-/// A deployment's side of its GPU type's <see cref="ICapacityArbiterGrain"/>: before placing an instance it asks
-/// (the rest of a grant serves the same tick without asking again), after each tick it tells its holding when it
-/// changed or <see cref="Refresh"/> passed, and it remembers why instances it wants are not placed
+/// A deployment's side of its GPU type's <see cref="ICapacityArbiterGrain"/>: before placing instances it asks
+/// (once per tick, for all it lacks), after each tick it tells its holding when it changed or <see cref="Refresh"/> passed, and it remembers why instances it wants are not placed
 /// (<see cref="Pending"/>). An arbiter that cannot be reached does not stop placement: the registry still guards the GPUs.
 /// </summary>
 public sealed class CapacityClaims(string deployId, IGrainFactory grains, TimeProvider time, ILogger log)
@@ -18,35 +17,25 @@ public sealed class CapacityClaims(string deployId, IGrainFactory grains, TimePr
 
     CapacityClaim? _sent;
     DateTimeOffset _sentAt;
-    int _granted;
 
     /// <summary>Why the last tick placed fewer instances than wanted, as "running N of wanted M: why"; null when none are missing.</summary>
     public string? Pending { get; private set; }
 
-    /// <returns>Null: place it; else why it waits for GPUs.</returns>
-    public async Task<string?> MayPlaceAsync(DeploymentState deployment, int wanted)
+    /// <summary>How many of <paramref name="count"/> instances the deployment may place now (asked once per tick), and
+    /// when fewer, why the rest waits for GPUs.</summary>
+    public async Task<(int Allowed, string? Wait)> MayPlaceAsync(DeploymentState deployment, int wanted, int count)
     {
-        if (_granted > 0)
-        {
-            _granted--;
-            return null;
-        }
-
-        var grant = await SendAsync(deployment.Spec!.Gpu, Claim(deployment, wanted));
-        if (grant is null || grant.Instances > 0)
-        {
-            _granted = Math.Max(0, (grant?.Instances ?? 1) - 1);
-            return null;
-        }
-
-        return grant.Reason ?? "waiting for free GPUs";
+        var gpu = deployment.Spec!.Gpu;
+        var grant = await SendAsync(gpu, Claim(deployment, wanted));
+        return grant is null || grant.Instances >= count
+            ? (count, null)
+            : (grant.Instances, grant.Reason ?? $"waiting for free {gpu} GPUs (granted {grant.Instances} of {count} now)");
     }
 
     /// <summary>The end of a tick: its holding, and whether it still waits for GPUs (then it stays in line); an
     /// unchanged claim is not re-sent before <see cref="Refresh"/>. A deployment with no instance and no want leaves.</summary>
     public async Task ReportAsync(DeploymentState deployment, int wanted, bool waiting)
     {
-        _granted = 0;
         var claim = Claim(deployment, waiting ? wanted : Live(deployment));
         if (claim == _sent ? time.GetUtcNow() - _sentAt < Refresh : _sent is null && claim is { Instances: 0, Wanted: 0 })
         {

@@ -481,13 +481,11 @@ public sealed class DeploymentGrain(
         metrics.Scaling(DeployId, live.Count, desired, spec, trigger);
         ReportScaling(spec, live.Count, desired, trigger);
         using var placing = _placement.Start(DeployId, live.Count, desired);
-        for (var n = live.Count; n < desired; n++)
+        var placements = desired > live.Count && Meter.Standing.MayRun
+            ? await Placer.PlaceAsync(S, desired - live.Count, () => _store.WriteAsync(), n => Capacity.MayPlaceAsync(S, desired, n))
+            : [];
+        foreach (var placed in placements)
         {
-            if (!Meter.Standing.MayRun || await Placer.TryPlaceAsync(S, () => _store.WriteAsync(), () => Capacity.MayPlaceAsync(S, desired)) is not { } placed)
-            {
-                break;
-            }
-
             Events.Add(DeploymentEventKind.Placed, $"instance {placed.InstanceId} placed on {S.Instances[placed.InstanceId].Node}, GPUs {string.Join(',', placed.GpuIndices)}",
                 e => e with { InstanceId = placed.InstanceId, Node = S.Instances[placed.InstanceId].Node, Gpus = placed.GpuIndices.ToArray() });
         }

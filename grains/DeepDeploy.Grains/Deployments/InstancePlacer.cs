@@ -5,10 +5,11 @@ using Microsoft.Extensions.Logging;
 
 namespace DeepDeploy.Grains.Deployments;
 
-/// <summary>Places one more instance of a deployment: reserves its GPUs against the owner's quota, asks the node
-/// registry where it fits (spread over nodes, away from recently troubled ones, best fit) and the nodes in that
-/// order to start it. What it could not place gives its reservation back. It also watches for an instance that no
-/// live node can ever hold (<see cref="GiveUp"/>); that watch is in memory: a new activation starts it afresh.</summary>
+/// <summary>Places a deployment's missing instances at once: reserves their GPUs against the owner's quota (one call), asks
+/// the fair share how many may go now and the node registry once where they fit (spread over nodes, away from recently
+/// troubled ones, best fit), records every intent with one state write and asks the nodes in parallel. What it could not
+/// place gives its reservation back. It also watches for an instance that no live node can ever hold
+/// (<see cref="GiveUp"/>); that watch is in memory: a new activation starts it afresh.</summary>
 public sealed class InstancePlacer(string deployId, IGrainFactory grains, TimeProvider time, DeploymentOptions options, ILogger log)
 {
     /// <summary>How long a node where an instance failed or was lost is placed last.</summary>
@@ -20,33 +21,97 @@ public sealed class InstancePlacer(string deployId, IGrainFactory grains, TimePr
     /// <summary>Why the placements since the last <see cref="GiveUp"/> found no node; null when none failed that way.</summary>
     string? _neverFits;
 
-    /// <summary>Why the last placement failed (null after a success); <see cref="WaitsForCapacity"/> when for lack of free GPUs.</summary>
+    /// <summary>Why the last placement left instances unplaced (null when it placed all); <see cref="WaitsForCapacity"/>
+    /// when for lack of free GPUs.</summary>
     public string? Refusal { get; private set; }
 
     public bool WaitsForCapacity { get; private set; }
 
-    /// <param name="deployment">The deployment's state; the new instance is recorded in it.</param>
-    /// <param name="save">Persists that state: the intent is recorded before a node is asked.</param>
-    /// <param name="mayPlace">Asked once the owner's quota holds the GPUs: null to go on, else why it waits for its turn.</param>
-    /// <returns>Where it was placed, or null when it could not be (<see cref="Refusal"/> says why).</returns>
-    public async Task<NodeAllocation?> TryPlaceAsync(DeploymentState deployment, Func<Task> save, Func<Task<string?>> mayPlace)
+    /// <param name="deployment">The deployment's state; the new instances are recorded in it.</param>
+    /// <param name="count">How many instances to add.</param>
+    /// <param name="save">Persists that state: the intents are recorded before a node is asked, one write per round.</param>
+    /// <param name="mayPlace">Asked once the owner's quota holds the GPUs of n instances: how many of them may be placed
+    /// now, and when fewer, why the rest waits for its turn.</param>
+    /// <returns>Where instances were placed; when fewer than <paramref name="count"/>, <see cref="Refusal"/> says why.</returns>
+    public async Task<IReadOnlyList<NodeAllocation>> PlaceAsync(DeploymentState deployment, int count, Func<Task> save, Func<int, Task<(int Allowed, string? Wait)>> mayPlace)
     {
+        Refusal = null;
+        WaitsForCapacity = false;
         var spec = deployment.Spec!;
-        var instanceId = $"{deployId}-{deployment.NextInstance + 1}";
         var quota = grains.GetGrain<IUserQuotaGrain>(spec.Owner);
-        if (!await quota.TryReserveGpus(instanceId, spec.NumGpus))
+        var pending = Enumerable.Range(deployment.NextInstance + 1, count).ToList();
+        var reserved = await quota.TryReserveGpusForEach(Ids(pending), spec.NumGpus);
+        if (reserved < count)
         {
             Refuse("the owner's GPU limit is reached", capacity: false);
-            return null;
+            pending = pending[..reserved];
         }
 
-        if (await mayPlace() is { } wait)
+        // Each later step's refusal replaces the earlier one: it concerns instances before those refused earlier.
+        if (pending.Count > 0)
         {
-            await quota.ReleaseGpus(instanceId);
-            Refuse(wait, capacity: true);
-            return null;
+            var (allowed, wait) = await mayPlace(pending.Count);
+            allowed = Math.Clamp(allowed, 0, pending.Count);
+            if (allowed < pending.Count)
+            {
+                await quota.ReleaseGpusOfEach(Ids(pending[allowed..]));
+                pending = pending[..allowed];
+                Refuse(wait ?? "waiting for free GPUs", capacity: true);
+            }
         }
 
+        if (pending.Count == 0)
+        {
+            return [];
+        }
+
+        var candidates = (await FindNodesAsync(deployment)).ToList();
+        var asked = candidates.Count > 0;
+        var placed = new List<NodeAllocation>();
+        while (pending.Count > 0 && candidates.Count > 0)
+        {
+            var round = await RecordAsync(deployment, pending, candidates, save, quota);
+            var answers = await Task.WhenAll(round.Select(r => StartAsync(r.Node, Launch(deployment, Id(r.Seq)))));
+            for (var i = 0; i < round.Count; i++)
+            {
+                var (seq, node) = round[i];
+                if (answers[i] is { } allocation)
+                {
+                    deployment.Instances[allocation.InstanceId].Silo = allocation.Silo;
+                    placed.Add(allocation);
+                    pending.Remove(seq);
+                }
+                else
+                {
+                    // The node is full (its GPUs were taken meanwhile, or by this round) or did not answer: the next round tries the others.
+                    deployment.Instances.Remove(Id(seq));
+                    candidates.Remove(node);
+                }
+            }
+        }
+
+        if (pending.Count > 0)
+        {
+            if (asked)
+            {
+                // Every candidate refused or did not answer (the ones that took instances are full now).
+                Refuse($"no node has {spec.NumGpus} free {spec.Gpu} GPU(s)", capacity: true);
+            }
+
+            await quota.ReleaseGpusOfEach(Ids(pending));
+        }
+
+        return placed;
+    }
+
+    string Id(int seq) => $"{deployId}-{seq}";
+
+    List<string> Ids(IEnumerable<int> seqs) => seqs.Select(Id).ToList();
+
+    /// <summary>The live nodes that can hold one instance, best first; none: says why (busy, or never fits).</summary>
+    async Task<IReadOnlyList<string>> FindNodesAsync(DeploymentState deployment)
+    {
+        var spec = deployment.Spec!;
         var now = time.GetUtcNow();
         foreach (var old in deployment.TroubledNodes.Where(t => now - t.Value > TroubleMemory).Select(t => t.Key).ToList())
         {
@@ -56,67 +121,69 @@ public sealed class InstancePlacer(string deployId, IGrainFactory grains, TimePr
         var replicas = deployment.Instances.Values.Where(i => !i.Stopping).GroupBy(i => i.Node).ToDictionary(g => g.Key, g => g.Count());
         var nodes = await grains.GetGrain<INodeRegistryGrain>(INodeRegistryGrain.Key)
             .FindNodes(spec.Gpu, spec.NumGpus, replicas, deployment.TroubledNodes.Keys.ToArray());
-        if (nodes.Count == 0)
+        if (nodes.Count > 0)
         {
-            // Busy GPUs wait; GPUs that do not exist are counted towards the unplaceable timeout.
-            _neverFits = NeverFits(await ClusterCapacity.LoadAsync(grains), spec.Gpu, spec.NumGpus);
-            if (_neverFits is null)
-            {
-                _unplaceable = null;
-            }
-
-            Refuse(_neverFits ?? $"no node has {spec.NumGpus} free {spec.Gpu} GPU(s)", capacity: _neverFits is null);
+            _unplaceable = null;
+            return nodes;
         }
-        else
+
+        // Busy GPUs wait; GPUs that do not exist are counted towards the unplaceable timeout.
+        _neverFits = NeverFits(await ClusterCapacity.LoadAsync(grains), spec.Gpu, spec.NumGpus);
+        if (_neverFits is null)
         {
             _unplaceable = null;
         }
 
-        var launch = new InstanceLaunch(instanceId, deployId, spec.FullModelName, spec.Gpu, spec.NumGpus, spec.MaxBatchSize,
-            spec.HfRepo, deployment.Commit!, deployment.WeightsFile!, spec.HfTokenProtected, spec.ExtraArgs, spec.Quantization,
-            deployment.WeightsFormat ?? WeightsFormats.Gguf);
-        foreach (var node in nodes)
+        Refuse(_neverFits ?? $"no node has {spec.NumGpus} free {spec.Gpu} GPU(s)", capacity: _neverFits is null);
+        return nodes;
+    }
+
+    /// <summary>Gives each pending instance a node, in rank order and round the candidates (one instance per node before a
+    /// second), and records every intent with one write: a crash before the nodes answer leaves records their next
+    /// registration clears, never GPUs nobody knows about.</summary>
+    async Task<List<(int Seq, string Node)>> RecordAsync(
+        DeploymentState deployment, IReadOnlyList<int> pending, IReadOnlyList<string> candidates, Func<Task> save, IUserQuotaGrain quota)
+    {
+        var round = pending.Select((seq, i) => (Seq: seq, Node: candidates[i % candidates.Count])).ToList();
+        foreach (var (seq, node) in round)
         {
-            // Record the intent first: a crash between here and the node's answer leaves a record the
-            // node's next registration clears, never GPUs nobody knows about.
-            deployment.NextInstance++;
-            deployment.Instances[instanceId] = new InstanceRecord { Id = instanceId, Node = node, Phase = InstancePhase.Placed, Seq = deployment.NextInstance };
-            try
-            {
-                await save();
-            }
-            catch
-            {
-                // Not recorded (storage is down): nobody would ever release the reservation.
-                await quota.ReleaseGpus(instanceId);
-                throw;
-            }
-
-            NodeAllocation? allocation;
-            try
-            {
-                allocation = await grains.GetGrain<IGpuNodeGrain>(node).StartInstance(launch);
-            }
-            catch (Exception e)
-            {
-                log.LogWarning(e, "Node {Node} did not take instance {InstanceId}", node, instanceId);
-                allocation = null;
-            }
-
-            if (allocation is not null)
-            {
-                deployment.Instances[instanceId].Silo = allocation.Silo;
-                Refusal = null;
-                WaitsForCapacity = false;
-                return allocation;
-            }
-
-            deployment.Instances.Remove(instanceId);
-            Refuse("no node took the instance (its GPUs were taken meanwhile)", capacity: true);
+            deployment.NextInstance = Math.Max(deployment.NextInstance, seq);
+            deployment.Instances[Id(seq)] = new InstanceRecord { Id = Id(seq), Node = node, Phase = InstancePhase.Placed, Seq = seq };
         }
 
-        await quota.ReleaseGpus(instanceId);
-        return null;
+        try
+        {
+            await save();
+        }
+        catch
+        {
+            // Not recorded (storage is down): nobody would ever release the reservations.
+            await quota.ReleaseGpusOfEach(Ids(pending));
+            throw;
+        }
+
+        return round;
+    }
+
+    async Task<NodeAllocation?> StartAsync(string node, InstanceLaunch launch)
+    {
+        try
+        {
+            return await grains.GetGrain<IGpuNodeGrain>(node).StartInstance(launch);
+        }
+        catch (Exception e)
+        {
+            log.LogWarning(e, "Node {Node} did not take instance {InstanceId}", node, launch.InstanceId);
+            return null;
+        }
+    }
+
+    InstanceLaunch Launch(DeploymentState deployment, string instanceId)
+    {
+        var spec = deployment.Spec!;
+        return new InstanceLaunch(instanceId, deployId, spec.FullModelName, spec.Gpu, spec.NumGpus, spec.MaxBatchSize,
+            spec.HfRepo, deployment.Commit!, deployment.WeightsFile!, spec.HfTokenProtected, spec.ExtraArgs, spec.Quantization,
+            deployment.WeightsFormat ?? WeightsFormats.Gguf);
     }
 
     void Refuse(string why, bool capacity)

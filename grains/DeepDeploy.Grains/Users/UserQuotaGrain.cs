@@ -88,26 +88,42 @@ public sealed class UserQuotaGrain(
     public Task<string?> FindDeployment(string modelName) =>
         Task.FromResult(S.ModelNames.GetValueOrDefault(modelName));
 
-    public async Task<bool> TryReserveGpus(string instanceId, int gpus)
+    public async Task<bool> TryReserveGpus(string instanceId, int gpus) => await TryReserveGpusForEach([instanceId], gpus) == 1;
+
+    public Task ReleaseGpus(string instanceId) => ReleaseGpusOfEach([instanceId]);
+
+    public async Task<int> TryReserveGpusForEach(IReadOnlyList<string> instanceIds, int gpus)
     {
-        if (S.Reservations.ContainsKey(instanceId))
+        var reserved = 0;
+        var changed = false;
+        foreach (var instanceId in instanceIds)
         {
-            return true;
+            if (!S.Reservations.ContainsKey(instanceId))
+            {
+                if (S.Reservations.Values.Sum() + gpus > S.GpuLimit)
+                {
+                    break;
+                }
+
+                S.Reservations[instanceId] = gpus;
+                changed = true;
+            }
+
+            reserved++;
         }
 
-        if (S.Reservations.Values.Sum() + gpus > S.GpuLimit)
+        if (changed)
         {
-            return false;
+            await _store.WriteAsync();
         }
 
-        S.Reservations[instanceId] = gpus;
-        await _store.WriteAsync();
-        return true;
+        return reserved;
     }
 
-    public async Task ReleaseGpus(string instanceId)
+    public async Task ReleaseGpusOfEach(IReadOnlyList<string> instanceIds)
     {
-        if (S.Reservations.Remove(instanceId))
+        var released = instanceIds.Count(S.Reservations.Remove);
+        if (released > 0)
         {
             await _store.WriteAsync();
         }
