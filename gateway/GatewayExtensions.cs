@@ -44,6 +44,7 @@ public static class GatewayExtensions
         services.AddSingleton<LoadReporter>();
         services.AddHostedService(sp => sp.GetRequiredService<LoadReporter>());
         services.AddHttpForwarder();
+        services.AddGatewayTransport();
         services.AddResiliencePipeline(RouteSubscriber.PipelineName, RouteSubscriber.ConfigurePipeline);
         services.AddApiErrorHandling();
 
