@@ -52,7 +52,7 @@ public static class GatewayExtensions
         services.AddLogging(logging => logging.AddFilter("Yarp", LogLevel.Warning));
         services.AddAuthentication(BearerTokenHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, BearerTokenHandler>(BearerTokenHandler.SchemeName, null);
-        services.AddAuthorization();
+        services.AddGatewayAuthorization();
         services.AddDeepDeployConsole();
         services.AddOpenApi(ApiDocs.Configure);
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
