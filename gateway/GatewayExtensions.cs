@@ -44,6 +44,7 @@ public static class GatewayExtensions
         services.AddSingleton<LoadReporter>();
         services.AddHostedService(sp => sp.GetRequiredService<LoadReporter>());
         services.AddHttpForwarder();
+        services.AddGatewayTransport();
         services.AddResiliencePipeline(RouteSubscriber.PipelineName, RouteSubscriber.ConfigurePipeline);
         services.AddApiErrorHandling();
 
@@ -51,7 +52,7 @@ public static class GatewayExtensions
         services.AddLogging(logging => logging.AddFilter("Yarp", LogLevel.Warning));
         services.AddAuthentication(BearerTokenHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, BearerTokenHandler>(BearerTokenHandler.SchemeName, null);
-        services.AddAuthorization();
+        services.AddGatewayAuthorization();
         services.AddDeepDeployConsole();
         services.AddOpenApi(ApiDocs.Configure);
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);

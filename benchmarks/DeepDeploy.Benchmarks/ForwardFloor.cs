@@ -1,4 +1,5 @@
 using System.Net;
+using DeepDeploy.Gateway.Http;
 using DeepDeploy.Gateway.Inference;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -14,7 +15,8 @@ namespace DeepDeploy.Benchmarks;
 /// The gateway benchmark's floor: bare Kestrel and YARP's forwarder passing every request through, round-robin, to
 /// the same workers, with each worker's secret; no authentication, routing, admission, telemetry or logging. The
 /// gateway's figures minus these are what DeepDeploy itself adds (docs/gateway.md). Run as its own process:
-/// <c>--floor URL ENDPOINT=SECRET...</c>, with DOTNET_gcServer=1 as the silo has.
+/// <c>--floor URL ENDPOINT=SECRET...</c>, with DOTNET_gcServer=1 as the silo has; the runtime's DOTNET_* variables and
+/// the gateway's socket transport section (<see cref="TransportSettings"/>, from the environment) apply as in the silo.
 /// </summary>
 public static class ForwardFloor
 {
@@ -24,6 +26,7 @@ public static class ForwardFloor
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls(url);
         builder.Services.AddHttpForwarder();
+        builder.Services.AddGatewayTransport();
         var app = builder.Build();
 
         // The gateway's own settings for its connections to engines.

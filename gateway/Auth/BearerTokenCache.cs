@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Security.Claims;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -34,14 +35,24 @@ public sealed class BearerTokenCache
 
     public int Count => _entries.Count;
 
-    public ValueTask<string?> FindUserAsync(ReadOnlySpan<char> token)
+    public ValueTask<string?> FindUserAsync(ReadOnlySpan<char> token) =>
+        Cached(token) is { } entry ? new(entry.User) : UserOf(LookUpAsync(token.ToString()));
+
+    /// <summary>The token's principal (its user and the user role), or null for an unknown token: built once per
+    /// look-up and shared by the token's requests until the next one, so that no claims are allocated per request.
+    /// Nothing in the gateway changes a principal (claims transformation works on a copy, see docs/security.md).</summary>
+    public ValueTask<ClaimsPrincipal?> FindPrincipalAsync(ReadOnlySpan<char> token) =>
+        Cached(token) is { } entry ? new(entry.Principal) : PrincipalOf(LookUpAsync(token.ToString()));
+
+    /// <summary>The entry that answers <paramref name="token"/> without waiting: fresh, or known and re-validating.</summary>
+    Entry? Cached(ReadOnlySpan<char> token)
     {
         var now = _time.GetTimestamp();
         if (_bySpan.TryGetValue(token, out var entry))
         {
             if (entry.FreshUntil > now)
             {
-                return new(entry.User);
+                return entry;
             }
 
             if (entry.User is not null && entry.UsableUntil > now)
@@ -51,18 +62,22 @@ public sealed class BearerTokenCache
                     _ = RevalidateAsync(token.ToString(), entry);
                 }
 
-                return new(entry.User);
+                return entry;
             }
         }
 
-        return LookUpAsync(token.ToString(), now);
+        return null;
     }
 
-    async ValueTask<string?> LookUpAsync(string token, long now)
+    static async ValueTask<string?> UserOf(Task<Entry> lookUp) => (await lookUp).User;
+
+    static async ValueTask<ClaimsPrincipal?> PrincipalOf(Task<Entry> lookUp) => (await lookUp).Principal;
+
+    async Task<Entry> LookUpAsync(string token)
     {
+        var now = _time.GetTimestamp();
         var user = await _lookup.FindUserAsync(TokenHasher.Hash(token));
-        Remember(token, user, now);
-        return user;
+        return Remember(token, user, now);
     }
 
     async Task RevalidateAsync(string token, Entry stale)
@@ -81,12 +96,12 @@ public sealed class BearerTokenCache
         }
     }
 
-    void Remember(string token, string? user, long now)
+    Entry Remember(string token, string? user, long now)
     {
         var o = _options.Value;
         BoundedMap.MakeRoom(_entries, o.MaxCachedTokens, e => e.UsableUntil <= now);
         var fresh = now + Ticks(user is null ? o.UnknownTokenCacheTime : o.TokenCacheTime);
-        _entries[token] = new Entry(user, fresh, user is null ? fresh : fresh + Ticks(o.StaleTokenGrace));
+        return _entries[token] = new Entry(user, fresh, user is null ? fresh : fresh + Ticks(o.StaleTokenGrace));
     }
 
     long Ticks(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
@@ -94,6 +109,8 @@ public sealed class BearerTokenCache
     sealed class Entry(string? user, long freshUntil, long usableUntil)
     {
         public string? User { get; } = user;
+
+        public ClaimsPrincipal? Principal { get; } = user is null ? null : BearerPrincipal.Of(user, Roles.User);
 
         /// <summary>Answered without asking the directory until then.</summary>
         public long FreshUntil { get; } = freshUntil;

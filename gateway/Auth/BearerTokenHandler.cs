@@ -23,6 +23,9 @@ public sealed class BearerTokenHandler(
     /// <summary>HttpContext.Items key: the source is throttled for this long, so the challenge is a 429.</summary>
     const string ThrottledFor = "DeepDeploy.Auth.ThrottledFor";
 
+    /// <summary>Shared by every operator request, as a user's is by its token's (<see cref="BearerTokenCache"/>).</summary>
+    static readonly ClaimsPrincipal Operator = BearerPrincipal.Of(Roles.OperatorName, Roles.Operator);
+
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         string? header = Request.Headers.Authorization;
@@ -48,17 +51,17 @@ public sealed class BearerTokenHandler(
         var adminToken = gateway.Value.AdminToken;
         if (adminToken.Length > 0 && TokenHasher.FixedTimeEquals(token.Span, adminToken))
         {
-            return Success(Roles.OperatorName, Roles.Operator);
+            return Success(Operator);
         }
 
-        var user = await users.FindUserAsync(token.Span);
+        var user = await users.FindPrincipalAsync(token.Span);
         if (user is null)
         {
             throttle.RecordFailure(source);
             return AuthenticateResult.Fail("Unknown token.");
         }
 
-        return Success(user, Roles.User);
+        return Success(user);
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
@@ -78,9 +81,5 @@ public sealed class BearerTokenHandler(
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
         ApiErrors.Write(Context, StatusCodes.Status403Forbidden, "forbidden", "This call needs the operator token.", null);
 
-    AuthenticateResult Success(string name, string role)
-    {
-        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, name), new Claim(ClaimTypes.Role, role)], SchemeName);
-        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
-    }
+    static AuthenticateResult Success(ClaimsPrincipal principal) => AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
 }

@@ -37,13 +37,14 @@ public sealed class FloorProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<FloorProcess> StartAsync(IEnumerable<(string Endpoint, string Secret)> workers)
+    /// <param name="environment">Runtime knobs on top of server GC (<see cref="RuntimeKnob"/>).</param>
+    public static async Task<FloorProcess> StartAsync(IEnumerable<(string Endpoint, string Secret)> workers, IReadOnlyDictionary<string, string>? environment = null)
     {
         var baseAddress = new Uri($"http://127.0.0.1:{Ports.Free()}");
         var host = ProcessHost.Start("floor", ProcessHost.DotnetHost,
             [Dll ?? throw new InvalidOperationException("benchmarks/DeepDeploy.Benchmarks is not built"), "--floor", baseAddress.ToString(),
                 .. workers.Select(w => $"{w.Endpoint}={w.Secret}")],
-            new Dictionary<string, string> { ["DOTNET_gcServer"] = "1" });
+            new Dictionary<string, string>(environment ?? new Dictionary<string, string>()) { ["DOTNET_gcServer"] = environment?.GetValueOrDefault("DOTNET_gcServer") ?? "1" });
         try
         {
             await host.WaitForLineAsync(line => line.StartsWith("floor listening", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "listening");

@@ -30,7 +30,7 @@ namespace DeepDeploy.Tests.Gateway;
 /// </summary>
 [Trait("Category", "Benchmark")]
 [Collection(SystemCollection.Name)]
-public sealed class GatewayBenchmark(ITestOutputHelper output)
+public sealed partial class GatewayBenchmark(ITestOutputHelper output)
 {
     static readonly TimeSpan Warmup = TimeSpan.FromSeconds(2);
     static readonly TimeSpan Measure = TimeSpan.FromSeconds(8);

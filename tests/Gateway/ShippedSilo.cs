@@ -34,7 +34,9 @@ public sealed class ShippedSilo : IAsyncDisposable
 
     string NodesDirectory => Path.Combine(_data.Path, "nodes");
 
-    public static async Task<ShippedSilo> StartAsync(double tokenRate, string workerArgs)
+    /// <param name="knobs">Runtime knobs (<see cref="RuntimeKnob"/>); the DOTNET_* ones reach the silo's workers too,
+    /// as the node passes them on.</param>
+    public static async Task<ShippedSilo> StartAsync(double tokenRate, string workerArgs, IReadOnlyDictionary<string, string>? knobs = null)
     {
         var data = TempDirectory.Create("deepdeploy-bench-");
         var baseAddress = new Uri($"http://127.0.0.1:{Ports.Free()}");
@@ -48,6 +50,11 @@ public sealed class ShippedSilo : IAsyncDisposable
             ["DeepDeploy__Node__Directory"] = Path.Combine(data.Path, "nodes"),
             ["DeepDeploy__Node__WorkerArgs"] = $"--engine fake --fake-token-rate {tokenRate.ToString(CultureInfo.InvariantCulture)} {workerArgs}",
         };
+        foreach (var (name, value) in knobs ?? new Dictionary<string, string>())
+        {
+            environment[name] = value;
+        }
+
         var host = ProcessHost.StartDotnet("silo", "DeepDeploy.Silo.dll", ["--urls", baseAddress.ToString()], environment);
         try
         {

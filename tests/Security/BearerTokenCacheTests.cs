@@ -37,6 +37,30 @@ public sealed class BearerTokenCacheTests
     }
 
     [Fact]
+    public async Task A_token_s_principal_is_built_once_per_look_up_and_is_only_its_own_user_s()
+    {
+        const string other = "dd_token_of_bob_0123456789abcdef00";
+        _directory.Add(Token, "alice");
+        _directory.Add(other, "bob");
+        var cache = Cache();
+        var alice = await cache.FindPrincipalAsync(Token);
+        Assert.Equal("alice", alice?.Identity?.Name);
+        Assert.True(alice!.IsInRole(Roles.User));
+        Assert.False(alice.IsInRole(Roles.Operator));
+        Assert.Same(alice, await cache.FindPrincipalAsync(Token));
+        Assert.Equal("bob", (await cache.FindPrincipalAsync(other))?.Identity?.Name);
+        Assert.Null(await cache.FindPrincipalAsync("dd_token_nobody_has_0123456789abcd"));
+
+        // The token now names someone else (the directory's answer changed): its next look-up makes a new principal.
+        _directory.Users.Clear();
+        _directory.Add(Token, "carol");
+        _time.Advance(TimeSpan.FromSeconds(4));
+        await cache.FindPrincipalAsync(Token);
+        await Eventually.TrueAsync(async () => (await cache.FindPrincipalAsync(Token))?.Identity?.Name == "carol", TimeSpan.FromSeconds(10), "the new user seen");
+        Assert.Equal("alice", alice.Identity?.Name);
+    }
+
+    [Fact]
     public async Task A_revocation_is_seen_one_look_up_after_the_cache_time()
     {
         _directory.Add(Token, "alice");
