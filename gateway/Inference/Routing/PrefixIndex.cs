@@ -100,6 +100,22 @@ public sealed class PrefixIndex(int capacity = PrefixIndex.DefaultCapacity)
         return 0;
     }
 
+    /// <summary>The instance of the last <see cref="Match"/> that holds the most leading blocks and its
+    /// <see cref="MatchedFraction"/> (null, 0 when none holds the first block).</summary>
+    public (InstanceSlot? Holder, double Fraction) LongestHolder()
+    {
+        var best = -1;
+        for (var m = 0; m < _matchedCount; m++)
+        {
+            if (best < 0 || _matchedBlocks[m] > _matchedBlocks[best])
+            {
+                best = m;
+            }
+        }
+
+        return best < 0 ? (null, 0) : (_matched[best], (double)_matchedBlocks[best] / _requestBlocks);
+    }
+
     /// <summary>Remembers that <paramref name="slot"/> was given these blocks (at most <see cref="Capacity"/> of
     /// them, the first ones). When they are the blocks of the last <see cref="Match"/>, its lookups are reused.</summary>
     public void Record(ReadOnlySpan<ulong> blocks, InstanceSlot slot)
