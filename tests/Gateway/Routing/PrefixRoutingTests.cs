@@ -135,10 +135,33 @@ public sealed class PrefixRoutingTests
         Assert.Same(whole, Route([half, other, whole], Chat(SystemPrompt, "which?"), state));
         whole.InFlight = 0;
 
-        // A prefix nobody holds: the load decides (whole is busy, half is idle but was given another prefix).
-        whole.InFlight = 1;
-        other.InFlight = 1;
-        Assert.Same(half, Route([half, other, whole], Chat("a different system prompt " + SystemPrompt, "q"), state));
+        // A prefix nobody holds, the load equal: the instance given no prefix yet gets it.
+        (half.InFlight, whole.InFlight, other.InFlight) = (1, 1, 1);
+        Assert.Same(other, Route([half, other, whole], Chat("a different system prompt " + SystemPrompt, "q"), state));
+    }
+
+    [Fact]
+    public void New_prefixes_go_to_the_instance_given_fewer_prefix_blocks_unless_it_is_busier()
+    {
+        for (var round = 0; round < 20; round++)
+        {
+            var state = new LaneRoutingState();
+            var (full, light) = (Slot("full"), Slot("light"));
+            Route([full], Chat(SystemPrompt + " " + SystemPrompt, "q"), state);
+            Route([light], Chat("short " + SystemPrompt[..(SystemPrompt.Length / 4)], "q"), state);
+            (full.InFlight, light.InFlight) = (0, 0);
+
+            Assert.Same(light, Route([full, light], Chat($"new prompt {round} " + SystemPrompt, "q"), state));
+            Assert.True(state.Prefix!.Held(light) > state.Prefix.Held(full) / 2);
+        }
+
+        // One more request in flight weighs more than a 3:2 imbalance of the caches.
+        var busy = new LaneRoutingState();
+        var (a, b) = (Slot("a"), Slot("b"));
+        Route([a], Chat(SystemPrompt, "q"), busy);
+        Route([b], Chat("short " + SystemPrompt[..(SystemPrompt.Length * 2 / 3)], "q"), busy);
+        (a.InFlight, b.InFlight) = (0, 1);
+        Assert.Same(a, Route([a, b], Chat("another new prompt " + SystemPrompt, "q"), busy));
     }
 
     [Fact]
@@ -186,6 +209,7 @@ public sealed class PrefixRoutingTests
         }
 
         Assert.Equal(64, index.Count);
+        Assert.Equal(64, index.Held(a)); // what the balance scorer reads follows the evictions
         index.Match(blocks[^1]);
         Assert.Equal(1.0, index.MatchedFraction(a));
         index.Match(blocks[0]);
@@ -207,6 +231,8 @@ public sealed class PrefixRoutingTests
         Assert.Equal(0.0, index.MatchedFraction(slots[0]));
         Assert.Equal(0.0, index.MatchedFraction(slots[1]));
         Assert.All(slots[2..], s => Assert.Equal(1.0, index.MatchedFraction(s)));
+        Assert.Equal(0, index.Held(slots[0]));
+        Assert.Equal(prompt.Length, index.Held(slots[^1]));
     }
 
     [Fact]
