@@ -58,7 +58,7 @@ public sealed class WorkerOptions
 
     public string? ServedModelName { get; set; }
 
-    /// <summary>Identification only (reported in /health).</summary>
+    /// <summary>Identification only (reported in /health and as <c>X-DeepDeploy-Instance</c> on answers).</summary>
     public string? InstanceId { get; set; }
 
     /// <summary>The instance's secret, which callers of /v1/* must present; null leaves the API open.</summary>

@@ -256,7 +256,7 @@ public sealed class DeploymentLane
 
     InstanceSlot? TryPickLocked(RoutingPolicy policy, ReadOnlyMemory<byte> body, ReadOnlyMemory<ulong> prefix, int tokens)
     {
-        var context = new RoutingContext(_time.GetTimestamp(), _time.TimestampFrequency, _routing, body, prefix);
+        var context = new RoutingContext(_time.GetTimestamp(), _time.TimestampFrequency, _routing, body, prefix, _waiting);
         var best = policy.Pick(_instances, _candidates, context);
         if (best is not null)
         {

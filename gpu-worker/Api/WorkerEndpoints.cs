@@ -156,6 +156,11 @@ public static class WorkerEndpoints
             throw new ApiException(Unavailable(WorkerPhase.Draining));
         }
 
+        if (host.Options.InstanceId is { Length: > 0 } instance)
+        {
+            ctx.Response.Headers[Headers.Instance] = instance;
+        }
+
         var id = (chat ? "chatcmpl-" : "cmpl-") + Guid.NewGuid().ToString("N");
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var server = Activity.Current;

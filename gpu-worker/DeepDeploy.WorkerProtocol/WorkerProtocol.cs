@@ -60,6 +60,10 @@ public static class WorkerProtocol
         /// <summary>On answers that did no work, so a gateway may send the request elsewhere: "busy" (429),
         /// "loading", "draining" or "failed" (503).</summary>
         public const string Refused = "X-DeepDeploy-Refused";
+
+        /// <summary>On answers the worker generates: its <c>--instance-id</c>, so that a client or operator can tell
+        /// which instance served a request (and whose prefix cache it used).</summary>
+        public const string Instance = "X-DeepDeploy-Instance";
     }
 
     /// <summary>Series the worker exports at <c>/metrics</c> and the node agent reads.</summary>

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using DeepDeploy.Gateway.Inference;
 using DeepDeploy.Gateway.Inference.Routing;
 using DeepDeploy.LocalHub;
 using DeepDeploy.Tests.EndToEnd;
@@ -10,6 +11,7 @@ using DeepDeploy.Tests.Gateway;
 using DeepDeploy.Tests.Support;
 using DeepDeploy.Tests.Worker;
 using Xunit.Abstractions;
+using Protocol = DeepDeploy.WorkerProtocol.WorkerProtocol;
 
 namespace DeepDeploy.Tests.Routing;
 
@@ -39,14 +41,19 @@ public sealed class PrefixRoutingBenchmark(ITestOutputHelper output)
     /// 6 prompts of 256-512 tokens x 4 questions); each size below still has its own variable.</summary>
     static readonly bool Quick = Setting("QUICK", 0) == 1;
 
+    /// <summary><c>DEEPDEPLOY_BENCH_ROUTING_FAST=1</c>: the issue's workload (the ~27 M model, prompts of 1-2 k tokens)
+    /// in under 20 minutes on 2 cores: 10 prompts x 12 questions, 120 requests per policy, each prompt's first
+    /// question (the cold one, whatever the policy) 1 in 12, below the 1 in 10 that p90 looks past.</summary>
+    static readonly bool Fast = Setting("FAST", 0) == 1;
+
     /// <summary><see cref="LlamaShape.Bench"/> (~27 M parameters) by default, so that prefill costs real CPU time;
     /// <c>MODEL=small</c>: a 4 M-parameter shape.</summary>
     static readonly LlamaShape Shape = Setting("MODEL", Quick ? "small" : "bench") == "bench" ? LlamaShape.Bench : new(256, 4, 4, 768);
 
     static readonly int Instances = Setting("INSTANCES", 2);
     const int MaxBatchSize = 4;
-    static readonly int Prompts = Setting("PROMPTS", Quick ? 6 : 20);
-    static readonly int QuestionsPerPrompt = Setting("QUESTIONS", Quick ? 4 : 10);
+    static readonly int Prompts = Setting("PROMPTS", Quick ? 6 : Fast ? 10 : 20);
+    static readonly int QuestionsPerPrompt = Setting("QUESTIONS", Quick ? 4 : Fast ? 12 : 10);
     static readonly int MinPrefixTokens = Setting("TOKENS", Quick ? 256 : 1024);
     static int MaxPrefixTokens => 2 * MinPrefixTokens;
     const int MaxTokens = 8;
@@ -109,7 +116,7 @@ public sealed class PrefixRoutingBenchmark(ITestOutputHelper output)
             var deployId = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("deploy_id").GetString()!;
             await RunningSystem.WaitForAsync(client, deployId, d => d.GetProperty("instances").GetProperty("running").GetInt32() == Instances,
                 TimeSpan.FromMinutes(3));
-            await GatewaySystem.LaneAsync(system, Model, Instances);
+            var lane = await GatewaySystem.LaneAsync(system, Model, Instances);
 
             var calibration = await CalibrateAsync(client, modelPath);
             var rate = FixedRate ?? Load * calibration.RequestsPerSecond;
@@ -119,20 +126,26 @@ public sealed class PrefixRoutingBenchmark(ITestOutputHelper output)
                 .AppendLine(CultureInfo.InvariantCulture, $"calibration (least-loaded, closed loop of {Instances * MaxBatchSize}): {calibration}")
                 .AppendLine(CultureInfo.InvariantCulture, $"{Prompts} system prompts of {MinPrefixTokens}-{MaxPrefixTokens} tokens x {QuestionsPerPrompt} questions, shuffled, Poisson arrivals at {rate:F3} req/s ({(FixedRate is null ? $"{Load:F2} x the calibrated capacity" : "fixed")}), streamed, max_tokens {MaxTokens}; {Environment.ProcessorCount} shared cores (noisy)");
             var results = new Dictionary<string, PolicyResult>();
+            var requests = new StringBuilder();
+            await WriteResultsAsync(report, requests);
             foreach (var policy in Policies)
             {
                 var prompts = BenchmarkPrompts.SystemPrompts(modelPath, Prompts, MinPrefixTokens, tag: $"{policy} tenant. ", maxTokens: MaxPrefixTokens);
-                var result = results[policy] = await RunPolicyAsync(client, policy, prompts, rate, calibration.PrefillTokensPerSecond);
+                var result = results[policy] = await RunPolicyAsync(client, lane, policy, prompts, rate, calibration.PrefillTokensPerSecond);
+                result.WriteRequests(requests, header: requests.Length == 0);
                 report.AppendLine(CultureInfo.InvariantCulture, $"  {policy,-13} {result}");
                 output.WriteLine($"{policy}: {result}");
+                await WriteResultsAsync(report, requests);
             }
 
-            var (prefix, leastLoaded) = (results[RoutingPolicies.Prefix.Name], results[RoutingPolicies.LeastLoaded.Name]);
-            report.AppendLine(CultureInfo.InvariantCulture,
-                $"prefix / least-loaded: TTFT p90 {prefix.P90 / leastLoaded.P90:F2}x, throughput {prefix.RequestsPerSecond / leastLoaded.RequestsPerSecond:F2}x");
+            if (results.TryGetValue(RoutingPolicies.Prefix.Name, out var prefix) && results.TryGetValue(RoutingPolicies.LeastLoaded.Name, out var leastLoaded))
+            {
+                report.AppendLine(CultureInfo.InvariantCulture,
+                    $"prefix / least-loaded: TTFT p90 {prefix.P90 / leastLoaded.P90:F2}x (warm {prefix.WarmP90 / leastLoaded.WarmP90:F2}x), throughput {prefix.RequestsPerSecond / leastLoaded.RequestsPerSecond:F2}x");
+            }
+
             output.WriteLine(report.ToString());
-            var resultsDir = Directory.CreateDirectory(Path.Combine(WorkerBenchmark.FindRepoRoot(), "bench-results")).FullName;
-            await File.WriteAllTextAsync(Path.Combine(resultsDir, "routing-prefix.txt"), report.ToString());
+            await WriteResultsAsync(report, requests);
         }
         finally
         {
@@ -140,33 +153,44 @@ public sealed class PrefixRoutingBenchmark(ITestOutputHelper output)
         }
     }
 
-    /// <summary>The capacity the arrival rate is set from: a closed loop of instances x max_batch_size concurrent
-    /// least-loaded requests over prompts of the workload's lengths (its own, no prefix shared with the policies'),
-    /// each asked once unmeasured (warming the workers) and then up to 3 more times, measured; then one cold prompt
-    /// alone (the prefill speed without queueing).</summary>
+    /// <summary>Written after each policy too, so that a long run that is stopped still leaves its figures.</summary>
+    static async Task WriteResultsAsync(StringBuilder report, StringBuilder requests)
+    {
+        var resultsDir = Directory.CreateDirectory(Path.Combine(WorkerBenchmark.FindRepoRoot(), "bench-results")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(resultsDir, "routing-prefix.txt"), report.ToString());
+        await File.WriteAllTextAsync(Path.Combine(resultsDir, "routing-prefix-requests.csv"), requests.ToString());
+    }
+
+    /// <summary>The capacity the arrival rate is set from: least-loaded's on the workload's own mix. A closed loop of
+    /// instances x max_batch_size concurrent least-loaded requests over as many prompts as the workload has, of its
+    /// lengths (their own, no prefix shared with the policies'), each asked once unmeasured (warming the workers) and
+    /// then up to 2 more times, measured, in shuffled order; then one cold prompt alone (the prefill speed without
+    /// queueing). Fewer prompts than the workload's would all fit in every instance's cache and overstate what
+    /// least-loaded sustains when its caches thrash.</summary>
     static async Task<Calibration> CalibrateAsync(HttpClient client, string modelPath)
     {
         var concurrency = Instances * MaxBatchSize;
-        var prompts = BenchmarkPrompts.SystemPrompts(modelPath, concurrency + 1, MinPrefixTokens, tag: "calibration tenant. ", maxTokens: MaxPrefixTokens);
+        var prompts = BenchmarkPrompts.SystemPrompts(modelPath, Prompts + 1, MinPrefixTokens, tag: "calibration tenant. ", maxTokens: MaxPrefixTokens);
         await ClosedLoopAsync(client, prompts, concurrency, 0, 1);
-        var asks = Math.Min(3, QuestionsPerPrompt);
+        var asks = Math.Min(2, QuestionsPerPrompt);
         var clock = Stopwatch.StartNew();
         await ClosedLoopAsync(client, prompts, concurrency, 1, asks);
-        var capacity = concurrency * asks / clock.Elapsed.TotalSeconds;
+        var capacity = Prompts * asks / clock.Elapsed.TotalSeconds;
         var solo = await StreamAsync(client, RoutingPolicies.LeastLoaded.Name, prompts[^1], BenchmarkPrompts.Question(0, 0));
         return new Calibration(capacity, (solo.PromptTokens - solo.CachedTokens) / solo.FirstToken);
     }
 
-    /// <summary>Questions <paramref name="first"/> to first + asks - 1 of the first <paramref name="concurrency"/>
-    /// prompts, <paramref name="concurrency"/> at a time.</summary>
+    /// <summary>Questions <paramref name="first"/> to first + asks - 1 of the workload's first <see cref="Prompts"/>
+    /// prompts in shuffled order, <paramref name="concurrency"/> at a time.</summary>
     static async Task ClosedLoopAsync(HttpClient client, List<string> prompts, int concurrency, int first, int asks)
     {
-        var work = new System.Collections.Concurrent.ConcurrentQueue<int>(Enumerable.Range(0, concurrency * asks));
+        var random = new Random(first);
+        var work = new System.Collections.Concurrent.ConcurrentQueue<int>(Enumerable.Range(0, Prompts * asks).OrderBy(_ => random.Next()));
         await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
         {
             while (work.TryDequeue(out var i))
             {
-                var (prompt, question) = (i % concurrency, first + i / concurrency);
+                var (prompt, question) = (i % Prompts, first + i / Prompts);
                 await StreamAsync(client, RoutingPolicies.LeastLoaded.Name, prompts[prompt], BenchmarkPrompts.Question(prompt, question));
             }
         }));
@@ -178,13 +202,18 @@ public sealed class PrefixRoutingBenchmark(ITestOutputHelper output)
             $"capacity {RequestsPerSecond:F3} req/s; one cold prompt alone prefills at {PrefillTokensPerSecond:F0} tokens/s");
     }
 
-    /// <summary>The workload, open loop: each request starts at its Poisson arrival time whatever the others do.</summary>
-    static async Task<PolicyResult> RunPolicyAsync(HttpClient client, string policy, List<string> prompts, double rate, double prefillRate)
+    /// <summary>The workload, open loop: each request starts at its Poisson arrival time whatever the others do. The
+    /// gateway's queue (<paramref name="lane"/>) is sampled every 100 ms meanwhile.</summary>
+    static async Task<PolicyResult> RunPolicyAsync(HttpClient client, DeploymentLane lane, string policy, List<string> prompts, double rate,
+        double prefillRate)
     {
         var random = new Random(7);
         var order = Enumerable.Range(0, Prompts * QuestionsPerPrompt).Select(i => (Prompt: i % Prompts, Question: i / Prompts))
             .OrderBy(_ => random.Next()).ToArray();
         var calls = new List<Task<Call>>();
+        var load = LoadAverage();
+        using var sampling = new CancellationTokenSource();
+        var queue = SampleQueueAsync(lane, sampling.Token);
         var clock = Stopwatch.StartNew();
         var at = 0.0;
         foreach (var (prompt, question) in order)
@@ -195,15 +224,40 @@ public sealed class PrefixRoutingBenchmark(ITestOutputHelper output)
                 await Task.Delay(wait);
             }
 
-            calls.Add(StreamAsync(client, policy, prompts[prompt], BenchmarkPrompts.Question(prompt, question)));
+            calls.Add(StreamAsync(client, policy, prompts[prompt], BenchmarkPrompts.Question(prompt, question), prompt, clock.Elapsed.TotalSeconds));
             at += -Math.Log(1 - random.NextDouble()) / rate;
         }
 
         var done = await Task.WhenAll(calls);
-        return new PolicyResult(done, clock.Elapsed.TotalSeconds, prefillRate);
+        var seconds = clock.Elapsed.TotalSeconds;
+        await sampling.CancelAsync();
+        return new PolicyResult(policy, done, seconds, prefillRate, await queue, $"{load} -> {LoadAverage()}");
     }
 
-    static async Task<Call> StreamAsync(HttpClient client, string policy, string system, string question)
+    /// <summary>The mean and the largest number of requests waiting in the gateway's queue, sampled every 100 ms.</summary>
+    static async Task<(double Mean, int Max)> SampleQueueAsync(DeploymentLane lane, CancellationToken cancellationToken)
+    {
+        var samples = new List<int>();
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                samples.Add(lane.Waiting);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        return samples.Count == 0 ? (0, 0) : (samples.Average(), samples.Max());
+    }
+
+    /// <summary>The machine's 1-minute load average (Linux), to tell whether the policies ran under alike load.</summary>
+    static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
+
+    static async Task<Call> StreamAsync(HttpClient client, string policy, string system, string question, int prompt = -1, double arrival = 0)
     {
         var body = JsonSerializer.Serialize(new
         {
@@ -219,15 +273,29 @@ public sealed class PrefixRoutingBenchmark(ITestOutputHelper output)
         };
         request.Headers.Add(RoutingPolicies.Header, policy);
         var clock = Stopwatch.StartNew();
+        try
+        {
+            return await ReadAsync(client, request, clock, prompt, arrival);
+        }
+        catch (TaskCanceledException)
+        {
+            // The client's own timeout: far over capacity, a request admitted by the gateway can outlast it.
+            return new Call(prompt, arrival, "", double.PositiveInfinity, 0, 0, 0, double.PositiveInfinity);
+        }
+    }
+
+    static async Task<Call> ReadAsync(HttpClient client, HttpRequestMessage request, Stopwatch clock, int prompt, double arrival)
+    {
         using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         if (!response.IsSuccessStatusCode)
         {
             // Over capacity the gateway drops what waited too long (queue_timeout): it never got a first token.
             var error = await response.Content.ReadAsStringAsync();
             Assert.True(error.Contains("queue_timeout", StringComparison.Ordinal) || error.Contains("queue_full", StringComparison.Ordinal), error);
-            return new Call(double.PositiveInfinity, 0, 0, 0, double.PositiveInfinity);
+            return new Call(prompt, arrival, "", double.PositiveInfinity, 0, 0, 0, double.PositiveInfinity);
         }
 
+        var instance = response.Headers.TryGetValues(Protocol.Headers.Instance, out var values) ? values.First() : "?";
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
         double? first = null;
         string? last = null;
@@ -242,39 +310,66 @@ public sealed class PrefixRoutingBenchmark(ITestOutputHelper output)
 
         var usage = JsonDocument.Parse(last!).RootElement.GetProperty("usage");
         var cached = usage.TryGetProperty("prompt_tokens_details", out var details) ? details.GetProperty("cached_tokens").GetInt64() : 0;
-        return new Call(first!.Value, usage.GetProperty("prompt_tokens").GetInt64(), cached, usage.GetProperty("completion_tokens").GetInt64(),
-            clock.Elapsed.TotalSeconds);
+        return new Call(prompt, arrival, instance, first!.Value, usage.GetProperty("prompt_tokens").GetInt64(), cached,
+            usage.GetProperty("completion_tokens").GetInt64(), clock.Elapsed.TotalSeconds);
     }
 
-    /// <summary>One request; a dropped one has an infinite time to first token (it counts in the percentiles).</summary>
-    sealed record Call(double FirstToken, long PromptTokens, long CachedTokens, long CompletionTokens, double Total)
+    /// <summary>One request: its prompt, arrival (s from the policy's start) and the instance that served it; a dropped
+    /// one has an infinite time to first token (it counts in the percentiles).</summary>
+    sealed record Call(int Prompt, double Arrival, string Instance, double FirstToken, long PromptTokens, long CachedTokens,
+        long CompletionTokens, double Total)
     {
         public bool Dropped => double.IsPositiveInfinity(FirstToken);
+
+        public bool SystemPromptCached => CachedTokens >= MinPrefixTokens / 2;
     }
 
     /// <summary>The figures of one policy. Where the time to first token goes, on average over the served requests:
     /// prefill = the uncached prompt tokens at the solo prefill speed, queue = the rest of the TTFT (waiting in the
-    /// gateway or the worker, and prefill slowed by sharing the step); decode = last token - first token.</summary>
-    sealed class PolicyResult(Call[] calls, double seconds, double prefillRate)
+    /// gateway or the worker, and prefill slowed by sharing the step); decode = last token - first token. "Warm" are
+    /// the requests after each prompt's first arrival (whose prompt no policy can have cached); "split" the prompts
+    /// that more than one instance served, each of which must then hold it.</summary>
+    sealed class PolicyResult(string policy, Call[] calls, double seconds, double prefillRate, (double Mean, int Max) queue, string load)
     {
         readonly Call[] _served = [.. calls.Where(c => !c.Dropped)];
 
         readonly double[] _ttft = [.. calls.Select(c => c.FirstToken).Order()];
 
-        public double P90 => At(0.9);
+        readonly double[] _warm = [.. calls.GroupBy(c => c.Prompt).SelectMany(g => g.OrderBy(c => c.Arrival).Skip(1)).Select(c => c.FirstToken).Order()];
+
+        public double P90 => At(_ttft, 0.9);
+
+        public double WarmP90 => At(_warm, 0.9);
 
         public double RequestsPerSecond => calls.Count(c => !c.Dropped) / seconds;
 
-        double At(double q) => _ttft[Math.Min(_ttft.Length - 1, (int)Math.Ceiling(q * _ttft.Length) - 1)];
+        static double At(double[] sorted, double q) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
+
+        /// <summary>One line per request (CSV, with a header line when <paramref name="header"/>).</summary>
+        public void WriteRequests(StringBuilder csv, bool header)
+        {
+            if (header)
+            {
+                csv.AppendLine("policy,arrival_s,prompt,instance,prompt_tokens,cached_tokens,ttft_s,total_s");
+            }
+
+            foreach (var c in calls.OrderBy(c => c.Arrival))
+            {
+                csv.AppendLine(CultureInfo.InvariantCulture, $"{policy},{c.Arrival:F3},{c.Prompt},{c.Instance},{c.PromptTokens},{c.CachedTokens},{c.FirstToken:F3},{c.Total:F3}");
+            }
+        }
 
         public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-            $"TTFT p50 {At(0.5):F2} s  p90 {P90:F2} s  p99 {At(0.99):F2} s;  {RequestsPerSecond:F2} req/s served, {calls.Count(c => c.Dropped)} dropped, " +
+            $"TTFT p50 {At(_ttft, 0.5):F2} s  p90 {P90:F2} s  p99 {At(_ttft, 0.99):F2} s (warm p50 {At(_warm, 0.5):F2} p90 {WarmP90:F2} p99 {At(_warm, 0.99):F2});  " +
+            $"{RequestsPerSecond:F2} req/s served, {calls.Count(c => c.Dropped)} dropped, " +
             $"{calls.Sum(c => c.CompletionTokens) / seconds:F1} completion tok/s over {seconds:F0} s;  " +
-            $"system prompt cached for {calls.Count(c => c.CachedTokens >= MinPrefixTokens / 2) * 100.0 / calls.Length:F0}% of requests, " +
+            $"system prompt cached for {calls.Count(c => c.SystemPromptCached) * 100.0 / calls.Length:F0}% of requests, " +
             $"{calls.Sum(c => c.CachedTokens) * 100.0 / Math.Max(1, calls.Sum(c => c.PromptTokens)):F0}% of prompt tokens cached;  " +
             $"mean TTFT {Mean(c => c.FirstToken):F2} s = prefill ~{Mean(c => (c.PromptTokens - c.CachedTokens) / prefillRate):F2} s " +
             $"({Mean(c => c.PromptTokens - c.CachedTokens):F0} uncached tokens) + queue ~{Mean(c => c.FirstToken - (c.PromptTokens - c.CachedTokens) / prefillRate):F2} s; " +
-            $"decode {Mean(c => c.Total - c.FirstToken):F2} s");
+            $"decode {Mean(c => c.Total - c.FirstToken):F2} s;  gateway queue mean {queue.Mean:F1} max {queue.Max};  " +
+            $"prompts split over instances {_served.GroupBy(c => c.Prompt).Count(g => g.Select(c => c.Instance).Distinct().Count() > 1)}/{Prompts}, " +
+            $"requests per instance {string.Join("/", _served.GroupBy(c => c.Instance).Select(g => g.Count()).Order())};  load average {load}");
 
         double Mean(Func<Call, double> value) => _served.Length == 0 ? double.NaN : _served.Average(value);
     }

@@ -89,6 +89,15 @@ public sealed class WorkerApiTests(SharedWorkerFixture fixture, ITestOutputHelpe
     }
 
     [Fact]
+    public async Task Answers_name_the_instance_that_served_them()
+    {
+        using var response = await Http.PostAsync("/v1/completions",
+            new StringContent("""{"prompt":"the world","max_tokens":2}""", System.Text.Encoding.UTF8, "application/json"));
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        Assert.Equal("test-1", Assert.Single(response.Headers.GetValues(Headers.Instance)));
+    }
+
+    [Fact]
     public async Task Text_completion_endpoint_works()
     {
         var (status, body) = await WorkerApi.PostAsync(Http, "/v1/completions",

@@ -38,10 +38,20 @@ public sealed class PrefixIndex(int capacity = PrefixIndex.DefaultCapacity)
     // Stamps the nodes placed by the current Record.
     int _mark;
 
+    // Blocks each instance is a holder of, and their sum: how much of the engines' caches the index assigns to each.
+    readonly Dictionary<InstanceSlot, int> _held = [];
+    long _holdings;
+
     public int Capacity { get; } = capacity;
 
     /// <summary>Blocks remembered now.</summary>
     public int Count => _nodes.Count;
+
+    /// <summary>The blocks <paramref name="slot"/> is one of the holders of.</summary>
+    public int Held(InstanceSlot slot) => _held.GetValueOrDefault(slot);
+
+    /// <summary>The mean of <see cref="Held"/> over the instances holding any block (0 when none does).</summary>
+    public double MeanHeld => _held.Count == 0 ? 0 : (double)_holdings / _held.Count;
 
     /// <summary>Finds, for the instances that hold the first block, how many leading blocks each holds; read with
     /// <see cref="MatchedFraction"/> until the next call.</summary>
@@ -98,6 +108,22 @@ public sealed class PrefixIndex(int capacity = PrefixIndex.DefaultCapacity)
         }
 
         return 0;
+    }
+
+    /// <summary>The instance of the last <see cref="Match"/> that holds the most leading blocks and its
+    /// <see cref="MatchedFraction"/> (null, 0 when none holds the first block).</summary>
+    public (InstanceSlot? Holder, double Fraction) LongestHolder()
+    {
+        var best = -1;
+        for (var m = 0; m < _matchedCount; m++)
+        {
+            if (best < 0 || _matchedBlocks[m] > _matchedBlocks[best])
+            {
+                best = m;
+            }
+        }
+
+        return best < 0 ? (null, 0) : (_matched[best], (double)_matchedBlocks[best] / _requestBlocks);
     }
 
     /// <summary>Remembers that <paramref name="slot"/> was given these blocks (at most <see cref="Capacity"/> of
@@ -169,7 +195,7 @@ public sealed class PrefixIndex(int capacity = PrefixIndex.DefaultCapacity)
 
     Span<InstanceSlot?> Holders(int node) => _list[node].Holders;
 
-    static void AddHolder(Span<InstanceSlot?> holders, InstanceSlot slot)
+    void AddHolder(Span<InstanceSlot?> holders, InstanceSlot slot)
     {
         if (ReferenceEquals(holders[0], slot))
         {
@@ -177,6 +203,13 @@ public sealed class PrefixIndex(int capacity = PrefixIndex.DefaultCapacity)
         }
 
         var at = holders.IndexOf(slot);
+        if (at < 0)
+        {
+            Release(holders[^1]);
+            CollectionsMarshal.GetValueRefOrAddDefault(_held, slot, out _)++;
+            _holdings++;
+        }
+
         holders[..(at < 0 ? holders.Length - 1 : at)].CopyTo(holders[1..]);
         holders[0] = slot;
     }
@@ -198,10 +231,34 @@ public sealed class PrefixIndex(int capacity = PrefixIndex.DefaultCapacity)
             node = _tail;
             Unlink(node);
             _nodes.Remove(_list[node].Hash);
+            foreach (var holder in _list[node].Holders)
+            {
+                Release(holder);
+            }
         }
 
         _list[node] = new Node { Hash = hash, Previous = None, Next = None };
         return node;
+    }
+
+    void Release(InstanceSlot? holder)
+    {
+        if (holder is null)
+        {
+            return;
+        }
+
+        ref var held = ref CollectionsMarshal.GetValueRefOrNullRef(_held, holder);
+        if (Unsafe.IsNullRef(ref held))
+        {
+            return;
+        }
+
+        _holdings--;
+        if (--held == 0)
+        {
+            _held.Remove(holder);
+        }
     }
 
     void PushFront(int node)

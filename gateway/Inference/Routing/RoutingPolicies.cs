@@ -25,9 +25,11 @@ public static class RoutingPolicies
     public static readonly RoutingPolicy Random = new("random", Filters, new RandomPicker(System.Random.Shared));
 
     /// <summary>Prefix affinity weighed against the load: the instance that recently got this request's prefix, unless
-    /// it is at its slot share or clearly busier than another (see docs/gateway.md, "Prefix-aware routing").</summary>
+    /// it is at its slot share or clearly busier than another; a new prefix goes where the index has placed fewest
+    /// (see docs/gateway.md, "Prefix-aware routing").</summary>
     public static readonly RoutingPolicy Prefix = new("prefix", Filters, new PrefixAffinityPicker(new ScoringPicker(System.Random.Shared,
         new WeightedScorer(PrefixScorer.Instance, 0.8),
+        new WeightedScorer(PrefixBalanceScorer.Instance, 1.0),
         new WeightedScorer(InFlightScorer.Instance, 1.0),
         new WeightedScorer(EngineQueueScorer.Instance, 0.5),
         new WeightedScorer(RecentFailuresScorer.Instance, 0.5))));

@@ -20,16 +20,24 @@ public sealed class PrefixRoutingTests
         messages = new object[] { new { role = "system", content = system }, new { role = "user", content = question } },
     });
 
-    static RoutingContext Request(byte[] body, LaneRoutingState state) =>
-        new(0, Frequency, state, body, PrefixBlocks.For(RoutingPolicies.Prefix, body));
+    static RoutingContext Request(byte[] body, LaneRoutingState state, int waiting = 0) =>
+        new(0, Frequency, state, body, PrefixBlocks.For(RoutingPolicies.Prefix, body), waiting);
 
-    /// <summary>Picks by the prefix policy and, as the lane does, counts the request in flight on the chosen instance.</summary>
-    static InstanceSlot Route(InstanceSlot[] slots, byte[] body, LaneRoutingState state)
+    /// <summary>Picks by the prefix policy and, as the lane does, counts the request in flight on the chosen instance;
+    /// null when the request is to wait.</summary>
+    static InstanceSlot? TryRoute(InstanceSlot[] slots, byte[] body, LaneRoutingState state, int waiting = 0)
     {
-        var chosen = RoutingPolicies.Prefix.Pick(slots, new InstanceSlot[slots.Length], Request(body, state))!;
-        chosen.InFlight++;
+        var chosen = RoutingPolicies.Prefix.Pick(slots, new InstanceSlot[slots.Length], Request(body, state, waiting));
+        if (chosen is not null)
+        {
+            chosen.InFlight++;
+        }
+
         return chosen;
     }
+
+    static InstanceSlot Route(InstanceSlot[] slots, byte[] body, LaneRoutingState state, int waiting = 0) =>
+        TryRoute(slots, body, state, waiting) ?? throw new InvalidOperationException("the prefix policy made the request wait");
 
     [Fact]
     public void A_repeated_prefix_goes_back_to_the_instance_that_got_it()
@@ -48,7 +56,7 @@ public sealed class PrefixRoutingTests
     }
 
     [Fact]
-    public void A_hot_prefix_spreads_when_its_instance_is_at_its_slot_share_then_goes_to_the_least_loaded_holder()
+    public void A_hot_prefix_waits_for_its_busy_instance_until_a_slot_share_waits_then_spreads_to_the_least_loaded_holder()
     {
         InstanceSlot[] slots = [Slot("a"), Slot("b"), Slot("c")];
         var state = new LaneRoutingState();
@@ -58,8 +66,14 @@ public sealed class PrefixRoutingTests
             Assert.Same(holder, Route(slots, Chat(SystemPrompt, $"q{i}"), state));
         }
 
-        // Full: the next one goes elsewhere, and that instance now holds the prefix too.
-        var second = Route(slots, Chat(SystemPrompt, "spill"), state);
+        // At its slot share: a request waits for it (a slot there frees long before a cold prefill elsewhere ends)
+        // while fewer requests wait than it has slots...
+        Assert.Null(TryRoute(slots, Chat(SystemPrompt, "wait"), state, waiting: 1));
+        Assert.Null(TryRoute(slots, Chat(SystemPrompt, "wait"), state, waiting: holder.Capacity - 1));
+        Assert.All(slots.Where(s => s != holder), s => Assert.Equal(0, s.InFlight));
+
+        // ...then it spreads, and the instance that got it holds the prefix too.
+        var second = Route(slots, Chat(SystemPrompt, "spill"), state, waiting: holder.Capacity);
         Assert.NotSame(holder, second);
 
         holder.InFlight = 3;
@@ -67,6 +81,28 @@ public sealed class PrefixRoutingTests
         var third = slots.Single(s => s != holder && s != second);
         Assert.Same(second, Route(slots, Chat(SystemPrompt, "after"), state));
         Assert.Equal(0, third.InFlight);
+    }
+
+    [Fact]
+    public void No_request_waits_for_a_holder_that_cannot_serve_it_soon_or_holds_little_of_it()
+    {
+        var state = new LaneRoutingState();
+        var (holder, other) = (Slot("holder"), Slot("other"));
+        Assert.Same(holder, Route([holder], Chat(SystemPrompt, "warm"), state));
+
+        holder.InFlight = holder.Capacity;
+        holder.ExcludedUntil = 1; // failed a moment ago: its slots may never free
+        Assert.Same(other, Route([holder, other], Chat(SystemPrompt, "q1"), state));
+
+        holder.ExcludedUntil = 0;
+        holder.NotServingUntil = 1; // draining
+        Assert.Same(other, Route([holder, other], Chat(SystemPrompt, "q2"), state));
+
+        // Less than half of this request is the prefix the full holder has: no wait.
+        var (lone, fresh) = (Slot("lone"), Slot("fresh"));
+        Route([lone], Chat(SystemPrompt[..(SystemPrompt.Length / 3)], "q"), state);
+        lone.InFlight = lone.Capacity;
+        Assert.Same(fresh, Route([lone, fresh], Chat(SystemPrompt, "mostly new"), state));
     }
 
     [Fact]
@@ -99,10 +135,33 @@ public sealed class PrefixRoutingTests
         Assert.Same(whole, Route([half, other, whole], Chat(SystemPrompt, "which?"), state));
         whole.InFlight = 0;
 
-        // A prefix nobody holds: the load decides (whole is busy, half is idle but was given another prefix).
-        whole.InFlight = 1;
-        other.InFlight = 1;
-        Assert.Same(half, Route([half, other, whole], Chat("a different system prompt " + SystemPrompt, "q"), state));
+        // A prefix nobody holds, the load equal: the instance given no prefix yet gets it.
+        (half.InFlight, whole.InFlight, other.InFlight) = (1, 1, 1);
+        Assert.Same(other, Route([half, other, whole], Chat("a different system prompt " + SystemPrompt, "q"), state));
+    }
+
+    [Fact]
+    public void New_prefixes_go_to_the_instance_given_fewer_prefix_blocks_unless_it_is_busier()
+    {
+        for (var round = 0; round < 20; round++)
+        {
+            var state = new LaneRoutingState();
+            var (full, light) = (Slot("full"), Slot("light"));
+            Route([full], Chat(SystemPrompt + " " + SystemPrompt, "q"), state);
+            Route([light], Chat("short " + SystemPrompt[..(SystemPrompt.Length / 4)], "q"), state);
+            (full.InFlight, light.InFlight) = (0, 0);
+
+            Assert.Same(light, Route([full, light], Chat($"new prompt {round} " + SystemPrompt, "q"), state));
+            Assert.True(state.Prefix!.Held(light) > state.Prefix.Held(full) / 2);
+        }
+
+        // One more request in flight weighs more than a 3:2 imbalance of the caches.
+        var busy = new LaneRoutingState();
+        var (a, b) = (Slot("a"), Slot("b"));
+        Route([a], Chat(SystemPrompt, "q"), busy);
+        Route([b], Chat("short " + SystemPrompt[..(SystemPrompt.Length * 2 / 3)], "q"), busy);
+        (a.InFlight, b.InFlight) = (0, 1);
+        Assert.Same(a, Route([a, b], Chat("another new prompt " + SystemPrompt, "q"), busy));
     }
 
     [Fact]
@@ -150,6 +209,7 @@ public sealed class PrefixRoutingTests
         }
 
         Assert.Equal(64, index.Count);
+        Assert.Equal(64, index.Held(a)); // what the balance scorer reads follows the evictions
         index.Match(blocks[^1]);
         Assert.Equal(1.0, index.MatchedFraction(a));
         index.Match(blocks[0]);
@@ -171,6 +231,8 @@ public sealed class PrefixRoutingTests
         Assert.Equal(0.0, index.MatchedFraction(slots[0]));
         Assert.Equal(0.0, index.MatchedFraction(slots[1]));
         Assert.All(slots[2..], s => Assert.Equal(1.0, index.MatchedFraction(s)));
+        Assert.Equal(0, index.Held(slots[0]));
+        Assert.Equal(prompt.Length, index.Held(slots[^1]));
     }
 
     [Fact]
@@ -219,6 +281,29 @@ public sealed class PrefixRoutingTests
     [Fact]
     public void Other_policies_hash_nothing() =>
         Assert.True(PrefixBlocks.For(RoutingPolicies.LeastLoaded, Chat(SystemPrompt, "q")).IsEmpty);
+
+    [Fact]
+    public async Task In_a_lane_a_request_whose_holder_is_full_waits_for_its_slot_while_another_instance_is_free()
+    {
+        var route = new DeploymentRoute("d1", "alice/m", DeploymentStatus.Running, 2, 0,
+            [new RouteInstance("i0", "http://10.0.0.1:8000"), new RouteInstance("i1", "http://10.0.0.2:8000")], 1);
+        var lane = new DeploymentLane(route, new InferenceOptions(), TimeProvider.System, _ => { }) { Policy = RoutingPolicies.Prefix };
+        lane.Update(route, 0, 1);
+
+        var first = (await lane.AcquireAsync(null, Chat(SystemPrompt, "q0"), retry: false, CancellationToken.None)).Lease!;
+        var second = (await lane.AcquireAsync(null, Chat(SystemPrompt, "q1"), retry: false, CancellationToken.None)).Lease!;
+        Assert.Same(first.Slot, second.Slot);
+
+        var waiting = lane.AcquireAsync(null, Chat(SystemPrompt, "q2"), retry: false, CancellationToken.None).AsTask();
+        Assert.False(waiting.IsCompleted);
+        Assert.Equal(1, lane.Waiting);
+
+        first.Release();
+        var third = (await waiting).Lease!;
+        Assert.Same(second.Slot, third.Slot);
+        second.Release();
+        third.Release();
+    }
 
     [Fact]
     public async Task A_lane_with_the_prefix_policy_sends_a_repeated_prefix_to_the_same_instance()
