@@ -3,11 +3,14 @@ using Orleans.Concurrency;
 namespace DeepDeploy.Contracts.Nodes;
 
 /// <summary>The cluster's capacity view (one grain, key <see cref="Key"/>): free GPUs per node and type,
-/// kept current by the node grains.</summary>
+/// kept current by the node grains. The view is held in memory (only lost nodes are saved): a registry that comes up
+/// takes each node's capacity from its grain at the node's next report.</summary>
 public interface INodeRegistryGrain : IGrainWithStringKey
 {
     const string Key = "cluster";
 
+    /// <summary>A node grain's capacity changed. Interleaves (memory only, awaits nothing).</summary>
+    [AlwaysInterleave]
     Task Update(NodeCapacity capacity);
 
     /// <summary>A node (re)registered by its agent: it is live again, whatever its lease said before.</summary>
@@ -24,7 +27,7 @@ public interface INodeRegistryGrain : IGrainWithStringKey
     Task<DateTimeOffset?> LastReport(string node);
 
     /// <summary>Live nodes that can hold an instance of <paramref name="numGpus"/> GPUs of <paramref name="gpuType"/>,
-    /// best first (see PlacementPolicy): spread over <paramref name="replicasOnNode"/>, away from
+    /// best first (see PlacementPolicy), at most 32 of them: spread over <paramref name="replicasOnNode"/>, away from
     /// <paramref name="avoid"/>, best fit. Interleaves (a read without awaiting): placement never waits behind a
     /// capacity write; a capacity not yet saved may be read, and the node grain's reservation stays the arbiter.</summary>
     [AlwaysInterleave]
