@@ -4,7 +4,8 @@ namespace DeepDeploy.Contracts.Nodes;
 
 /// <summary>The cluster's capacity view (one grain, key <see cref="Key"/>): free GPUs per node and type,
 /// kept current by the node grains. The view is held in memory (only lost nodes are saved): a registry that comes up
-/// takes each node's capacity from its grain at the node's next report.</summary>
+/// takes each node's capacity from its grain, finding the nodes on their silos' records (<see cref="ISiloNodesGrain"/>)
+/// or at their next report.</summary>
 public interface INodeRegistryGrain : IGrainWithStringKey
 {
     const string Key = "cluster";
@@ -37,7 +38,4 @@ public interface INodeRegistryGrain : IGrainWithStringKey
 
     /// <summary>Every registered node, live or not, with its state and last report: the operator's view.</summary>
     Task<IReadOnlyList<RegisteredNode>> All();
-
-    /// <summary>Deployments that had instances on the nodes of the given (lost) silos.</summary>
-    Task<IReadOnlyList<string>> DeploymentsOn(IReadOnlyList<SiloAddress> silos);
 }

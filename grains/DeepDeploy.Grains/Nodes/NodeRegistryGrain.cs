@@ -10,7 +10,8 @@ namespace DeepDeploy.Grains.Nodes;
 /// report here every second, and a node whose lease runs out is lost: out of placement, its deployments told.
 /// The view is soft state: a push changes memory only, and only the lost set is saved, so a join or a change costs the
 /// same at 1,000 nodes as at one. A registry that comes up (first start, its silo died) asks each node grain for its
-/// capacity at the node's first report; node grains keep their own GPUs in their saved state.</summary>
+/// capacity: those on the live silos' records (<see cref="SiloNodesGrain"/>) at once, any other at its first report;
+/// node grains keep their own GPUs in their saved state.</summary>
 [KeepAlive]
 public sealed class NodeRegistryGrain(
     [PersistentState("registry", StorageNames.Default)] IPersistentState<NodeRegistryState> state,
@@ -61,6 +62,8 @@ public sealed class NodeRegistryGrain(
         }
 
         this.RegisterGrainTimer(CheckLeasesAsync, new GrainTimerCreationOptions(LeaseCheck, LeaseCheck));
+        // Not awaited: placement may ask meanwhile, and finds the nodes as their answers come in.
+        _ = RebuildAsync();
         return Task.CompletedTask;
     }
 
@@ -111,13 +114,6 @@ public sealed class NodeRegistryGrain(
     public Task<IReadOnlyList<RegisteredNode>> All() =>
         Task.FromResult<IReadOnlyList<RegisteredNode>>(_view.Nodes.OrderBy(n => n.Node, StringComparer.Ordinal)
             .Select(n => new RegisteredNode(n, StateOf(n), LastReportOf(n.Node)))
-            .ToArray());
-
-    public Task<IReadOnlyList<string>> DeploymentsOn(IReadOnlyList<SiloAddress> silos) =>
-        Task.FromResult<IReadOnlyList<string>>(_view.Nodes
-            .Where(n => n.Silo is not null && silos.Contains(n.Silo))
-            .SelectMany(n => n.Deployments ?? [])
-            .Distinct()
             .ToArray());
 
     /// <summary>Nodes whose silo the cluster does not hold dead and whose lease has not expired. A lost node leaves
@@ -189,6 +185,28 @@ public sealed class NodeRegistryGrain(
             // Not awaited: a deployment calls this grain while it places, so waiting here could deadlock.
             _ = TellAsync(untold, attempts);
         }
+    }
+
+    /// <summary>Asks every node on the live silos' records for its capacity, so that the view is whole again without
+    /// waiting for each node's report (an agent may report late, or, simulated, not at all).</summary>
+    async Task RebuildAsync()
+    {
+        var silos = membership.CurrentSnapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).Select(m => m.SiloAddress).ToArray();
+        var records = await Task.WhenAll(silos.Select(async silo =>
+        {
+            try
+            {
+                return await grains.GetGrain<ISiloNodesGrain>(ISiloNodesGrain.KeyOf(silo)).Nodes();
+            }
+            catch (Exception e)
+            {
+                log.LogWarning(e, "Could not read the nodes of silo {Silo}; each is asked for its capacity at its next report", silo);
+                return [];
+            }
+        }));
+        var nodes = records.SelectMany(r => r).Where(n => !_current.Contains(n) && _asking.Add(n)).ToArray();
+        await Task.WhenAll(nodes.Select(AskCapacityAsync));
+        log.LogInformation("Node registry: asked {Count} nodes for their capacity, found on the records of {Silos} live silos", nodes.Length, silos.Length);
     }
 
     /// <summary>Takes a node's capacity from its grain, unless the node pushed one meanwhile (that one is newer: a node
