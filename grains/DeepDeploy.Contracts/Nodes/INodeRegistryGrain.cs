@@ -29,8 +29,9 @@ public interface INodeRegistryGrain : IGrainWithStringKey
 
     /// <summary>Live nodes that can hold an instance of <paramref name="numGpus"/> GPUs of <paramref name="gpuType"/>,
     /// best first (see PlacementPolicy), at most 32 of them: spread over <paramref name="replicasOnNode"/>, away from
-    /// <paramref name="avoid"/>, best fit. Interleaves (a read without awaiting): placement never waits behind a
-    /// capacity write; a capacity not yet saved may be read, and the node grain's reservation stays the arbiter.</summary>
+    /// <paramref name="avoid"/>, best fit. The first is held for the caller (its GPUs count as taken until the node's
+    /// push shows them taken, or a few seconds pass), so concurrent callers are handed different nodes. Interleaves (it
+    /// awaits nothing): placement never waits behind a capacity write; the node grain's reservation stays the arbiter.</summary>
     [AlwaysInterleave]
     Task<IReadOnlyList<string>> FindNodes(string gpuType, int numGpus, IReadOnlyDictionary<string, int> replicasOnNode, IReadOnlyList<string> avoid);
 

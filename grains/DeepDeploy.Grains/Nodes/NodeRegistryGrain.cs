@@ -30,7 +30,7 @@ public sealed class NodeRegistryGrain(
 
     readonly SavedState<NodeRegistryState> _store = new(state, copier);
 
-    readonly CapacityView _view = new();
+    readonly CapacityView _view = new(time);
 
     /// <summary>Nodes whose capacity came from the node itself (a push or an answer) since this activation; any other
     /// node's capacity is asked for at its next report.</summary>
@@ -105,8 +105,17 @@ public sealed class NodeRegistryGrain(
 
     public Task<DateTimeOffset?> LastReport(string node) => Task.FromResult(LastReportOf(node));
 
-    public Task<IReadOnlyList<string>> FindNodes(string gpuType, int numGpus, IReadOnlyDictionary<string, int> replicasOnNode, IReadOnlyList<string> avoid) =>
-        Task.FromResult(_view.Rank(gpuType, numGpus, replicasOnNode, avoid, n => StateOf(n) == NodeState.Live, MaxCandidates));
+    public Task<IReadOnlyList<string>> FindNodes(string gpuType, int numGpus, IReadOnlyDictionary<string, int> replicasOnNode, IReadOnlyList<string> avoid)
+    {
+        var nodes = _view.Rank(gpuType, numGpus, replicasOnNode, avoid, n => StateOf(n) == NodeState.Live, MaxCandidates);
+        if (nodes.Count > 0)
+        {
+            // The caller starts its instance on the first: the next caller is ranked without those GPUs.
+            _view.Hold(nodes[0], gpuType, numGpus);
+        }
+
+        return Task.FromResult(nodes);
+    }
 
     public Task<IReadOnlyList<NodeCapacity>> List() =>
         Task.FromResult<IReadOnlyList<NodeCapacity>>(Live().OrderBy(n => n.Node, StringComparer.Ordinal).ToArray());
