@@ -28,13 +28,6 @@ public sealed class NodeRegistryGrain(
     /// meanwhile is rare, so a longer list would only be bytes on every placement.</summary>
     public const int MaxCandidates = 32;
 
-    /// <summary>How long a placement waits for a registry that just came up to ask the live silos' nodes for their
-    /// capacity: long enough for a healthy cluster, short enough that a node grain which calls this grain while the
-    /// rebuild asks it holds placement up no longer.</summary>
-    static readonly TimeSpan RebuildWait = TimeSpan.FromSeconds(2);
-
-    Task _rebuilt = Task.CompletedTask;
-
     readonly SavedState<NodeRegistryState> _store = new(state, copier);
 
     readonly CapacityView _view = new(time);
@@ -69,8 +62,8 @@ public sealed class NodeRegistryGrain(
         }
 
         this.RegisterGrainTimer(CheckLeasesAsync, new GrainTimerCreationOptions(LeaseCheck, LeaseCheck));
-        // Not awaited here: reports and joins go on meanwhile; placement waits for it, briefly (FindNodes).
-        _rebuilt = RebuildAsync();
+        // Not awaited: placement may ask meanwhile, and finds the nodes as their answers come in.
+        _ = RebuildAsync();
         return Task.CompletedTask;
     }
 
@@ -112,15 +105,8 @@ public sealed class NodeRegistryGrain(
 
     public Task<DateTimeOffset?> LastReport(string node) => Task.FromResult(LastReportOf(node));
 
-    public async Task<IReadOnlyList<string>> FindNodes(string gpuType, int numGpus, IReadOnlyDictionary<string, int> replicasOnNode, IReadOnlyList<string> avoid)
+    public Task<IReadOnlyList<string>> FindNodes(string gpuType, int numGpus, IReadOnlyDictionary<string, int> replicasOnNode, IReadOnlyList<string> avoid)
     {
-        if (!_rebuilt.IsCompleted)
-        {
-            // A registry whose silo just died comes up empty: ranking a partial view would put a replacement next to
-            // a replica on a node it knows while an emptier one is still being asked.
-            await Task.WhenAny(_rebuilt, Task.Delay(RebuildWait, time));
-        }
-
         var nodes = _view.Rank(gpuType, numGpus, replicasOnNode, avoid, n => StateOf(n) == NodeState.Live, MaxCandidates);
         if (nodes.Count > 0)
         {
@@ -128,7 +114,7 @@ public sealed class NodeRegistryGrain(
             _view.Hold(nodes[0], gpuType, numGpus);
         }
 
-        return nodes;
+        return Task.FromResult(nodes);
     }
 
     public Task<IReadOnlyList<NodeCapacity>> List() =>
