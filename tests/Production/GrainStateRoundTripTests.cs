@@ -131,10 +131,6 @@ public sealed class GrainStateRoundTripTests
                 },
             });
 
-        yield return Make("silonodes", "127.0.0.1:11111@1", "silo-nodes",
-            new SiloNodesState { Deployments = new() { ["gpu-a"] = Array.Empty<string>() } },
-            new SiloNodesState { Deployments = new() { ["gpu-a"] = new[] { "dep", "dep2" }, ["gpu-b"] = new[] { "dep" } } });
-
         yield return Make("userquota", "ivy", "user",
             new UserQuotaState { Exists = true, GpuLimit = 4, CreatedAt = t0 },
             new UserQuotaState
@@ -189,7 +185,7 @@ public sealed class GrainStateRoundTripTests
     {
         var serviceId = "roundtrip-" + Guid.NewGuid().ToString("N");
         var cases = Cases().ToList();
-        Assert.Equal(8, cases.Count);
+        Assert.Equal(7, cases.Count);
 
         await using (var cluster = await StartAsync(serviceId, addStorage))
         {

@@ -111,7 +111,6 @@ public sealed class ControlPlaneScaleBenchmark(ITestOutputHelper output)
         var watchers = Enumerable.Range(0, gateways).Select(i => new RouteWatcher($"gw-{i:D2}")).ToArray();
         var references = watchers.Select(w => grains.CreateObjectReference<IRouteObserver>(w)).ToArray();
         var snapshots = new ConcurrentQueue<double>();
-        var renewalsTimedOut = 0;
         var renewals = Task.Run(async () =>
         {
             try
@@ -121,16 +120,8 @@ public sealed class ControlPlaneScaleBenchmark(ITestOutputHelper output)
                     await Task.WhenAll(watchers.Select(async (w, i) =>
                     {
                         var start = Stopwatch.GetTimestamp();
-                        try
-                        {
-                            await Task.WhenAll(shards.Select(shard => shard.Subscribe(w.Id, references[i])));
-                            snapshots.Enqueue(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
-                        }
-                        catch (TimeoutException)
-                        {
-                            // Overload is a finding, counted and printed; the run goes on to print every figure.
-                            Interlocked.Increment(ref renewalsTimedOut);
-                        }
+                        await Task.WhenAll(shards.Select(shard => shard.Subscribe(w.Id, references[i])));
+                        snapshots.Enqueue(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
                     }));
                     await Task.Delay(RouteRenewal, stop.Token);
                 }
@@ -221,7 +212,6 @@ public sealed class ControlPlaneScaleBenchmark(ITestOutputHelper output)
         var steadyCalls = Snapshot(probe);
         Row("node heartbeat round trip, steady", Summary(beats));
         Row("heartbeats refused (lease expired)", refused.ToString(CultureInfo.InvariantCulture));
-        Row("route subscription renewals timed out (30 s)", renewalsTimedOut.ToString(CultureInfo.InvariantCulture));
         var lost = (await registry.All()).Count(n => n.State != NodeState.Live);
         Row("nodes not live at the end", lost.ToString(CultureInfo.InvariantCulture));
 

@@ -35,7 +35,6 @@ public sealed class GpuNodeGrain(
         _store.State.Info = info;
         _store.State.Allocations.Clear();
         await _store.WriteAsync();
-        await RecordDeploymentsAsync([]);
         await PublishCapacityAsync(join: true);
         return stale;
     }
@@ -56,13 +55,6 @@ public sealed class GpuNodeGrain(
         }
 
         var allocation = new NodeAllocation(launch.InstanceId, launch.DeployId, free.Take(launch.NumGpus).ToArray(), silo.SiloAddress, launch.ModelName);
-        if (Deployments() is var known && !known.Contains(launch.DeployId, StringComparer.Ordinal))
-        {
-            // First, so that an instance whose silo dies is on record to be replaced at once; a record of an instance
-            // that then fails to start only wakes its deployment in vain.
-            await RecordDeploymentsAsync(known.Append(launch.DeployId).Order(StringComparer.Ordinal).ToArray());
-        }
-
         _store.State.Allocations[launch.InstanceId] = allocation;
         await _store.WriteAsync();
         Agent.Launch(launch, allocation.GpuIndices);
@@ -84,14 +76,10 @@ public sealed class GpuNodeGrain(
 
     public async Task InstanceGone(string instanceId)
     {
-        if (_store.State.Allocations.Remove(instanceId, out var gone))
+        if (_store.State.Allocations.Remove(instanceId))
         {
             await _store.WriteAsync();
             await PublishCapacityAsync();
-            if (!Deployments().Contains(gone.DeployId, StringComparer.Ordinal))
-            {
-                await RecordDeploymentsAsync(Deployments());
-            }
         }
     }
 
@@ -126,15 +114,9 @@ public sealed class GpuNodeGrain(
         var held = _store.State.Allocations.Values.SelectMany(a => a.GpuIndices).ToHashSet();
         var total = info.Gpus.GroupBy(g => g.Type).ToDictionary(g => g.Key, g => g.Count());
         var free = info.Gpus.GroupBy(g => g.Type).ToDictionary(g => g.Key, g => g.Count(d => !held.Contains(d.Index)));
-        return new NodeCapacity(info.Name, info.Simulated, total, free, silo.SiloAddress, Deployments(), info.Engines);
+        var deployments = _store.State.Allocations.Values.Select(a => a.DeployId).Distinct().Order(StringComparer.Ordinal).ToArray();
+        return new NodeCapacity(info.Name, info.Simulated, total, free, silo.SiloAddress, deployments, info.Engines);
     }
-
-    string[] Deployments() => _store.State.Allocations.Values.Select(a => a.DeployId).Distinct().Order(StringComparer.Ordinal).ToArray();
-
-    /// <summary>Keeps this silo's record of which deployments run here, read when the silo dies (see
-    /// <see cref="SiloNodesGrain"/>); a stale entry only wakes a deployment in vain.</summary>
-    Task RecordDeploymentsAsync(IReadOnlyList<string> deployments) =>
-        grains.GetGrain<ISiloNodesGrain>(ISiloNodesGrain.KeyOf(silo.SiloAddress)).Set(this.GetPrimaryKeyString(), deployments);
 
     /// <summary><paramref name="join"/>: the agent registered, so a node the registry held lost is live again.</summary>
     Task PublishCapacityAsync(bool join = false)

@@ -5,8 +5,8 @@ using Microsoft.Extensions.Logging;
 namespace DeepDeploy.Grains.Nodes;
 
 /// <summary>
-/// When a silo dies, wakes the deployments that had instances on its nodes (its <see cref="SiloNodesGrain"/> record),
-/// so that they are placed again now rather than at their next reminder. Only the oldest live silo does it, so each is woken once. Every other
+/// When a silo dies, wakes the deployments that had instances on its nodes, so that they are placed again now
+/// rather than at their next reminder. Only the oldest live silo does it, so each is woken once. Every other
 /// deployment needs nothing: its reminder brings it back if its own activation was lost.
 /// </summary>
 public sealed class LostNodeWaker(
@@ -59,22 +59,16 @@ public sealed class LostNodeWaker(
 
     async Task WakeAsync(IReadOnlyList<SiloAddress> lost)
     {
-        foreach (var dead in lost)
+        try
         {
-            // Each silo's own record, not the registry: the registry's view is memory and may have died on that silo.
-            var record = grains.GetGrain<ISiloNodesGrain>(ISiloNodesGrain.KeyOf(dead));
-            try
-            {
-                var deployments = await record.Deployments();
-                await Task.WhenAll(deployments.Select(id => grains.GetGrain<IDeploymentGrain>(id).Wake()));
-                await record.Forget();
-                log.LogInformation("Woke {Count} deployments with instances on lost silo {Silo}", deployments.Count, dead);
-            }
-            catch (Exception e)
-            {
-                // Their reminders bring them back later.
-                log.LogWarning(e, "Waking the deployments of lost silo {Silo} failed", dead);
-            }
+            var deployments = await grains.GetGrain<INodeRegistryGrain>(INodeRegistryGrain.Key).DeploymentsOn(lost);
+            await Task.WhenAll(deployments.Select(id => grains.GetGrain<IDeploymentGrain>(id).Wake()));
+            log.LogInformation("Woke {Count} deployments with instances on lost silo(s) {Silos}", deployments.Count, string.Join(", ", lost));
+        }
+        catch (Exception e)
+        {
+            // Their reminders bring them back later.
+            log.LogWarning(e, "Waking the deployments of lost silo(s) {Silos} failed", string.Join(", ", lost));
         }
     }
 }

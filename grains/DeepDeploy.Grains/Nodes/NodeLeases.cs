@@ -18,17 +18,7 @@ public sealed class NodeLeases(TimeProvider time)
 
     public void Forget(string node) => _leases.Remove(node);
 
-    /// <summary>Below this many leased nodes every expired lease counts: a small fleet's nodes may all fail at once.</summary>
-    public const int DisruptionMinNodes = 10;
-
-    /// <summary>True while more than half of at least <see cref="DisruptionMinNodes"/> leases have run out at once. That
-    /// says more about the registry (its silo starved of CPU, a partition) than about the nodes, so none is taken as
-    /// lost until most report again, as Kubernetes' node lifecycle controller stops evicting in a fully disrupted zone.
-    /// Cluster membership still declares a dead silo's nodes down.</summary>
-    public bool Disrupted { get; private set; }
-
-    /// <summary>Nodes whose lease ran out, with their last report; they are forgotten until they report again. Nothing
-    /// while <see cref="Disrupted"/>.</summary>
+    /// <summary>Nodes whose lease ran out, with their last report; they are forgotten until they report again.</summary>
     public IReadOnlyList<(string Node, DateTimeOffset LastReport, TimeSpan Lease)> TakeExpired()
     {
         var now = time.GetUtcNow();
@@ -36,12 +26,6 @@ public sealed class NodeLeases(TimeProvider time)
             .Select(l => (l.Key, l.Value.LastReport, l.Value.Lease))
             .OrderBy(l => l.Key, StringComparer.Ordinal)
             .ToList();
-        Disrupted = _leases.Count >= DisruptionMinNodes && expired.Count * 2 > _leases.Count;
-        if (Disrupted)
-        {
-            return [];
-        }
-
         foreach (var (node, _, _) in expired)
         {
             _leases.Remove(node);
