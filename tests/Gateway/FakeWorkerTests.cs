@@ -19,11 +19,11 @@ public sealed class FakeWorkerTests
         Assert.Equal(0, health.GetProperty("max_queue").GetInt32());
         await worker.MetricAsync("deepdeploy_worker_requests_in_flight"); // the exporter's first scrape is slow: not within the 200 ms below
 
-        // 30 tokens at 10 tokens/s: about three seconds per request, long enough to see both in flight through a scrape
-        // of every series on a busy machine.
+        // 60 tokens at 10 tokens/s: about six seconds per request, long enough to see both in flight through a scrape
+        // of every series on a busy machine (three seconds was missed once in CI on a loaded 2-core machine).
         var clock = Stopwatch.StartNew();
         var running = Enumerable.Range(0, 2)
-            .Select(_ => WorkerApi.PostAsync(worker.Http, "/v1/completions", new JsonObject { ["prompt"] = "x", ["max_tokens"] = 30 }))
+            .Select(_ => WorkerApi.PostAsync(worker.Http, "/v1/completions", new JsonObject { ["prompt"] = "x", ["max_tokens"] = 60 }))
             .ToList();
         await Eventually.TrueAsync(async () => await worker.MetricAsync("deepdeploy_worker_requests_in_flight") >= 2, TimeSpan.FromSeconds(10),
             "both requests in flight");
@@ -39,10 +39,10 @@ public sealed class FakeWorkerTests
         foreach (var (status, body) in await Task.WhenAll(running))
         {
             Assert.Equal(200, status);
-            Assert.Equal(30, body.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+            Assert.Equal(60, body.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
         }
 
-        Assert.InRange(clock.ElapsedMilliseconds, 2_500, 30_000);
+        Assert.InRange(clock.ElapsedMilliseconds, 5_500, 40_000);
         Assert.Equal(1, await worker.MetricAsync("deepdeploy_worker_requests_refused_total"));
         Assert.Equal(2, await worker.MetricAsync("deepdeploy_worker_requests_in_flight_peak"));
         Assert.Equal(0, await worker.MetricAsync("deepdeploy_worker_requests_in_flight"));
