@@ -151,21 +151,7 @@ public sealed class ChaosCluster : IAsyncDisposable
         node.Kill();
         foreach (var engine in engines)
         {
-            Kill(engine.Pid);
-        }
-    }
-
-    public static void Kill(int pid)
-    {
-        try
-        {
-            using var process = System.Diagnostics.Process.GetProcessById(pid);
-            process.Kill();
-            process.WaitForExit(TimeSpan.FromSeconds(10));
-        }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
-        {
-            // gone already
+            EnginePids.Kill(engine.Pid);
         }
     }
 

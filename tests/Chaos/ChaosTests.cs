@@ -216,7 +216,7 @@ public sealed class ChaosTests(ITestOutputHelper log)
 
     static int KillBusyWorker(WorkerProcess worker)
     {
-        ChaosCluster.Kill(worker.Pid);
+        EnginePids.Kill(worker.Pid);
         return worker.Pid;
     }
 

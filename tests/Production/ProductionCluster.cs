@@ -265,17 +265,7 @@ public sealed class ProductionCluster : IAsyncDisposable
 
         foreach (var pid in orphans)
         {
-            try
-            {
-                using var worker = Process.GetProcessById(pid);
-                worker.Kill();
-            }
-            catch (ArgumentException)
-            {
-            }
-            catch (InvalidOperationException)
-            {
-            }
+            EnginePids.Kill(pid);
         }
 
         await _hub.DisposeAsync();

@@ -28,4 +28,19 @@ public static class EnginePids
             return false;
         }
     }
+
+    /// <summary>SIGKILLs an engine process; one that already ended is not an error (an engine may die with its host
+    /// before the test reaches it).</summary>
+    public static void Kill(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            process.Kill();
+            process.WaitForExit(TimeSpan.FromSeconds(10));
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+        }
+    }
 }
