@@ -3,6 +3,7 @@ using DeepDeploy.Contracts.Nodes;
 using DeepDeploy.Grains.Storage;
 using DeepDeploy.Grains.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Orleans.Serialization;
 
 namespace DeepDeploy.Grains.Nodes;
@@ -16,9 +17,18 @@ public sealed class GpuNodeGrain(
     IServiceProvider services,
     ILocalSiloDetails silo,
     IGrainFactory grains,
-    ControlPlaneMetrics metrics) : Grain, IGpuNodeGrain
+    ControlPlaneMetrics metrics,
+    ILogger<GpuNodeGrain> log) : Grain, IGpuNodeGrain
 {
     readonly SavedState<GpuNodeState> _store = new(state, copier);
+
+    /// <summary>How often a capacity push the registry did not take is tried again.</summary>
+    public static readonly TimeSpan PushRetry = TimeSpan.FromSeconds(1);
+
+    /// <summary>A registration the registry has not taken yet: the next push is a join.</summary>
+    bool _joinPending;
+
+    IGrainTimer? _pushRetry;
 
     // Resolved lazily: only silos that host a GPU node have an agent, and placement brings us only there.
     INodeAgent Agent => services.GetRequiredService<INodeAgent>();
@@ -121,13 +131,34 @@ public sealed class GpuNodeGrain(
     /// <summary><paramref name="join"/>: the agent registered, so a node the registry held lost is live again.</summary>
     Task PublishCapacityAsync(bool join = false)
     {
+        _joinPending |= join;
+        return PushCapacityAsync(CancellationToken.None);
+    }
+
+    /// <summary>Tells the registry the node's current capacity. The change it reports is already saved and done (an
+    /// engine may be starting), so a push that fails — the registry's silo just died, its storage is away — must not
+    /// fail the command: it is tried again every <see cref="PushRetry"/> with the capacity of that moment, until the
+    /// registry has it.</summary>
+    async Task PushCapacityAsync(CancellationToken cancellationToken)
+    {
         if (Capacity() is not { } capacity)
         {
-            return Task.CompletedTask;
+            return;
         }
 
         metrics.SetGpus(capacity);
         var registry = grains.GetGrain<INodeRegistryGrain>(INodeRegistryGrain.Key);
-        return join ? registry.Join(capacity) : registry.Update(capacity);
+        try
+        {
+            await (_joinPending ? registry.Join(capacity) : registry.Update(capacity));
+            _joinPending = false;
+            _pushRetry?.Dispose();
+            _pushRetry = null;
+        }
+        catch (Exception e)
+        {
+            log.LogWarning(e, "GPU node {Node}: the node registry did not take its capacity; trying again every {Retry}", capacity.Node, PushRetry);
+            _pushRetry ??= this.RegisterGrainTimer(PushCapacityAsync, new GrainTimerCreationOptions(PushRetry, PushRetry));
+        }
     }
 }
