@@ -45,6 +45,22 @@ public static class DeploymentAdmission
         return account.LiveDeployments >= account.MaxDeployments ? DeploymentLimit(account.MaxDeployments) : null;
     }
 
+    /// <summary>Claims the model name for <paramref name="deployId"/>; the refusal when it is taken or the limit was reached meanwhile.</summary>
+    public static async Task<DeploymentError?> RefuseNameAsync(IGrainFactory grains, DeploymentSpec spec, string deployId)
+    {
+        var quota = grains.GetGrain<IUserQuotaGrain>(spec.Owner);
+        if (await quota.ClaimModelName(spec.ModelName, deployId))
+        {
+            return null;
+        }
+
+        // A free name refused means a concurrent create took the last deployment the limit allows.
+        return await quota.FindDeployment(spec.ModelName) is null
+            ? DeploymentLimit((await quota.Get())?.MaxDeployments ?? UserLimits.DefaultMaxDeployments)
+            : new DeploymentError(DeploymentErrorKind.Conflict, "name_taken",
+                $"A live deployment named '{spec.FullModelName}' already exists.", "model_name");
+    }
+
     /// <summary>The refusal at the owner's live-deployment limit (max_deployments).</summary>
     public static DeploymentError DeploymentLimit(int limit) =>
         new(DeploymentErrorKind.Forbidden, "deployment_limit_reached",

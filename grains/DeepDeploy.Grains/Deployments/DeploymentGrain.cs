@@ -1,7 +1,4 @@
 using DeepDeploy.Contracts.Deployments;
-using DeepDeploy.Contracts.Events;
-using DeepDeploy.Contracts.Nodes;
-using DeepDeploy.Contracts.Routing;
 using DeepDeploy.Contracts.Users;
 using DeepDeploy.Grains.Events;
 using DeepDeploy.Grains.Storage;
@@ -38,15 +35,7 @@ public sealed class DeploymentGrain(
     /// <summary>Instances that fail this many times in a row without ever serving fail the deployment.</summary>
     public const int MaxConsecutiveFailures = 3;
 
-    /// <summary>A stop request not answered by the instance's end is sent again after this long.</summary>
-    static readonly TimeSpan StopResend = TimeSpan.FromSeconds(15);
-
     static readonly TimeSpan ReconcilePeriod = TimeSpan.FromSeconds(2);
-
-    /// <summary>The durable wake-up of a live deployment (Orleans' shortest reminder period).</summary>
-    const string WakeReminder = "wake";
-
-    static readonly TimeSpan WakePeriod = TimeSpan.FromMinutes(1);
 
     IGrainTimer? _timer;
     RoutePublisher? _routes;
@@ -56,10 +45,14 @@ public sealed class DeploymentGrain(
     InstancePlacer? _placer;
     CapacityClaims? _capacity;
     DeploymentEvents? _events;
+    InstanceLifecycle? _lifecycle;
+    InstanceStops? _stops;
+    WakeReminder? _reminder;
+    InstanceScaling? _scaling;
+
+    // Made at activation: it starts from the stored status.
+    ChangeReports _reports = null!;
     readonly PlacementTrace _placement = new();
-    DeploymentStatus? _reportedStatus;
-    (int From, int To)? _reportedScaling;
-    bool _awake;
 
     DeploymentMeter Meter => _meter ??= new DeploymentMeter(DeployId, grains, time, prices.Value, log);
 
@@ -75,13 +68,22 @@ public sealed class DeploymentGrain(
 
     DeploymentEvents Events => _events ??= new DeploymentEvents(DeployId, S.Spec?.Owner, grains, time, log);
 
+    InstanceLifecycle Lifecycle => _lifecycle ??= new InstanceLifecycle(DeployId, grains, time, Meter, () => Events, log);
+
+    InstanceStops Stops => _stops ??= new InstanceStops(grains, time, Lifecycle, log);
+
+    WakeReminder Reminder => _reminder ??= new WakeReminder(this, DeployId, log);
+
+    InstanceScaling Scaling => _scaling ??=
+        new InstanceScaling(DeployId, Demand, Placer, Capacity, Stops, _reports, _placement, metrics, autoscaler.Value, time, () => Events);
+
     string DeployId => this.GetPrimaryKeyString();
 
     DeploymentState S => _store.State;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        _reportedStatus = state.RecordExists ? S.Status : null;
+        _reports = new ChangeReports(DeployId, Demand, time, () => Events, log, state.RecordExists ? S.Status : null);
         if (state.RecordExists && S.HasWork)
         {
             StartLoop(TimeSpan.Zero);
@@ -117,14 +119,9 @@ public sealed class DeploymentGrain(
             return DeploymentResult.Refused(refused);
         }
 
-        var quota = grains.GetGrain<IUserQuotaGrain>(request.Spec.Owner);
-        if (!await quota.ClaimModelName(request.Spec.ModelName, DeployId))
+        if (await DeploymentAdmission.RefuseNameAsync(grains, request.Spec, DeployId) is { } taken)
         {
-            // A free name refused means a concurrent create took the last deployment the limit allows.
-            return DeploymentResult.Refused(await quota.FindDeployment(request.Spec.ModelName) is null
-                ? DeploymentAdmission.DeploymentLimit((await quota.Get())?.MaxDeployments ?? UserLimits.DefaultMaxDeployments)
-                : new DeploymentError(DeploymentErrorKind.Conflict, "name_taken",
-                    $"A live deployment named '{request.Spec.FullModelName}' already exists.", "model_name"));
+            return DeploymentResult.Refused(taken);
         }
 
         try
@@ -141,7 +138,7 @@ public sealed class DeploymentGrain(
         catch
         {
             // Nothing was created (a failed write put the state back): the name is free again.
-            await quota.ReleaseModelName(request.Spec.ModelName, DeployId);
+            await grains.GetGrain<IUserQuotaGrain>(request.Spec.Owner).ReleaseModelName(request.Spec.ModelName, DeployId);
             throw;
         }
 
@@ -189,9 +186,7 @@ public sealed class DeploymentGrain(
         S.UpdatedAt = time.GetUtcNow();
         S.RefreshStatus(time.GetUtcNow());
         await _store.WriteAsync();
-        Events.Add(DeploymentEventKind.SettingsChanged,
-            $"settings: instances {before.MinInstances}..{before.MaxInstances} -> {minInstances}..{maxInstances}",
-            e => e with { MinInstancesBefore = before.MinInstances, MaxInstancesBefore = before.MaxInstances, MinInstancesAfter = minInstances, MaxInstancesAfter = maxInstances });
+        _reports.Settings(before, S.Spec);
         ReportStatus("settings changed");
         if (!S.IsFinished)
         {
@@ -259,61 +254,13 @@ public sealed class DeploymentGrain(
 
     public async Task OnInstanceUpdate(InstanceUpdate update)
     {
-        if (!S.Instances.TryGetValue(update.InstanceId, out var instance))
+        if (!await Lifecycle.ApplyAsync(S, update))
         {
-            // A report about an instance this deployment already forgot: make sure nothing stays reserved.
-            if (S.Spec is not null && update.Phase is InstancePhase.Exited or InstancePhase.Failed)
-            {
-                await grains.GetGrain<IUserQuotaGrain>(S.Spec.Owner).ReleaseGpus(update.InstanceId);
-            }
-
             return;
         }
 
-        if (update.Phase == InstancePhase.Downloading && instance.Phase == InstancePhase.Downloading && update.Download is not null)
-        {
-            // Progress only: shown by the deploy object, not worth a state write.
-            instance.Download = update.Download;
-            return;
-        }
-
-        log.LogInformation("Deployment {DeployId} instance {InstanceId}: {Phase} {Message}", DeployId, update.InstanceId, update.Phase, update.Message);
-        instance.Download = update.Phase == InstancePhase.Downloading ? update.Download : null;
-        ReportInstance(instance, update);
-        switch (update.Phase)
-        {
-            case InstancePhase.Exited or InstancePhase.Failed:
-                await ForgetAsync(instance, failed: update.Phase == InstancePhase.Failed && !instance.Stopping, update.Message);
-                break;
-            case InstancePhase.Running:
-                if (instance.Phase != InstancePhase.Running)
-                {
-                    instance.ServingSince = time.GetUtcNow();
-                }
-
-                instance.Phase = update.Phase;
-                instance.Endpoint = update.Endpoint;
-                instance.Secret = update.Secret;
-                instance.RunningSince ??= time.GetUtcNow();
-                S.ConsecutiveFailures = 0;
-                break;
-            default:
-                if (instance.Phase == InstancePhase.Running && instance.RunningSince is not null)
-                {
-                    // Restarting after a crash: not serving, not billed, until it runs again.
-                    await Meter.PauseAsync(S.Spec!, instance);
-                }
-
-                instance.Phase = update.Phase;
-                break;
-        }
-
-        instance.Message = update.Message;
         S.RefreshStatus(time.GetUtcNow());
-        await _store.WriteAsync();
-        ReportStatus($"instance {update.InstanceId} {update.Phase.ToString().ToLowerInvariant()}");
-        await Routes.PublishAsync(DeployId, S);
-        metrics.SetInstances(DeployId, S);
+        await SaveAndPublishAsync($"instance {update.InstanceId} {update.Phase.ToString().ToLowerInvariant()}");
         StartLoop(TimeSpan.Zero);
     }
 
@@ -327,47 +274,22 @@ public sealed class DeploymentGrain(
             return;
         }
 
-        foreach (var instance in lost)
-        {
-            log.LogWarning("Deployment {DeployId} lost instance {InstanceId}: node {Node} stopped reporting (last report {LastReport:O})",
-                DeployId, instance.Id, node, lastReport);
-            Events.Add(DeploymentEventKind.Failed, $"instance {instance.Id} lost: node {node} stopped reporting (lease expired, last report {lastReport:O})",
-                e => e with { InstanceId = instance.Id, Node = node, FailureReason = "node lease expired" });
-            await ForgetAsync(instance, failed: false, $"lost: node {node} stopped reporting", endedAt: lastReport);
-            S.TroubledNodes[node] = time.GetUtcNow();
-        }
-
+        await Lifecycle.NodeLostAsync(S, lost, node, lastReport);
         S.RefreshStatus(time.GetUtcNow());
-        await _store.WriteAsync();
-        ReportStatus($"node {node} lost");
-        await Routes.PublishAsync(DeployId, S);
-        metrics.SetInstances(DeployId, S);
+        await SaveAndPublishAsync($"node {node} lost");
         StartLoop(TimeSpan.Zero);
     }
 
     /// <summary>Activation already started the loop of a live deployment; one with nothing left to do lets go of its reminder.</summary>
     public Task ReceiveReminder(string reminderName, TickStatus status) =>
-        S.Spec is null || !S.HasWork ? SleepAsync() : Task.CompletedTask;
+        S.Spec is null || !S.HasWork ? Reminder.SleepAsync() : Task.CompletedTask;
 
     public async Task OnWeightsResolved(int run, WeightsResolution? resolution)
     {
         Fetch.Done(run);
-
-        // Stale: the deployment stopped, restarted or already has its weights since this run asked.
-        if (resolution is null || run != S.Run || S.Spec is null || S.Commit is not null || S.IsFinished)
+        if (!WeightsFetch.Apply(S, run, resolution, time.GetUtcNow()))
         {
             return;
-        }
-
-        if (resolution.Error is not null)
-        {
-            S.SetStatus(DeploymentStatus.Failed, resolution.Error, time.GetUtcNow());
-        }
-        else
-        {
-            S.Commit = resolution.Commit;
-            S.WeightsFile = resolution.File;
-            S.WeightsFormat = resolution.Format;
         }
 
         await _store.WriteAsync();
@@ -427,40 +349,22 @@ public sealed class DeploymentGrain(
 
         if (S.HasWork)
         {
-            await KeepAwakeAsync();
+            await Reminder.KeepAwakeAsync();
         }
 
-        var standing = await Meter.RenewAsync(spec, S.Instances.Values);
-        if (S.Suspended && standing.MayRun && S.Status == DeploymentStatus.Stopped)
-        {
-            log.LogInformation("Deployment {DeployId} resumes: the spending limit allows it again", DeployId);
-            Events.Add(DeploymentEventKind.BillingResumed, "resumed: the spending limit allows it again");
-            S.Suspended = false;
-            S.SetStatus(DeploymentStatus.Initializing, null, time.GetUtcNow());
-            S.RefreshStatus(time.GetUtcNow());
-        }
-        else if (!standing.MayRun && !S.IsFinished)
-        {
-            S.Suspended = true;
-            S.SetStatus(DeploymentStatus.Stopped, standing.Reason, time.GetUtcNow());
-            Events.Add(DeploymentEventKind.BillingStopped, $"stopped by billing: {standing.Reason}", e => e with { Reason = standing.Reason });
-        }
-
-        await ForgetLostAsync();
+        BillingSuspension.Apply(DeployId, S, await Meter.RenewAsync(spec, S.Instances.Values), Events, time, log);
+        await Lifecycle.ForgetLostAsync(S, membership.CurrentSnapshot);
         if (S.IsFinished)
         {
-            Drain(S.Instances.Values, TimeSpan.Zero);
-            await SendStopsAsync();
+            Stops.Drain(S.Instances.Values, TimeSpan.Zero);
+            await Stops.SendAsync(S);
             await Capacity.ReportAsync(S, 0, waiting: false);
-            await _store.WriteAsync();
-            ReportStatus(S.FailReason ?? "finished");
-            await Routes.PublishAsync(DeployId, S);
-            metrics.SetInstances(DeployId, S);
+            await SaveAndPublishAsync(S.FailReason ?? "finished");
             if (!S.HasWork)
             {
                 _timer?.Dispose();
                 _timer = null;
-                await SleepAsync();
+                await Reminder.SleepAsync();
                 DeactivateOnIdle();
             }
 
@@ -476,259 +380,27 @@ public sealed class DeploymentGrain(
             return;
         }
 
-        var live = S.Instances.Values.Where(i => !i.Stopping).ToList();
-        var (desired, trigger) = Demand.Decide(spec.MinInstances, spec.MaxInstances, spec.MaxBatchSize, live.Count, time.GetUtcNow());
-        metrics.Scaling(DeployId, live.Count, desired, spec, trigger);
-        ReportScaling(spec, live.Count, desired, trigger);
-        using var placing = _placement.Start(DeployId, live.Count, desired);
-        var placements = desired > live.Count && Meter.Standing.MayRun
-            ? await Placer.PlaceAsync(S, desired - live.Count, () => _store.WriteAsync(), n => Capacity.MayPlaceAsync(S, desired, n))
-            : [];
-        foreach (var placed in placements)
-        {
-            Events.Add(DeploymentEventKind.Placed, $"instance {placed.InstanceId} placed on {S.Instances[placed.InstanceId].Node}, GPUs {string.Join(',', placed.GpuIndices)}",
-                e => e with { InstanceId = placed.InstanceId, Node = S.Instances[placed.InstanceId].Node, Gpus = placed.GpuIndices.ToArray() });
-        }
-
-        placing?.Dispose();
-        await ReportCapacityAsync(desired);
-        if (Placer.GiveUp(S) is { } unplaceable)
-        {
-            S.SetStatus(DeploymentStatus.Failed, unplaceable, time.GetUtcNow());
-        }
-
-        var surplus = live.Count - desired;
-        if (surplus > 0)
-        {
-            // Newest first: the oldest instances are the warmest. Out of the routes now, stopped after the drain delay.
-            Drain(live.OrderByDescending(i => i.Seq).Take(surplus), autoscaler.Value.DrainDelay);
-        }
-
-        await SendStopsAsync();
+        await Scaling.ScaleAsync(S, spec, Meter.Standing.MayRun, () => _store.WriteAsync());
+        await Stops.SendAsync(S);
 
         S.RefreshStatus(time.GetUtcNow());
+        await SaveAndPublishAsync(S.Commit is null ? "resolving weights" : "instances changed");
+    }
+
+    void ReportStatus(string why) => _reports.Status(S, why);
+
+    /// <summary>After a change: saved first, then reported, routed and measured.</summary>
+    async Task SaveAndPublishAsync(string why)
+    {
         await _store.WriteAsync();
-        ReportStatus(S.Commit is null ? "resolving weights" : "instances changed");
+        ReportStatus(why);
         await Routes.PublishAsync(DeployId, S);
         metrics.SetInstances(DeployId, S);
-    }
-
-    /// <summary>A status change since the last one reported becomes an event (wherever it was decided).</summary>
-    void ReportStatus(string why)
-    {
-        if (S.Spec is null || _reportedStatus == S.Status)
-        {
-            return;
-        }
-
-        var from = _reportedStatus;
-        _reportedStatus = S.Status;
-        var to = S.Status.ToString().ToLowerInvariant();
-        Events.Add(DeploymentEventKind.StatusChanged,
-            from is null ? $"{to}: {why}" : $"{from.Value.ToString().ToLowerInvariant()} -> {to}: {S.FailReason ?? why}",
-            e => e with { FromStatus = from, ToStatus = S.Status, FailureReason = S.Status == DeploymentStatus.Failed ? S.FailReason : null });
-    }
-
-    /// <summary>A decision to run another number of instances than live now, with its inputs and what triggered it; once per decision.</summary>
-    void ReportScaling(DeploymentSpec spec, int live, int desired, string trigger)
-    {
-        if (desired == live)
-        {
-            _reportedScaling = null;
-            return;
-        }
-
-        if (_reportedScaling == (live, desired))
-        {
-            return;
-        }
-
-        _reportedScaling = (live, desired);
-        var (inFlight, waiting, _) = Demand.Totals(time.GetUtcNow());
-        var load = inFlight + waiting;
-        var reason = desired == spec.MinInstances && desired > live ? "min_instances"
-            : desired == spec.MaxInstances && desired < live ? "max_instances"
-            : load > 0 ? "load" : desired > live ? "cold start" : "idle";
-        var queue = waiting > 0 ? $", {waiting} waiting up to {Demand.OldestWait(time.GetUtcNow()).TotalMilliseconds:F0} ms" : "";
-        log.LogInformation("Deployment {DeployId} scales {From} -> {To} ({Reason}, load {Load}{Queue}, trigger {Trigger})", DeployId, live, desired, reason, load, queue, trigger);
-        Events.Add(DeploymentEventKind.ScalingDecision,
-            $"scale {(desired > live ? "up" : "down")} {live} -> {desired} instances ({reason}, load {load}{queue}, trigger {trigger})",
-            e => e with { Load = load, Instances = live, Target = desired, Reason = reason, Trigger = trigger });
-    }
-
-    /// <summary>Tells the GPU type's arbiter what the deployment holds and whether it still waits for GPUs; a change in
-    /// what is missing and why is an event for the owner ("running N of wanted M: why").</summary>
-    async Task ReportCapacityAsync(int desired)
-    {
-        var live = S.Instances.Values.Count(i => !i.Stopping);
-        var refusal = live < desired ? Placer.Refusal : null;
-        await Capacity.ReportAsync(S, desired, waiting: refusal is not null && Placer.WaitsForCapacity);
-        if (Capacity.Settle(live, desired, refusal))
-        {
-            Events.Add(DeploymentEventKind.CapacityWait, Capacity.Pending ?? $"no instance waits any more: running {live}, wanted {desired}",
-                e => e with { Instances = live, Target = desired, Reason = refusal });
-        }
-    }
-
-    /// <summary>An instance's new phase; a start after it started already is a restart, a failure says why.</summary>
-    void ReportInstance(InstanceRecord instance, InstanceUpdate update)
-    {
-        if (update.Phase == InstancePhase.Starting && instance.Phase is InstancePhase.Starting or InstancePhase.Running)
-        {
-            instance.Restarts++;
-            Events.Add(DeploymentEventKind.InstanceRestarted, $"instance {instance.Id} restarts ({instance.Restarts}): {update.Message}",
-                e => e with { InstanceId = instance.Id, Node = instance.Node, Phase = update.Phase, RestartCount = instance.Restarts, Reason = update.Message });
-            return;
-        }
-
-        var kind = update.Phase == InstancePhase.Failed ? DeploymentEventKind.Failed : DeploymentEventKind.InstancePhase;
-        Events.Add(kind, $"instance {instance.Id} on {instance.Node}: {update.Phase.ToString().ToLowerInvariant()}{(update.Message is null ? "" : ": " + update.Message)}",
-            e => e with
-            {
-                InstanceId = instance.Id,
-                Node = instance.Node,
-                Phase = update.Phase,
-                RestartCount = instance.Restarts,
-                FailureReason = update.Phase == InstancePhase.Failed ? update.Message : null,
-            });
-    }
-
-    /// <summary>A deployment with work to do keeps a reminder, so that it comes back by itself if its silo is
-    /// lost. Registered at an activation's first tick (older deployments get theirs that way too) and tried
-    /// again at the next one while the reminder service is not ready.</summary>
-    async Task KeepAwakeAsync()
-    {
-        if (_awake)
-        {
-            return;
-        }
-
-        try
-        {
-            await this.RegisterOrUpdateReminder(WakeReminder, WakePeriod, WakePeriod);
-            _awake = true;
-        }
-        catch (Exception e)
-        {
-            log.LogWarning(e, "Could not register the wake-up reminder of {DeployId}; trying again at the next tick", DeployId);
-        }
-    }
-
-    /// <summary>A finished deployment with nothing left to stop needs no wake-up.</summary>
-    async Task SleepAsync()
-    {
-        if (await this.GetReminder(WakeReminder) is { } reminder)
-        {
-            await this.UnregisterReminder(reminder);
-        }
-
-        _awake = false;
-    }
-
-    /// <summary>Takes instances out of the routes; their stop requests go out once <paramref name="delay"/> passed.</summary>
-    void Drain(IEnumerable<InstanceRecord> instances, TimeSpan delay)
-    {
-        var now = time.GetUtcNow();
-        foreach (var instance in instances.Where(i => !i.Stopping || i.DrainUntil > now + delay))
-        {
-            instance.Stopping = true;
-            instance.DrainUntil = now + delay;
-        }
-    }
-
-    async Task SendStopsAsync()
-    {
-        var now = time.GetUtcNow();
-        foreach (var instance in S.Instances.Values.Where(i => i.Stopping && i.DrainUntil <= now && (i.StopSentAt is null || now - i.StopSentAt > StopResend)).ToList())
-        {
-            try
-            {
-                instance.StopSentAt = now;
-                if (!await grains.GetGrain<IGpuNodeGrain>(instance.Node).StopInstance(instance.Id))
-                {
-                    // The node no longer holds it (e.g. it restarted): nothing will report its end.
-                    await ForgetAsync(instance, failed: false, "stopped (not on its node)");
-                }
-            }
-            catch (Exception e)
-            {
-                // The node is unreachable; the request is sent again later.
-                log.LogWarning(e, "Could not stop instance {InstanceId} on {Node}", instance.Id, instance.Node);
-            }
-        }
-    }
-
-    /// <summary>Instances whose node's silo the cluster declared dead are gone with it: forget them, so that
-    /// replacements are placed on other nodes at once.</summary>
-    async Task ForgetLostAsync()
-    {
-        var snapshot = membership.CurrentSnapshot;
-        foreach (var instance in S.Instances.Values.Where(i => i.Silo is not null && snapshot.GetSiloStatus(i.Silo) == SiloStatus.Dead).ToList())
-        {
-            log.LogWarning("Deployment {DeployId} lost instance {InstanceId}: node {Node} is down", DeployId, instance.Id, instance.Node);
-            Events.Add(DeploymentEventKind.Failed, $"instance {instance.Id} lost: node {instance.Node} is down (its silo was declared dead by cluster membership)",
-                e => e with { InstanceId = instance.Id, Node = instance.Node, FailureReason = "node down" });
-            await ForgetAsync(instance, failed: false, $"lost: node {instance.Node} is down", endedAt: await LastReportAsync(instance.Node));
-            S.TroubledNodes[instance.Node] = time.GetUtcNow();
-        }
-    }
-
-    /// <summary>When a lost node last reported, if the registry knows: its instances are billed until then, not until now.</summary>
-    async Task<DateTimeOffset?> LastReportAsync(string node)
-    {
-        try
-        {
-            return await grains.GetGrain<INodeRegistryGrain>(INodeRegistryGrain.Key).LastReport(node);
-        }
-        catch (Exception e)
-        {
-            log.LogWarning(e, "Could not read the last report of node {Node}", node);
-            return null;
-        }
-    }
-
-    /// <summary>An instance is gone: stop its meter (at <paramref name="endedAt"/> when known, e.g. a lost node's last
-    /// report, else now), free its quota, remember its node.</summary>
-    async Task ForgetAsync(InstanceRecord instance, bool failed, string? message, DateTimeOffset? endedAt = null)
-    {
-        S.Instances.Remove(instance.Id);
-        S.RecentNodes.Remove(instance.Node);
-        S.RecentNodes.Add(instance.Node);
-        if (S.RecentNodes.Count > 8)
-        {
-            S.RecentNodes.RemoveAt(0);
-        }
-
-        if (instance.RunningSince is { } since)
-        {
-            await Meter.StopAsync(S.Spec!, instance, endedAt is { } at ? (at > since ? at : since) : null);
-        }
-
-        if (failed)
-        {
-            S.TroubledNodes[instance.Node] = time.GetUtcNow();
-            S.ConsecutiveFailures++;
-            if (S.ConsecutiveFailures >= MaxConsecutiveFailures && !S.IsFinished)
-            {
-                S.SetStatus(DeploymentStatus.Failed, $"instance failed {S.ConsecutiveFailures} times in a row: {message}", time.GetUtcNow());
-            }
-        }
-
-        await grains.GetGrain<IUserQuotaGrain>(S.Spec!.Owner).ReleaseGpus(instance.Id);
     }
 
     DeploymentResult NotFound() =>
         DeploymentResult.Refused(new DeploymentError(DeploymentErrorKind.NotFound, "not_found", $"No deployment '{DeployId}'.", "deploy_id"));
 
-    DeploymentView View()
-    {
-        var spec = S.Spec!;
-        var running = S.Instances.Values.Count(i => i.Phase == InstancePhase.Running && !i.Stopping);
-        var pending = S.IsFinished ? 0 : Math.Max(0, Demand.Target(spec.MinInstances, spec.MaxInstances, spec.MaxBatchSize, time.GetUtcNow()) - running);
-        return new DeploymentView(DeployId, spec.ModelName, spec.Owner, S.Status, S.FailReason, S.CreatedAt, S.UpdatedAt,
-            running, pending, spec.Gpu, spec.NumGpus, spec.MaxBatchSize, spec.HfRepo, spec.HfRevision,
-            spec.MinInstances, spec.MaxInstances, spec.Quantization, S.WeightsFile,
-            S.Status == DeploymentStatus.Downloading ? S.SlowestDownload() : null,
-            S.IsFinished ? null : _capacity?.Pending);
-    }
+    DeploymentView View() =>
+        DeploymentViews.Of(DeployId, S, spec => Demand.Target(spec.MinInstances, spec.MaxInstances, spec.MaxBatchSize, time.GetUtcNow()), _capacity?.Pending);
 }

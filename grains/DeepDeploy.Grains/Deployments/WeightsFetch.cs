@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+using DeepDeploy.Contracts.Deployments;
 using Microsoft.Extensions.Logging;
 
 namespace DeepDeploy.Grains.Deployments;
@@ -51,5 +53,28 @@ public sealed class WeightsFetch(IWeightsResolver weights, IWeightsListener grai
         {
             _running = null;
         }
+    }
+
+    /// <summary>Puts an outcome into the deployment: its weights, or the failure saying why. False for a stale one: the
+    /// deployment stopped, restarted or already has its weights since this run asked.</summary>
+    public static bool Apply(DeploymentState s, int run, [NotNullWhen(true)] WeightsResolution? resolution, DateTimeOffset now)
+    {
+        if (resolution is null || run != s.Run || s.Spec is null || s.Commit is not null || s.IsFinished)
+        {
+            return false;
+        }
+
+        if (resolution.Error is not null)
+        {
+            s.SetStatus(DeploymentStatus.Failed, resolution.Error, now);
+        }
+        else
+        {
+            s.Commit = resolution.Commit;
+            s.WeightsFile = resolution.File;
+            s.WeightsFormat = resolution.Format;
+        }
+
+        return true;
     }
 }

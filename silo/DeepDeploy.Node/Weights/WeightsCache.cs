@@ -18,6 +18,8 @@ namespace DeepDeploy.Node.Weights;
 /// or is cancelled, and when the node starts. Before a download: the weights must fit
 /// <see cref="WeightsOptions.MaxWeightsBytes"/>, revisions no live instance uses are evicted least recently used first
 /// (and the blobs no snapshot links any more) to keep the cache under its limit, and the volume must keep its reserve free.
+/// The cache holds who uses what and decides; <see cref="CacheLayout"/> (paths, sizes, blob clean-up), <see cref="BlobDownload"/>
+/// (one shared download) and <see cref="DiskReserve"/> (the free-space check) do the work.
 /// </summary>
 public sealed class WeightsCache(
     NodePaths paths,
@@ -29,9 +31,7 @@ public sealed class WeightsCache(
     IOptions<WeightsOptions> weightsOptions,
     ILogger<WeightsCache> log)
 {
-    const string Partial = ".incomplete";
-
-    readonly Dictionary<string, Download> _downloads = [];
+    readonly Dictionary<string, BlobDownload> _downloads = [];
     readonly Dictionary<string, int> _inUse = [];
     readonly Dictionary<string, DateTimeOffset> _lastUsed = [];
     readonly HashSet<string> _pinnedBlobs = [];
@@ -75,17 +75,7 @@ public sealed class WeightsCache(
     /// cache limit.</summary>
     public void Start()
     {
-        var removed = 0;
-        if (Directory.Exists(paths.ModelsDirectory))
-        {
-            foreach (var partial in Directory.EnumerateDirectories(paths.ModelsDirectory).Select(r => Path.Combine(r, "blobs")).Where(Directory.Exists)
-                .SelectMany(b => Directory.EnumerateFiles(b, "*" + Partial)))
-            {
-                File.Delete(partial);
-                removed++;
-            }
-        }
-
+        var removed = CacheLayout.DeletePartials(paths.ModelsDirectory);
         var space = disk.Probe(paths.ModelsDirectory);
         log.LogInformation("Model cache {Directory}: limit {Limit} bytes{Derived}, keeps {Reserve} bytes free on its volume, at most {Max} bytes per deployment; removed {Removed} partial files",
             paths.ModelsDirectory, CacheLimit, options.Value.CacheLimitBytes is null ? " (from free disk)" : "", Settings.ReserveFor(space.TotalBytes),
@@ -102,8 +92,8 @@ public sealed class WeightsCache(
     public async Task<WeightsLease> AcquireAsync(InstanceLaunch launch, EngineProfile? profile, Func<DownloadProgress, Task>? progress,
         CancellationToken cancellationToken)
     {
-        var repoDir = RepoDirectory(launch.HfRepo);
-        var snapshotKey = SnapshotKey(repoDir, launch.Commit);
+        var repoDir = CacheLayout.RepoDirectory(paths.ModelsDirectory, launch.HfRepo);
+        var snapshotKey = CacheLayout.SnapshotKey(repoDir, launch.Commit);
         lock (_lock)
         {
             _inUse[snapshotKey] = _inUse.GetValueOrDefault(snapshotKey) + 1;
@@ -115,8 +105,8 @@ public sealed class WeightsCache(
         {
             var snapshotDir = Path.Combine(repoDir, "snapshots", launch.Commit);
             var safetensors = launch.WeightsFormat == WeightsFormats.Safetensors;
-            var hit = safetensors ? snapshotDir : Inside(snapshotDir, launch.WeightsFile);
-            if (safetensors ? File.Exists(snapshotDir + CompleteSuffix) : File.Exists(hit))
+            var hit = safetensors ? snapshotDir : CacheLayout.Inside(snapshotDir, launch.WeightsFile);
+            if (safetensors ? File.Exists(snapshotDir + CacheLayout.CompleteSuffix) : File.Exists(hit))
             {
                 // A cache hit asks the hub nothing.
                 Interlocked.Increment(ref _hits);
@@ -136,7 +126,7 @@ public sealed class WeightsCache(
             var wanted = new List<Wanted>();
             foreach (var file in files)
             {
-                var link = Inside(snapshotDir, file);
+                var link = CacheLayout.Inside(snapshotDir, file);
                 var (size, etag) = await client.GetFileInfoAsync(launch.HfRepo, launch.Commit, file, token, cancellationToken);
                 var blobName = etag is not null && etag.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')
                     ? etag : $"{launch.Commit}--{file.Replace('/', '-')}";
@@ -159,7 +149,7 @@ public sealed class WeightsCache(
             Directory.CreateDirectory(snapshotDir);
             if (safetensors)
             {
-                File.WriteAllText(snapshotDir + CompleteSuffix, string.Join('\n', files));
+                File.WriteAllText(snapshotDir + CacheLayout.CompleteSuffix, string.Join('\n', files));
             }
 
             Directory.SetLastWriteTimeUtc(snapshotDir, DateTime.UtcNow);
@@ -178,7 +168,7 @@ public sealed class WeightsCache(
     async Task FetchAsync(InstanceLaunch launch, HuggingFaceClient client, string? token, List<Wanted> wanted, List<Wanted> missing,
         Func<DownloadProgress, Task>? progress, CancellationToken cancellationToken)
     {
-        var joined = new Dictionary<string, Download>();
+        var joined = new Dictionary<string, BlobDownload>();
         try
         {
             lock (_lock)
@@ -190,14 +180,16 @@ public sealed class WeightsCache(
 
                 var fresh = missing.Where(m => !File.Exists(m.Blob) && !_downloads.ContainsKey(m.Blob)).DistinctBy(m => m.Blob).Sum(m => m.Size);
                 EnsureRoom(fresh);
-                EnsureFreeSpace(launch.HfRepo, fresh);
+                var pending = _downloads.Values.Where(d => !d.Task.IsCompleted).Sum(d => Math.Max(0, d.Size - d.Done));
+                DiskReserve.Ensure(disk, paths.ModelsDirectory, Settings, options.Value.Name, launch.HfRepo, pending, fresh);
                 foreach (var m in missing.Where(m => !File.Exists(m.Blob)).DistinctBy(m => m.Blob))
                 {
                     var download = _downloads.GetValueOrDefault(m.Blob);
                     if (download is null || download.Cancelled || download.Task.IsCompleted)
                     {
                         // One cancelled or failed and still cleaning up goes first, so that it deletes its own partial file only.
-                        download = _downloads[m.Blob] = new Download(this, client, launch.HfRepo, launch.Commit, m.File, token, m.Blob, m.Size, download?.Task);
+                        download = _downloads[m.Blob] = new BlobDownload(client, launch.HfRepo, launch.Commit, m.File, token, m.Blob, m.Size, download?.Task,
+                            fetched: n => Interlocked.Add(ref _downloadedBytes, n), ended: Ended);
                     }
 
                     download.Waiters++;
@@ -273,30 +265,6 @@ public sealed class WeightsCache(
         return WeightsFiles.Select(snapshot.Files.Select(f => f.Path), launch.WeightsFormat, allowCodeFiles);
     }
 
-    /// <summary>Beside a safetensors snapshot folder: the list of its files, written once all are there.</summary>
-    const string CompleteSuffix = ".complete";
-
-    /// <summary>Refuses a download that would leave less than the reserve free on the volume, counting what the downloads
-    /// under way still have to write. Called under the lock.</summary>
-    void EnsureFreeSpace(string repo, long incoming)
-    {
-        if (incoming == 0)
-        {
-            return;
-        }
-
-        var space = disk.Probe(paths.ModelsDirectory);
-        var reserve = Settings.ReserveFor(space.TotalBytes);
-        var pending = _downloads.Values.Where(d => !d.Task.IsCompleted).Sum(d => Math.Max(0, d.Size - d.Done));
-        if (space.FreeBytes - pending - incoming < reserve)
-        {
-            throw new InvalidOperationException(
-                $"not enough disk space on node {options.Value.Name} for the weights of repo '{repo}' ({HubWeightsResolver.Size(incoming)}): "
-                + $"{HubWeightsResolver.Size(Math.Max(0, space.FreeBytes - pending))} free, and the node keeps {HubWeightsResolver.Size(reserve)} free "
-                + "(DeepDeploy:Node:FreeSpaceReserveBytes)");
-        }
-    }
-
     /// <summary>Evicts unused revisions, least recently used first, until <paramref name="incoming"/> more bytes fit the limit.</summary>
     public void EnsureRoom(long incoming)
     {
@@ -322,10 +290,10 @@ public sealed class WeightsCache(
 
                 log.LogInformation("Model cache over {Limit} bytes: evicting {Snapshot}", limit, key);
                 Directory.Delete(dir, recursive: true);
-                File.Delete(dir + CompleteSuffix);
+                File.Delete(dir + CacheLayout.CompleteSuffix);
                 _lastUsed.Remove(key);
                 var repoDir = Path.GetDirectoryName(Path.GetDirectoryName(dir)!)!;
-                RemoveUnlinkedBlobs(repoDir);
+                CacheLayout.RemoveUnlinkedBlobs(repoDir, blob => _pinnedBlobs.Contains(blob) || _downloads.ContainsKey(blob));
                 used = CacheSize();
             }
 
@@ -338,47 +306,10 @@ public sealed class WeightsCache(
     }
 
     /// <summary>Bytes of blobs (finished and partial) in the cache.</summary>
-    public long CacheSize() =>
-        !Directory.Exists(paths.ModelsDirectory) ? 0
-            : Directory.EnumerateDirectories(paths.ModelsDirectory).Select(r => Path.Combine(r, "blobs")).Where(Directory.Exists)
-                .SelectMany(b => new DirectoryInfo(b).EnumerateFiles()).Sum(f => f.Length);
+    public long CacheSize() => CacheLayout.Size(paths.ModelsDirectory);
 
     /// <summary>Revisions in the cache: key "owner--name/commit" and folder.</summary>
-    public IReadOnlyList<(string Key, string Dir)> Snapshots() =>
-        !Directory.Exists(paths.ModelsDirectory) ? []
-            : Directory.EnumerateDirectories(paths.ModelsDirectory)
-                .Select(r => Path.Combine(r, "snapshots")).Where(Directory.Exists)
-                .SelectMany(Directory.EnumerateDirectories)
-                .Select(d => (SnapshotKey(Path.GetDirectoryName(Path.GetDirectoryName(d)!)!, Path.GetFileName(d)), d))
-                .ToList();
-
-    void RemoveUnlinkedBlobs(string repoDir)
-    {
-        var blobs = Path.Combine(repoDir, "blobs");
-        var snapshots = Path.Combine(repoDir, "snapshots");
-        var linked = Directory.Exists(snapshots)
-            ? Directory.EnumerateFiles(snapshots, "*", SearchOption.AllDirectories)
-                .Select(f => new FileInfo(f).LinkTarget is { } t ? Path.GetFullPath(t, Path.GetDirectoryName(f)!) : null)
-                .Where(t => t is not null).ToHashSet(StringComparer.Ordinal)
-            : [];
-        if (Directory.Exists(blobs))
-        {
-            foreach (var blob in Directory.EnumerateFiles(blobs))
-            {
-                var finished = blob.EndsWith(Partial, StringComparison.Ordinal) ? blob[..^Partial.Length] : blob;
-                if (!linked.Contains(blob) && !_pinnedBlobs.Contains(finished) && !_downloads.ContainsKey(finished))
-                {
-                    File.Delete(blob);
-                }
-            }
-        }
-
-        if (Directory.Exists(snapshots) && !Directory.EnumerateFileSystemEntries(snapshots).Any()
-            && (!Directory.Exists(blobs) || !Directory.EnumerateFileSystemEntries(blobs).Any()))
-        {
-            Directory.Delete(repoDir, recursive: true);
-        }
-    }
+    public IReadOnlyList<(string Key, string Dir)> Snapshots() => CacheLayout.Snapshots(paths.ModelsDirectory);
 
     internal void Release(string snapshotKey)
     {
@@ -405,83 +336,14 @@ public sealed class WeightsCache(
         return client;
     }
 
-    string RepoDirectory(string repo) => Inside(paths.ModelsDirectory, repo.Replace("/", "--", StringComparison.Ordinal));
-
-    static string SnapshotKey(string repoDir, string commit) => $"{Path.GetFileName(repoDir)}/{commit}";
-
-    static string Inside(string root, string relative)
+    /// <summary>A blob's download ended: the next one that wants the blob starts another (unless one already did).</summary>
+    void Ended(BlobDownload download)
     {
-        var path = Path.GetFullPath(Path.Combine(root, relative));
-        if (!path.StartsWith(Path.GetFullPath(root) + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+        lock (_lock)
         {
-            throw new InvalidOperationException($"weights path '{relative}' leaves the model cache");
-        }
-
-        return path;
-    }
-
-    /// <summary>One blob's download, shared by the instances that want it meanwhile and cancelled when none does any more.
-    /// Its partial file does not outlive a failure or a cancellation. <see cref="Waiters"/> and <see cref="Leave"/>: under
-    /// the cache's lock.</summary>
-    sealed class Download : IProgress<long>
-    {
-        readonly CancellationTokenSource _cancel = new();
-        long _done;
-
-        public Download(WeightsCache cache, HuggingFaceClient client, string repo, string commit, string file, string? token, string blob, long size,
-            Task? previous)
-        {
-            Size = size;
-            Task = Task.Run(async () =>
+            if (_downloads.GetValueOrDefault(download.Blob) == download)
             {
-                try
-                {
-                    Directory.CreateDirectory(Path.GetDirectoryName(blob)!);
-                    if (previous is not null)
-                    {
-                        await previous.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
-                    }
-
-                    _cancel.Token.ThrowIfCancellationRequested();
-                    await client.DownloadFileAsync(repo, commit, file, token, blob, this, _cancel.Token);
-                    Interlocked.Add(ref cache._downloadedBytes, size);
-                }
-                catch
-                {
-                    File.Delete(blob + Partial);
-                    throw;
-                }
-                finally
-                {
-                    lock (cache._lock)
-                    {
-                        if (cache._downloads.GetValueOrDefault(blob) == this)
-                        {
-                            cache._downloads.Remove(blob);
-                        }
-                    }
-                }
-            });
-        }
-
-        public Task Task { get; }
-
-        public long Size { get; }
-
-        public long Done => Interlocked.Read(ref _done);
-
-        public int Waiters { get; set; }
-
-        public bool Cancelled => _cancel.IsCancellationRequested;
-
-        public void Report(long value) => Interlocked.Exchange(ref _done, value);
-
-        /// <summary>One waiter fewer; the last one to leave an unfinished download cancels it.</summary>
-        public void Leave()
-        {
-            if (--Waiters == 0 && !Task.IsCompleted)
-            {
-                _cancel.Cancel();
+                _downloads.Remove(download.Blob);
             }
         }
     }
