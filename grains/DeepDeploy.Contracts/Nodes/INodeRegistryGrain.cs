@@ -8,6 +8,8 @@ public interface INodeRegistryGrain : IGrainWithStringKey
 {
     const string Key = "cluster";
 
+    /// <summary>A node's capacity changed. Returns once saved; concurrent pushes share one write (the registry is
+    /// reentrant and commits its state in groups).</summary>
     Task Update(NodeCapacity capacity);
 
     /// <summary>A node (re)registered by its agent: it is live again, whatever its lease said before.</summary>
@@ -25,8 +27,10 @@ public interface INodeRegistryGrain : IGrainWithStringKey
 
     /// <summary>Live nodes that can hold an instance of <paramref name="numGpus"/> GPUs of <paramref name="gpuType"/>,
     /// best first (see PlacementPolicy): spread over <paramref name="replicasOnNode"/>, away from
-    /// <paramref name="avoid"/>, best fit. Interleaves (a read without awaiting): placement never waits behind a
-    /// capacity write; a capacity not yet saved may be read, and the node grain's reservation stays the arbiter.</summary>
+    /// <paramref name="avoid"/>, best fit. The first one's GPUs are held for the caller for a moment (until the node's
+    /// push shows them taken, at most PlacementHolds.HoldFor), so concurrent callers get different first candidates.
+    /// Interleaves (it awaits nothing): placement never waits behind a capacity write; a capacity not yet saved may be
+    /// read, and the node grain's reservation stays the arbiter.</summary>
     [AlwaysInterleave]
     Task<IReadOnlyList<string>> FindNodes(string gpuType, int numGpus, IReadOnlyDictionary<string, int> replicasOnNode, IReadOnlyList<string> avoid);
 

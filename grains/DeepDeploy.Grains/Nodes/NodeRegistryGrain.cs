@@ -2,12 +2,17 @@ using DeepDeploy.Contracts.Deployments;
 using DeepDeploy.Contracts.Nodes;
 using DeepDeploy.Grains.Storage;
 using Microsoft.Extensions.Logging;
+using Orleans.Concurrency;
 using Orleans.Serialization;
 
 namespace DeepDeploy.Grains.Nodes;
 
 /// <summary>The capacity view placement reads. Node grains push their free GPUs here on every change; node agents
-/// report here every few seconds, and a node whose lease runs out is lost: out of placement, its deployments told.</summary>
+/// report here every few seconds, and a node whose lease runs out is lost: out of placement, its deployments told.
+/// Reentrant: a thousand nodes' pushes change the state at once and share a write (<see cref="GroupCommit{T}"/>) instead
+/// of queueing one whole-table write each. Safe because no method awaits between reading and changing the state: the
+/// only awaits are the writes (and the lease check's, after its change).</summary>
+[Reentrant]
 public sealed class NodeRegistryGrain(
     [PersistentState("registry", StorageNames.Default)] IPersistentState<NodeRegistryState> state,
     DeepCopier<NodeRegistryState> copier,
@@ -19,7 +24,9 @@ public sealed class NodeRegistryGrain(
     /// <summary>How often leases are checked: a lost node is noticed within its lease plus this.</summary>
     public static readonly TimeSpan LeaseCheck = TimeSpan.FromMilliseconds(500);
 
-    readonly SavedState<NodeRegistryState> _store = new(state, copier);
+    readonly GroupCommit<NodeRegistryState> _store = new(state, copier);
+
+    readonly PlacementHolds _holds = new(time);
 
     NodeLeases? _leases;
 
@@ -33,26 +40,30 @@ public sealed class NodeRegistryGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        this.RegisterGrainTimer(CheckLeasesAsync, new GrainTimerCreationOptions(LeaseCheck, LeaseCheck));
+        this.RegisterGrainTimer(CheckLeasesAsync, new GrainTimerCreationOptions(LeaseCheck, LeaseCheck) { Interleave = true });
         return Task.CompletedTask;
     }
 
     public Task Update(NodeCapacity capacity)
     {
-        _store.State.Nodes[capacity.Node] = capacity;
-        return _store.WriteAsync();
+        _holds.Pushed(_store.State.Nodes.GetValueOrDefault(capacity.Node), capacity);
+        return _store.ChangeAsync(s => s.Nodes[capacity.Node] = capacity);
     }
 
-    public async Task Join(NodeCapacity capacity)
+    public Task Join(NodeCapacity capacity)
     {
-        _store.State.Nodes[capacity.Node] = capacity;
-        if (_store.State.Lost.Remove(capacity.Node))
+        _holds.Pushed(_store.State.Nodes.GetValueOrDefault(capacity.Node), capacity);
+        if (_store.State.Lost.ContainsKey(capacity.Node))
         {
             log.LogInformation("GPU node {Node} registered again after its lease expired", capacity.Node);
         }
 
         Leases.Forget(capacity.Node);
-        await _store.WriteAsync();
+        return _store.ChangeAsync(s =>
+        {
+            s.Nodes[capacity.Node] = capacity;
+            s.Lost.Remove(capacity.Node);
+        });
     }
 
     public Task<bool> Report(string node, TimeSpan lease)
@@ -69,7 +80,7 @@ public sealed class NodeRegistryGrain(
     public Task<DateTimeOffset?> LastReport(string node) => Task.FromResult(LastReportOf(node));
 
     public Task<IReadOnlyList<string>> FindNodes(string gpuType, int numGpus, IReadOnlyDictionary<string, int> replicasOnNode, IReadOnlyList<string> avoid) =>
-        Task.FromResult(PlacementPolicy.Rank(Live(), gpuType, numGpus, replicasOnNode, avoid));
+        Task.FromResult(_holds.Rank(Live(), gpuType, numGpus, replicasOnNode, avoid));
 
     public Task<IReadOnlyList<NodeCapacity>> List() =>
         Task.FromResult<IReadOnlyList<NodeCapacity>>(Live().OrderBy(n => n.Node, StringComparer.Ordinal).ToArray());
@@ -101,6 +112,7 @@ public sealed class NodeRegistryGrain(
     async Task CheckLeasesAsync(CancellationToken cancellationToken)
     {
         var expired = Leases.TakeExpired();
+        var lost = new List<(string Node, DateTimeOffset LastReport)>();
         foreach (var (node, lastReport, lease) in expired)
         {
             if (!_store.State.Nodes.TryGetValue(node, out var capacity))
@@ -111,28 +123,23 @@ public sealed class NodeRegistryGrain(
             var deployments = capacity.Deployments ?? [];
             log.LogWarning("GPU node {Node} lost: no report for {Lease} (last at {LastReport:O}); its {Count} deployments place their instances elsewhere",
                 node, lease, lastReport, deployments.Count);
-            _store.State.Lost[node] = lastReport;
+            lost.Add((node, lastReport));
             foreach (var deployId in deployments)
             {
                 _untold[(deployId, node, lastReport)] = 0;
             }
         }
 
-        if (expired.Count > 0)
+        if (lost.Count > 0)
         {
-            // Held in memory even if this write fails: the next change writes it.
             try
             {
-                await _store.WriteAsync();
+                // Kept in memory even if this write fails (a lost node stays out of placement regardless): the next change writes it.
+                await _store.ChangeAsync(s => lost.ForEach(l => s.Lost[l.Node] = l.LastReport), keep: true);
             }
             catch (Exception e)
             {
-                log.LogWarning(e, "Could not save the lost nodes {Nodes}", string.Join(", ", expired.Select(e => e.Node)));
-                // A failed write puts the stored state back; a lost node stays out of placement regardless.
-                foreach (var (node, lastReport, _) in expired.Where(e => _store.State.Nodes.ContainsKey(e.Node)))
-                {
-                    _store.State.Lost[node] = lastReport;
-                }
+                log.LogWarning(e, "Could not save the lost nodes {Nodes}", string.Join(", ", lost.Select(l => l.Node)));
             }
         }
 

@@ -1,0 +1,79 @@
+using DeepDeploy.Contracts.Nodes;
+using DeepDeploy.Grains.Nodes;
+using Microsoft.Extensions.Time.Testing;
+
+namespace DeepDeploy.Tests.Placement;
+
+/// <summary>The registry's holds: concurrent placements get different first candidates while the node that was handed
+/// out has not shown the GPUs taken, and the hold ends with that node's push or after <see cref="PlacementHolds.HoldFor"/>.</summary>
+[Trait("Category", "Unit")]
+public sealed class PlacementHoldsTests
+{
+    const string Gpu = "H100-80GB";
+
+    readonly FakeTimeProvider _time = new(DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+
+    static NodeCapacity Node(string name, int free) =>
+        new(name, true, new Dictionary<string, int> { [Gpu] = 8 }, new Dictionary<string, int> { [Gpu] = free }, null);
+
+    [Fact]
+    public void Two_concurrent_placements_on_a_node_with_room_for_one_get_different_first_candidates()
+    {
+        var holds = new PlacementHolds(_time);
+        NodeCapacity[] view = [Node("tight", 1), Node("roomy", 8)];
+
+        Assert.Equal(["tight", "roomy"], holds.Rank(view, Gpu, 1));
+        Assert.Equal(["roomy"], holds.Rank(view, Gpu, 1));
+        Assert.Equal(2, holds.HeldGpus);
+    }
+
+    [Fact]
+    public void Without_holds_both_would_get_the_same_node()
+    {
+        NodeCapacity[] view = [Node("tight", 1), Node("roomy", 8)];
+        Assert.Equal(PlacementPolicy.Rank(view, Gpu, 1)[0], PlacementPolicy.Rank(view, Gpu, 1)[0]);
+    }
+
+    [Fact]
+    public void A_hold_ends_after_hold_for_without_a_push()
+    {
+        var holds = new PlacementHolds(_time);
+        NodeCapacity[] view = [Node("tight", 1), Node("roomy", 8)];
+        holds.Rank(view, Gpu, 1);
+
+        _time.Advance(PlacementHolds.HoldFor - TimeSpan.FromMilliseconds(1));
+        Assert.Equal("roomy", holds.Rank(view, Gpu, 1)[0]);
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.Equal(1, holds.HeldGpus);
+        Assert.Equal("tight", holds.Rank([Node("tight", 1)], Gpu, 1)[0]);
+    }
+
+    [Fact]
+    public void The_node_s_push_releases_the_holds_its_drop_in_free_gpus_covers_oldest_first()
+    {
+        var holds = new PlacementHolds(_time);
+        var before = Node("n", 8);
+        holds.Rank([before], Gpu, 2);
+        holds.Rank([before], Gpu, 4);
+        Assert.Equal(6, holds.HeldGpus);
+
+        // An unrelated push (nothing taken yet) keeps both; the first start's push releases only the first.
+        holds.Pushed(before, Node("n", 8));
+        Assert.Equal(6, holds.HeldGpus);
+        holds.Pushed(before, Node("n", 6));
+        Assert.Equal(4, holds.HeldGpus);
+        var now = Node("n", 6);
+        Assert.Equal(["n"], holds.Rank([now], Gpu, 2));
+        Assert.Empty(holds.Rank([now], Gpu, 1));
+    }
+
+    [Fact]
+    public void Holds_never_change_the_capacity_they_rank()
+    {
+        var holds = new PlacementHolds(_time);
+        var node = Node("n", 8);
+        holds.Rank([node], Gpu, 8);
+        Assert.Equal(8, node.Free[Gpu]);
+        Assert.Empty(holds.Rank([node], Gpu, 1));
+    }
+}
