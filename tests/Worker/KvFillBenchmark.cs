@@ -17,7 +17,8 @@ namespace DeepDeploy.Tests.Worker;
 /// decodes one short sequence alone (<see cref="Tokens"/> tokens, greedy) and prefills one new
 /// <see cref="ProbeTokens"/>-token prompt alone, <see cref="Rounds"/> times each. The figures are the worker
 /// process's CPU time per generated token and per prefilled prompt token (user + system, all threads): a load on the
-/// rest of the machine stretches the wall clock, not the CPU time a step needs. Writes bench-results/worker-kv-fill.txt. Opt-in:
+/// rest of the machine stretches the wall clock, not the CPU time a step needs. Writes bench-results/worker-kv-fill.txt.
+/// Opt-in:
 /// <c>DEEPDEPLOY_BENCH=1 dotnet test tests --filter FullyQualifiedName~KvFillBenchmark</c>
 /// </summary>
 [Trait("Category", "Benchmark")]
@@ -64,11 +65,11 @@ public sealed class KvFillBenchmark(BenchModelFixture model, ITestOutputHelper o
                 prefill.Add(await CostAsync(worker, process, probes.Dequeue(), 1));
             }
 
-            var (decodeMs, prefillMs) = (Median(decode), Median(prefill));
+            var (decodeMs, prefillMs) = (BatchingBenchmark.Median(decode), BatchingBenchmark.Median(prefill));
             empty ??= (decodeMs, prefillMs);
             report.AppendLine(CultureInfo.InvariantCulture,
-                $"{retained} prefixes retained ({cache:F0} cache tokens): decode {decodeMs:F2} CPU ms per token ({decodeMs / empty.Value.Decode:F2}x) {Each(decode)}; " +
-                $"prefill {prefillMs:F3} CPU ms per prompt token ({prefillMs / empty.Value.Prefill:F2}x) {Each(prefill)}");
+                $"{retained} prefixes retained ({cache:F0} cache tokens): decode {decodeMs:F2} CPU ms per token ({decodeMs / empty.Value.Decode:F2}x) {BatchingBenchmark.Each(decode, "F3")}; " +
+                $"prefill {prefillMs:F3} CPU ms per prompt token ({prefillMs / empty.Value.Prefill:F2}x) {BatchingBenchmark.Each(prefill, "F3")}");
         }
 
         report.AppendLine(CultureInfo.InvariantCulture, $"load average after: {WorkerBenchmark.LoadAverage()}");
@@ -77,10 +78,6 @@ public sealed class KvFillBenchmark(BenchModelFixture model, ITestOutputHelper o
         Directory.CreateDirectory(dir);
         await File.WriteAllTextAsync(Path.Combine(dir, "worker-kv-fill.txt"), report.ToString());
     }
-
-    static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
-
-    static string Each(List<double> values) => "[" + string.Join(", ", values.Select(v => v.ToString("F3", CultureInfo.InvariantCulture))) + "]";
 
     /// <summary>One request alone: the worker's CPU milliseconds per generated token when <paramref name="maxTokens"/>
     /// is more than 1 (a short prompt: decode), per prompt token otherwise (a long new prompt: prefill).</summary>
