@@ -49,7 +49,8 @@ public sealed class ModelHost(IOptions<WorkerOptions> settings, WorkerMetrics me
             }
 
             // One shared (unified) KV cache: a prefix copy between sequences then shares cells instead of copying
-            // a stream, and flash attention skips the cells of other sequences. The prefix cache's budget is added.
+            // a stream; flash attention skips the arithmetic of other sequences' cells but still scans every cell in
+            // use (docs/worker.md, KvFillBenchmark). The prefix cache's budget is added.
             var p = new ModelParams(_options.Model!)
             {
                 ContextSize = (uint)(_options.EffectiveContextSize + _options.PrefixCacheTokens),

@@ -6,6 +6,7 @@ using System.Text.Json;
 using DeepDeploy.Gateway.Inference;
 using DeepDeploy.Gateway.Inference.Routing;
 using DeepDeploy.LocalHub;
+using DeepDeploy.Node.Engines;
 using DeepDeploy.Tests.EndToEnd;
 using DeepDeploy.Tests.Gateway;
 using DeepDeploy.Tests.Support;
@@ -24,8 +25,9 @@ namespace DeepDeploy.Tests.Routing;
 /// sustains in a closed loop; <see cref="FixedRate"/> overrides it), streamed through the gateway with <c>X-DeepDeploy-Routing</c>. Each instance's
 /// prefix cache (<c>--prefix-cache-tokens</c>, <see cref="CacheTokens"/>) is sized for its share of the prompts
 /// (prompts / instances), so a router that keeps a prompt on one instance finds it cached, one that spreads every
-/// prompt over all instances thrashes; the first question of each prompt is cold whatever the policy. Each policy
-/// gets its own prompts (no prefix shared with another policy's). Prints TTFT p50/p90/p99, throughput and the cache
+/// prompt over all instances thrashes; the first question of each prompt is cold whatever the policy. The calibration
+/// and each policy run on fresh workers (a deployment of their own, deleted before the next), so that a policy's
+/// figures do not depend on what ran before it; a policy listed twice in POLICIES is that check. Prints TTFT p50/p90/p99, throughput and the cache
 /// hit rate (from <c>usage.prompt_tokens_details.cached_tokens</c>) per policy and writes
 /// bench-results/routing-prefix.txt. Opt-in:
 /// <c>DEEPDEPLOY_BENCH=1 dotnet test tests --filter FullyQualifiedName~PrefixRoutingBenchmark</c> runs the issue's
@@ -63,7 +65,7 @@ public sealed class PrefixRoutingBenchmark(ITestOutputHelper output)
     /// tokens (docs/worker.md); <c>DEEPDEPLOY_BENCH_ROUTING_CACHE</c> overrides it.</summary>
     static int CacheTokens => Setting("CACHE", (Prompts + Instances - 1) / Instances * (MinPrefixTokens + MaxPrefixTokens) / 2 * 5 / 4);
 
-    const string Model = "bench/shared";
+    const string User = "bench";
 
     static string[] Policies => Setting("POLICIES", "random,round-robin,least-loaded,prefix").Split(',');
 
@@ -101,47 +103,45 @@ public sealed class PrefixRoutingBenchmark(ITestOutputHelper output)
                 ["DeepDeploy:Node:WorkerArgs"] =
                     $"--threads {Threads} --context-size {MaxBatchSize * (MaxPrefixTokens + 256)} --prefix-cache-tokens {CacheTokens} --max-queue 1024",
             });
-            var token = await system.CreateUserAsync("bench");
+            var token = await system.CreateUserAsync(User);
             using var client = system.Client(token);
-            var created = await client.PostAsJsonAsync("/deploy/llm", new
-            {
-                model_name = "shared",
-                gpu = "A100-80GB",
-                num_gpus = 1,
-                max_batch_size = MaxBatchSize,
-                hf = new { repo = "deepdeploy/bench-llama-gguf" },
-                settings = new { min_instances = Instances, max_instances = Instances },
-            });
-            Assert.True(created.IsSuccessStatusCode, await created.Content.ReadAsStringAsync());
-            var deployId = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("deploy_id").GetString()!;
-            await RunningSystem.WaitForAsync(client, deployId, d => d.GetProperty("instances").GetProperty("running").GetInt32() == Instances,
-                TimeSpan.FromMinutes(3));
-            var lane = await GatewaySystem.LaneAsync(system, Model, Instances);
 
-            var calibration = await CalibrateAsync(client, modelPath);
+            var calibration = await OnFreshWorkersAsync(system, client, "calibration", workers => CalibrateAsync(client, workers.Model, modelPath));
             var rate = FixedRate ?? Load * calibration.RequestsPerSecond;
             var report = new StringBuilder()
                 .AppendLine(CultureInfo.InvariantCulture, $"DeepDeploy prefix-aware routing benchmark {DateTime.UtcNow:yyyy-MM-dd HH:mm:ss}Z")
-                .AppendLine(CultureInfo.InvariantCulture, $"all-in-one host, {Instances} gpu-worker instances of a random llama {Shape} (--threads {Threads}, max_batch_size {MaxBatchSize}, --prefix-cache-tokens {CacheTokens})")
+                .AppendLine(CultureInfo.InvariantCulture, $"all-in-one host, {Instances} gpu-worker instances of a random llama {Shape} (--threads {Threads}, max_batch_size {MaxBatchSize}, --prefix-cache-tokens {CacheTokens}), fresh workers (a deployment of their own) for the calibration and for each policy")
                 .AppendLine(CultureInfo.InvariantCulture, $"calibration (least-loaded, closed loop of {Instances * MaxBatchSize}): {calibration}")
-                .AppendLine(CultureInfo.InvariantCulture, $"{Prompts} system prompts of {MinPrefixTokens}-{MaxPrefixTokens} tokens x {QuestionsPerPrompt} questions, shuffled, Poisson arrivals at {rate:F3} req/s ({(FixedRate is null ? $"{Load:F2} x the calibrated capacity" : "fixed")}), streamed, max_tokens {MaxTokens}; {Environment.ProcessorCount} shared cores (noisy)");
-            var results = new Dictionary<string, PolicyResult>();
+                .AppendLine(CultureInfo.InvariantCulture, $"{Prompts} system prompts of {MinPrefixTokens}-{MaxPrefixTokens} tokens x {QuestionsPerPrompt} questions, the same for every policy, shuffled, Poisson arrivals at {rate:F3} req/s ({(FixedRate is null ? $"{Load:F2} x the calibrated capacity" : "fixed")}), streamed, max_tokens {MaxTokens}; {Environment.ProcessorCount} shared cores (noisy)");
+            var results = new List<PolicyResult>();
             var requests = new StringBuilder();
             await WriteResultsAsync(report, requests);
-            foreach (var policy in Policies)
+            // Every policy meets the same prompts: its workers and its gateway index are new, so nothing is cached.
+            var prompts = BenchmarkPrompts.SystemPrompts(modelPath, Prompts, MinPrefixTokens, tag: "tenant. ", maxTokens: MaxPrefixTokens);
+            foreach (var (policy, run) in Policies.Select((policy, i) => (policy, i + 1)))
             {
-                var prompts = BenchmarkPrompts.SystemPrompts(modelPath, Prompts, MinPrefixTokens, tag: $"{policy} tenant. ", maxTokens: MaxPrefixTokens);
-                var result = results[policy] = await RunPolicyAsync(client, lane, policy, prompts, rate, calibration.PrefillTokensPerSecond);
+                var result = await OnFreshWorkersAsync(system, client, $"{run}-{policy}",
+                    workers => RunPolicyAsync(client, workers, run, policy, prompts, rate, calibration.PrefillTokensPerSecond));
+                results.Add(result);
                 result.WriteRequests(requests, header: requests.Length == 0);
-                report.AppendLine(CultureInfo.InvariantCulture, $"  {policy,-13} {result}");
-                output.WriteLine($"{policy}: {result}");
+                report.AppendLine(CultureInfo.InvariantCulture, $"  {run}. {policy,-13} {result}");
+                output.WriteLine($"{run}. {policy}: {result}");
                 await WriteResultsAsync(report, requests);
             }
 
-            if (results.TryGetValue(RoutingPolicies.Prefix.Name, out var prefix) && results.TryGetValue(RoutingPolicies.LeastLoaded.Name, out var leastLoaded))
+            if (results.FirstOrDefault(r => r.Policy == RoutingPolicies.Prefix.Name) is { } prefix
+                && results.FirstOrDefault(r => r.Policy == RoutingPolicies.LeastLoaded.Name) is { } leastLoaded)
             {
                 report.AppendLine(CultureInfo.InvariantCulture,
                     $"prefix / least-loaded: TTFT p90 {prefix.P90 / leastLoaded.P90:F2}x (warm {prefix.WarmP90 / leastLoaded.WarmP90:F2}x), throughput {prefix.RequestsPerSecond / leastLoaded.RequestsPerSecond:F2}x");
+            }
+
+            // The order-effect check (a policy listed twice): each run on fresh workers should give the same figures.
+            foreach (var again in results.Where(r => results.First(f => f.Policy == r.Policy) != r))
+            {
+                var first = results.First(f => f.Policy == again.Policy);
+                report.AppendLine(CultureInfo.InvariantCulture,
+                    $"{again.Policy} run {again.Run} / run {first.Run}: TTFT p50 {again.P50 / first.P50:F2}x, p90 {again.P90 / first.P90:F2}x, throughput {again.RequestsPerSecond / first.RequestsPerSecond:F2}x, worker CPU {again.WorkerCpuSeconds / first.WorkerCpuSeconds:F2}x");
             }
 
             output.WriteLine(report.ToString());
@@ -150,6 +150,38 @@ public sealed class PrefixRoutingBenchmark(ITestOutputHelper output)
         finally
         {
             Directory.Delete(dataDir, recursive: true);
+        }
+    }
+
+    /// <summary>A deployment of its own for <paramref name="name"/> (model <c>shared-name</c>), its instances serving
+    /// and listed by the gateway; <paramref name="measure"/> runs on it, then it is deleted and its worker processes
+    /// waited gone, so that no two phases share a worker, its cache or a core.</summary>
+    static async Task<T> OnFreshWorkersAsync<T>(RunningSystem system, HttpClient client, string name, Func<FreshWorkers, Task<T>> measure)
+    {
+        var created = await client.PostAsJsonAsync("/deploy/llm", new
+        {
+            model_name = "shared-" + name,
+            gpu = "A100-80GB",
+            num_gpus = 1,
+            max_batch_size = MaxBatchSize,
+            hf = new { repo = "deepdeploy/bench-llama-gguf" },
+            settings = new { min_instances = Instances, max_instances = Instances },
+        });
+        Assert.True(created.IsSuccessStatusCode, await created.Content.ReadAsStringAsync());
+        var deployId = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("deploy_id").GetString()!;
+        try
+        {
+            await RunningSystem.WaitForAsync(client, deployId, d => d.GetProperty("status").GetString() == "running"
+                && d.GetProperty("instances").GetProperty("running").GetInt32() == Instances, TimeSpan.FromMinutes(3));
+            var model = $"{User}/shared-{name}";
+            var lane = await GatewaySystem.LaneAsync(system, model, Instances);
+            return await measure(new FreshWorkers(model, lane, GatewaySystem.Instances(system, deployId)));
+        }
+        finally
+        {
+            Assert.True((await client.DeleteAsync($"/deploy/{deployId}")).IsSuccessStatusCode);
+            await Eventually.TrueAsync(() => system.Agent.Instances.All(i => i.Launch.DeployId != deployId), TimeSpan.FromMinutes(1),
+                $"the worker processes of {name} are gone");
         }
     }
 
@@ -167,22 +199,22 @@ public sealed class PrefixRoutingBenchmark(ITestOutputHelper output)
     /// then up to 2 more times, measured, in shuffled order; then one cold prompt alone (the prefill speed without
     /// queueing). Fewer prompts than the workload's would all fit in every instance's cache and overstate what
     /// least-loaded sustains when its caches thrash.</summary>
-    static async Task<Calibration> CalibrateAsync(HttpClient client, string modelPath)
+    static async Task<Calibration> CalibrateAsync(HttpClient client, string model, string modelPath)
     {
         var concurrency = Instances * MaxBatchSize;
         var prompts = BenchmarkPrompts.SystemPrompts(modelPath, Prompts + 1, MinPrefixTokens, tag: "calibration tenant. ", maxTokens: MaxPrefixTokens);
-        await ClosedLoopAsync(client, prompts, concurrency, 0, 1);
+        await ClosedLoopAsync(client, model, prompts, concurrency, 0, 1);
         var asks = Math.Min(2, QuestionsPerPrompt);
         var clock = Stopwatch.StartNew();
-        await ClosedLoopAsync(client, prompts, concurrency, 1, asks);
+        await ClosedLoopAsync(client, model, prompts, concurrency, 1, asks);
         var capacity = Prompts * asks / clock.Elapsed.TotalSeconds;
-        var solo = await StreamAsync(client, RoutingPolicies.LeastLoaded.Name, prompts[^1], BenchmarkPrompts.Question(0, 0));
+        var solo = await StreamAsync(client, model, RoutingPolicies.LeastLoaded.Name, prompts[^1], BenchmarkPrompts.Question(0, 0));
         return new Calibration(capacity, (solo.PromptTokens - solo.CachedTokens) / solo.FirstToken);
     }
 
     /// <summary>Questions <paramref name="first"/> to first + asks - 1 of the workload's first <see cref="Prompts"/>
     /// prompts in shuffled order, <paramref name="concurrency"/> at a time.</summary>
-    static async Task ClosedLoopAsync(HttpClient client, List<string> prompts, int concurrency, int first, int asks)
+    static async Task ClosedLoopAsync(HttpClient client, string model, List<string> prompts, int concurrency, int first, int asks)
     {
         var random = new Random(first);
         var work = new System.Collections.Concurrent.ConcurrentQueue<int>(Enumerable.Range(0, Prompts * asks).OrderBy(_ => random.Next()));
@@ -191,10 +223,33 @@ public sealed class PrefixRoutingBenchmark(ITestOutputHelper output)
             while (work.TryDequeue(out var i))
             {
                 var (prompt, question) = (i % Prompts, first + i / Prompts);
-                await StreamAsync(client, RoutingPolicies.LeastLoaded.Name, prompts[prompt], BenchmarkPrompts.Question(prompt, question));
+                await StreamAsync(client, model, RoutingPolicies.LeastLoaded.Name, prompts[prompt], BenchmarkPrompts.Question(prompt, question));
             }
         }));
     }
+
+    /// <summary>The workers of one phase: the model name to ask for, the gateway's lane and the instances.</summary>
+    sealed record FreshWorkers(string Model, DeploymentLane Lane, IReadOnlyList<EngineInstance> Instances)
+    {
+        /// <summary>CPU seconds (user + system, all threads) the worker processes have used: what a policy costs
+        /// them, unlike wall-clock times robust to the rest of the machine's load.</summary>
+        public double CpuSeconds() => Instances.Sum(i =>
+        {
+            i.Process!.Refresh();
+            return i.Process.TotalProcessorTime.TotalSeconds;
+        });
+
+        /// <summary>Each worker's retained prefix-cache tokens / entries (its metrics), e.g. "0/0 0/0".</summary>
+        public async Task<string> CachesAsync() => string.Join(" ", await Task.WhenAll(Instances.Select(async i =>
+        {
+            var tokens = await GatewaySystem.MetricAsync(i.Endpoint!, Protocol.Metrics.PrefixCacheTokens);
+            var entries = await GatewaySystem.MetricAsync(i.Endpoint!, Protocol.Metrics.PrefixCacheEntries);
+            return string.Create(CultureInfo.InvariantCulture, $"{tokens:F0}/{entries:F0}");
+        })));
+    }
+
+    /// <summary>What the workers did during a policy: their CPU seconds, and their caches before -> after.</summary>
+    sealed record WorkerFigures(double CpuSeconds, string Caches);
 
     sealed record Calibration(double RequestsPerSecond, double PrefillTokensPerSecond)
     {
@@ -203,17 +258,18 @@ public sealed class PrefixRoutingBenchmark(ITestOutputHelper output)
     }
 
     /// <summary>The workload, open loop: each request starts at its Poisson arrival time whatever the others do. The
-    /// gateway's queue (<paramref name="lane"/>) is sampled every 100 ms meanwhile.</summary>
-    static async Task<PolicyResult> RunPolicyAsync(HttpClient client, DeploymentLane lane, string policy, List<string> prompts, double rate,
-        double prefillRate)
+    /// gateway's queue is sampled every 100 ms meanwhile; the workers' CPU time and caches are read before and after.</summary>
+    static async Task<PolicyResult> RunPolicyAsync(HttpClient client, FreshWorkers workers, int run, string policy, List<string> prompts,
+        double rate, double prefillRate)
     {
         var random = new Random(7);
         var order = Enumerable.Range(0, Prompts * QuestionsPerPrompt).Select(i => (Prompt: i % Prompts, Question: i / Prompts))
             .OrderBy(_ => random.Next()).ToArray();
         var calls = new List<Task<Call>>();
-        var load = LoadAverage();
+        var load = WorkerBenchmark.LoadAverage();
+        var (cpu, caches) = (workers.CpuSeconds(), await workers.CachesAsync());
         using var sampling = new CancellationTokenSource();
-        var queue = SampleQueueAsync(lane, sampling.Token);
+        var queue = SampleQueueAsync(workers.Lane, sampling.Token);
         var clock = Stopwatch.StartNew();
         var at = 0.0;
         foreach (var (prompt, question) in order)
@@ -224,14 +280,15 @@ public sealed class PrefixRoutingBenchmark(ITestOutputHelper output)
                 await Task.Delay(wait);
             }
 
-            calls.Add(StreamAsync(client, policy, prompts[prompt], BenchmarkPrompts.Question(prompt, question), prompt, clock.Elapsed.TotalSeconds));
+            calls.Add(StreamAsync(client, workers.Model, policy, prompts[prompt], BenchmarkPrompts.Question(prompt, question), prompt, clock.Elapsed.TotalSeconds));
             at += -Math.Log(1 - random.NextDouble()) / rate;
         }
 
         var done = await Task.WhenAll(calls);
         var seconds = clock.Elapsed.TotalSeconds;
         await sampling.CancelAsync();
-        return new PolicyResult(policy, done, seconds, prefillRate, await queue, $"{load} -> {LoadAverage()}");
+        var worker = new WorkerFigures(workers.CpuSeconds() - cpu, $"{caches} -> {await workers.CachesAsync()}");
+        return new PolicyResult(run, policy, done, seconds, prefillRate, await queue, $"{load} -> {WorkerBenchmark.LoadAverage()}", worker);
     }
 
     /// <summary>The mean and the largest number of requests waiting in the gateway's queue, sampled every 100 ms.</summary>
@@ -253,15 +310,12 @@ public sealed class PrefixRoutingBenchmark(ITestOutputHelper output)
         return samples.Count == 0 ? (0, 0) : (samples.Average(), samples.Max());
     }
 
-    /// <summary>The machine's 1-minute load average (Linux), to tell whether the policies ran under alike load.</summary>
-    static string LoadAverage() =>
-        File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
-
-    static async Task<Call> StreamAsync(HttpClient client, string policy, string system, string question, int prompt = -1, double arrival = 0)
+    static async Task<Call> StreamAsync(HttpClient client, string model, string policy, string system, string question, int prompt = -1,
+        double arrival = 0)
     {
         var body = JsonSerializer.Serialize(new
         {
-            model = Model,
+            model,
             messages = new[] { new { role = "system", content = system }, new { role = "user", content = question } },
             max_tokens = MaxTokens,
             temperature = 0,
@@ -329,7 +383,8 @@ public sealed class PrefixRoutingBenchmark(ITestOutputHelper output)
     /// gateway or the worker, and prefill slowed by sharing the step); decode = last token - first token. "Warm" are
     /// the requests after each prompt's first arrival (whose prompt no policy can have cached); "split" the prompts
     /// that more than one instance served, each of which must then hold it.</summary>
-    sealed class PolicyResult(string policy, Call[] calls, double seconds, double prefillRate, (double Mean, int Max) queue, string load)
+    sealed class PolicyResult(int run, string policy, Call[] calls, double seconds, double prefillRate, (double Mean, int Max) queue,
+        string load, WorkerFigures workers)
     {
         readonly Call[] _served = [.. calls.Where(c => !c.Dropped)];
 
@@ -337,7 +392,15 @@ public sealed class PrefixRoutingBenchmark(ITestOutputHelper output)
 
         readonly double[] _warm = [.. calls.GroupBy(c => c.Prompt).SelectMany(g => g.OrderBy(c => c.Arrival).Skip(1)).Select(c => c.FirstToken).Order()];
 
+        public int Run => run;
+
+        public string Policy => policy;
+
+        public double P50 => At(_ttft, 0.5);
+
         public double P90 => At(_ttft, 0.9);
+
+        public double WorkerCpuSeconds => workers.CpuSeconds;
 
         public double WarmP90 => At(_warm, 0.9);
 
@@ -350,17 +413,17 @@ public sealed class PrefixRoutingBenchmark(ITestOutputHelper output)
         {
             if (header)
             {
-                csv.AppendLine("policy,arrival_s,prompt,instance,prompt_tokens,cached_tokens,ttft_s,total_s");
+                csv.AppendLine("run,policy,arrival_s,prompt,instance,prompt_tokens,cached_tokens,ttft_s,total_s");
             }
 
             foreach (var c in calls.OrderBy(c => c.Arrival))
             {
-                csv.AppendLine(CultureInfo.InvariantCulture, $"{policy},{c.Arrival:F3},{c.Prompt},{c.Instance},{c.PromptTokens},{c.CachedTokens},{c.FirstToken:F3},{c.Total:F3}");
+                csv.AppendLine(CultureInfo.InvariantCulture, $"{run},{policy},{c.Arrival:F3},{c.Prompt},{c.Instance},{c.PromptTokens},{c.CachedTokens},{c.FirstToken:F3},{c.Total:F3}");
             }
         }
 
         public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-            $"TTFT p50 {At(_ttft, 0.5):F2} s  p90 {P90:F2} s  p99 {At(_ttft, 0.99):F2} s (warm p50 {At(_warm, 0.5):F2} p90 {WarmP90:F2} p99 {At(_warm, 0.99):F2});  " +
+            $"TTFT p50 {P50:F2} s  p90 {P90:F2} s  p99 {At(_ttft, 0.99):F2} s (warm p50 {At(_warm, 0.5):F2} p90 {WarmP90:F2} p99 {At(_warm, 0.99):F2});  " +
             $"{RequestsPerSecond:F2} req/s served, {calls.Count(c => c.Dropped)} dropped, " +
             $"{calls.Sum(c => c.CompletionTokens) / seconds:F1} completion tok/s over {seconds:F0} s;  " +
             $"system prompt cached for {calls.Count(c => c.SystemPromptCached) * 100.0 / calls.Length:F0}% of requests, " +
@@ -369,7 +432,9 @@ public sealed class PrefixRoutingBenchmark(ITestOutputHelper output)
             $"({Mean(c => c.PromptTokens - c.CachedTokens):F0} uncached tokens) + queue ~{Mean(c => c.FirstToken - (c.PromptTokens - c.CachedTokens) / prefillRate):F2} s; " +
             $"decode {Mean(c => c.Total - c.FirstToken):F2} s;  gateway queue mean {queue.Mean:F1} max {queue.Max};  " +
             $"prompts split over instances {_served.GroupBy(c => c.Prompt).Count(g => g.Select(c => c.Instance).Distinct().Count() > 1)}/{Prompts}, " +
-            $"requests per instance {string.Join("/", _served.GroupBy(c => c.Instance).Select(g => g.Count()).Order())};  load average {load}");
+            $"requests per instance {string.Join("/", _served.GroupBy(c => c.Instance).Select(g => g.Count()).Order())};  " +
+            $"workers' CPU {workers.CpuSeconds:F1} s ({workers.CpuSeconds / Math.Max(1, _served.Length):F2} s per request served), " +
+            $"prefix cache tokens/entries per worker {workers.Caches};  load average {load}");
 
         double Mean(Func<Call, double> value) => _served.Length == 0 ? double.NaN : _served.Average(value);
     }

@@ -65,9 +65,11 @@ public sealed class BatchingBenchmark(BenchModelFixture model, ITestOutputHelper
         await File.WriteAllTextAsync(Path.Combine(dir, "worker-batching.txt"), report.ToString());
     }
 
-    static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
+    internal static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
 
-    static string Each(List<double> values) => "[" + string.Join(", ", values.Select(v => v.ToString("F0", CultureInfo.InvariantCulture))) + "]";
+    /// <summary>Each round's figure, for the report: "[174, 169, 180]".</summary>
+    internal static string Each(List<double> values, string format = "F0") =>
+        "[" + string.Join(", ", values.Select(v => v.ToString(format, CultureInfo.InvariantCulture))) + "]";
 
     /// <summary>All prompts at once, each generating <see cref="Tokens"/> tokens; aggregate completion tokens/s.</summary>
     static async Task<double> RunAsync(WorkerProcess worker, IReadOnlyList<string> prompts)

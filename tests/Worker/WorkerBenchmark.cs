@@ -79,6 +79,11 @@ public sealed class WorkerBenchmark(TinyModelFixture model, ITestOutputHelper ou
         return (tokens, sw.Elapsed.TotalSeconds, tokens / sw.Elapsed.TotalSeconds);
     }
 
+    /// <summary>The machine's 1-minute load average (Linux), to tell whether the phases of a benchmark ran under
+    /// alike load.</summary>
+    internal static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
+
     internal static string FindRepoRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
