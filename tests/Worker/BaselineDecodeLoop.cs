@@ -27,8 +27,9 @@ public sealed class BaselineDecodeLoop : IDisposable
     public void Dispose() => _weights.Dispose();
 
     /// <summary>Generates <paramref name="tokens"/> tokens for each prompt; returns the aggregate tokens/s
-    /// (prefill included, as the worker's figure includes it).</summary>
-    public double Run(IReadOnlyList<string> prompts, int tokens)
+    /// (prefill included, as the worker's figure includes it) and this process's CPU time per generated token over
+    /// the same span (llama.cpp's OpenMP threads included; nothing else of this process runs meanwhile).</summary>
+    public (double TokensPerSecond, TimeSpan CpuPerToken) Run(IReadOnlyList<string> prompts, int tokens)
     {
         var p = Params(_modelPath, prompts.Count, _threads);
         using var context = _weights.CreateContext(p);
@@ -58,11 +59,13 @@ public sealed class BaselineDecodeLoop : IDisposable
             FlashAttention = true,
         };
 
-    static double Measure(LLamaContext context, LLamaBatch batch, IReadOnlyList<string> prompts, int tokens)
+    static (double, TimeSpan) Measure(LLamaContext context, LLamaBatch batch, IReadOnlyList<string> prompts, int tokens)
     {
         var logitsAt = new int[prompts.Count];
         var positions = new int[prompts.Count];
 
+        using var self = Process.GetCurrentProcess();
+        var cpu = self.TotalProcessorTime;
         var sw = Stopwatch.StartNew();
         for (var s = 0; s < prompts.Count; s++)
         {
@@ -93,7 +96,9 @@ public sealed class BaselineDecodeLoop : IDisposable
         }
 
         sw.Stop();
-        return prompts.Count * tokens / sw.Elapsed.TotalSeconds;
+        self.Refresh();
+        var generated = prompts.Count * tokens;
+        return (generated / sw.Elapsed.TotalSeconds, (self.TotalProcessorTime - cpu) / generated);
     }
 
     static void Decode(LLamaContext context, LLamaBatch batch)
