@@ -17,6 +17,8 @@ public sealed class FloorProcess : IAsyncDisposable
 
     public Uri BaseAddress { get; }
 
+    public int Pid => _host.Pid;
+
     /// <summary>The benchmarks' build of the tests' configuration (Release or Debug), or null when not built.</summary>
     public static string? Dll
     {

@@ -132,18 +132,19 @@ public sealed partial class GatewayBenchmark(ITestOutputHelper output)
 
             // Each worker takes only its instance secret: direct requests present it, as the gateway does.
             var workerUrls = workers.Select(w => (new Uri(w.Endpoint + "/v1/chat/completions"), (string?)w.Secret)).ToArray();
-            var targets = new List<(string Name, (Uri, string?)[] Urls)> { ("direct", workerUrls) };
+            // Each proxy's CPU: nginx's master and workers, the floor's process, the silo's (not its engines').
+            var targets = new List<Target> { new("direct", workerUrls, null) };
             if (nginx is not null)
             {
-                targets.Add(("nginx", [(new Uri(nginx.BaseAddress, "/v1/chat/completions"), null)]));
+                targets.Add(new("nginx", [(new Uri(nginx.BaseAddress, "/v1/chat/completions"), null)], () => ProcessCpu.Seconds(nginx.Pid, withChildren: true)));
             }
 
             if (floor is not null)
             {
-                targets.Add(("floor", [(new Uri(floor.BaseAddress, "/v1/chat/completions"), null)]));
+                targets.Add(new("floor", [(new Uri(floor.BaseAddress, "/v1/chat/completions"), null)], () => ProcessCpu.Seconds(floor.Pid)));
             }
 
-            targets.Add(("gateway", [(new Uri(silo.BaseAddress, "/v1/openai/chat/completions"), token)]));
+            targets.Add(new("gateway", [(new Uri(silo.BaseAddress, "/v1/openai/chat/completions"), token)], () => ProcessCpu.Seconds(silo.Pid)));
             await ProxyTableAsync("1. Proxy overhead", "the gateway: the shipped all-in-one silo (DeepDeploy.Silo.dll, its own process, appsettings and server GC)", targets);
             Line("   the silo's last log lines after the runs (the product logs nothing per request):");
             Line("   " + silo.LogTail(8).Replace("\n", "\n   "));
@@ -167,31 +168,33 @@ public sealed partial class GatewayBenchmark(ITestOutputHelper output)
     const string Body = """{"model":"bench/fast","messages":[{"role":"user","content":"Hello there, how are you?"}],"max_tokens":16}""";
 
     /// <summary>Warms every target, then <see cref="ProxyRuns"/> runs of c=1 and c=64 against each, and the table.</summary>
-    async Task ProxyTableAsync(string title, string gateway, List<(string Name, (Uri, string?)[] Urls)> targets)
+    async Task ProxyTableAsync(string title, string gateway, List<Target> targets)
     {
         var generator = WrkLoad.Binary is null
             ? "in-process .NET client (install the Debian package wrk for a cheaper load generator)"
             : "wrk, 1 thread per target URL (direct: one wrk per worker, c/2 each)";
 
         // Warm every path (JIT, connection pools) before any measurement, so that order does not matter.
-        foreach (var (_, urls) in targets)
+        foreach (var target in targets)
         {
-            await ClosedLoopAsync(urls, Body, 16, Measure);
+            await ClosedLoopAsync(target.Urls, Body, 16, Measure);
         }
 
         Line("");
         Line($"{title}: fake engine at no delay, 16 tokens, 2 workers, closed loop, 2 s warm-up, then c=1 for {SingleClient.TotalSeconds:0} s (DEEPDEPLOY_BENCH_C1_SECONDS) and c=64 for {Measure.TotalSeconds:0} s; {ProxyRuns} run(s) (DEEPDEPLOY_BENCH_PROXY_RUNS)");
         Line($"   load generator: {generator}");
         Line($"   {gateway}");
+        Line("   cpu: the proxy process's CPU time (utime+stime, /proc) over the measured run / requests served, in us; nginx counts its workers");
         var table = new List<string>();
+        var cpuRatios = new Dictionary<string, List<double>>();
         for (var run = 1; run <= ProxyRuns; run++)
         {
             var results = new Dictionary<(string, int), Result>();
             foreach (var concurrency in new[] { 1, 64 })
             {
-                foreach (var (name, urls) in targets)
+                foreach (var (name, urls, cpu) in targets)
                 {
-                    var result = results[(name, concurrency)] = await ClosedLoopAsync(urls, Body, concurrency, concurrency == 1 ? SingleClient : Measure);
+                    var result = results[(name, concurrency)] = await ClosedLoopAsync(urls, Body, concurrency, concurrency == 1 ? SingleClient : Measure, cpu);
                     Line($"  run {run} c={concurrency,-3} {name,-8} {result}");
                 }
 
@@ -203,22 +206,33 @@ public sealed partial class GatewayBenchmark(ITestOutputHelper output)
                     if (results.TryGetValue((other, concurrency), out var o))
                     {
                         Line($"  run {run} c={concurrency,-3} gateway/{other} throughput {gatewayResult.Rps / o.Rps:F2}; {other}/direct {o.Rps / direct.Rps:F2}; {other} p99 added {o.P99 - direct.P99:F2} ms");
+                        if (concurrency == 64 && double.IsFinite(gatewayResult.CpuPerRequest / o.CpuPerRequest))
+                        {
+                            var ratio = gatewayResult.CpuPerRequest / o.CpuPerRequest;
+                            (cpuRatios.TryGetValue(other, out var list) ? list : cpuRatios[other] = []).Add(ratio);
+                            Line($"  run {run} c={concurrency,-3} gateway/{other} CPU per request {ratio:F2} ({gatewayResult.CpuPerRequest:F0} / {o.CpuPerRequest:F0} us)");
+                        }
                     }
                 }
             }
 
-            foreach (var (name, _) in targets)
+            foreach (var target in targets)
             {
-                var (many, one) = (results[(name, 64)], results[(name, 1)]);
+                var (many, one) = (results[(target.Name, 64)], results[(target.Name, 1)]);
                 table.Add(string.Create(CultureInfo.InvariantCulture,
-                    $"| {run} | {name} | {many.Rps:F0} | {many.P99:F2} | {one.P99:F2} | {one.Max:F2} |"));
+                    $"| {run} | {target.Name} | {many.Rps:F0} | {many.P99:F2} | {one.P99:F2} | {one.Max:F2} | {(double.IsNaN(many.CpuPerRequest) ? "" : many.CpuPerRequest.ToString("F1", CultureInfo.InvariantCulture))} |"));
             }
         }
 
         Line("");
-        Line("| run | target | req/s c=64 | p99 c=64 (ms) | p99 c=1 (ms) | max c=1 (ms) |");
-        Line("|---|---|---|---|---|---|");
+        Line("| run | target | req/s c=64 | p99 c=64 (ms) | p99 c=1 (ms) | max c=1 (ms) | CPU us/request c=64 |");
+        Line("|---|---|---|---|---|---|---|");
         table.ForEach(Line);
+        foreach (var (other, ratios) in cpuRatios)
+        {
+            Line(string.Create(CultureInfo.InvariantCulture,
+                $"gateway/{other} CPU per request at c=64 over {ratios.Count} run(s): {string.Join(", ", ratios.Select(r => r.ToString("F2", CultureInfo.InvariantCulture)))} (mean {ratios.Average():F2})"));
+        }
     }
 
     /// <summary>The experiment behind docs/gateway.md "The single-client stall was the test runner's": the same
@@ -238,7 +252,7 @@ public sealed partial class GatewayBenchmark(ITestOutputHelper output)
             await GatewaySystem.LaneAsync(system, "bench/fast", 2);
             var workerUrls = Workers(system, deployId).Select(w => (new Uri(w.Endpoint + "/v1/chat/completions"), (string?)w.Secret)).ToArray();
             await ProxyTableAsync($"4. Gateway in the test host, {variant}", $"the gateway: RunningSystem in the xunit test process, {variant}",
-                [("direct", workerUrls), ("gateway", [(new Uri(system.BaseAddress, "/v1/openai/chat/completions"), token)])]);
+                [new("direct", workerUrls, null), new("gateway", [(new Uri(system.BaseAddress, "/v1/openai/chat/completions"), token)], null)]);
         }
     }
 
@@ -298,7 +312,9 @@ public sealed partial class GatewayBenchmark(ITestOutputHelper output)
     static (string Endpoint, string Secret)[] Workers(RunningSystem system, string deployId) =>
         GatewaySystem.Instances(system, deployId).Select(i => (i.Endpoint!, i.Secret)).ToArray();
 
-    static async Task<Result> ClosedLoopAsync((Uri Url, string? Bearer)[] urls, string body, int concurrency, TimeSpan measure)
+    /// <param name="cpu">The proxy's CPU seconds so far (<see cref="ProcessCpu"/>), read around the measured run for
+    /// its CPU per request; only with wrk (the in-process client's warm-up is not a run of its own).</param>
+    static async Task<Result> ClosedLoopAsync((Uri Url, string? Bearer)[] urls, string body, int concurrency, TimeSpan measure, Func<double>? cpu = null)
     {
         if (WrkLoad.Binary is not null)
         {
@@ -306,8 +322,10 @@ public sealed partial class GatewayBenchmark(ITestOutputHelper output)
             urls = urls[..Math.Min(urls.Length, concurrency)];
             var per = concurrency / urls.Length;
             await Task.WhenAll(urls.Select(u => WrkLoad.RunAsync(u.Url, body, per, Warmup, u.Bearer)));
+            var cpuBefore = cpu?.Invoke() ?? double.NaN;
             var runs = await Task.WhenAll(urls.Select(u => WrkLoad.RunAsync(u.Url, body, per, measure, u.Bearer)));
-            return new Result(runs.Sum(r => r.Rps), runs.Average(r => r.P50), runs.Max(r => r.P99), runs.Max(r => r.Max), (int)runs.Sum(r => r.Errors));
+            var cpuPerRequest = ((cpu?.Invoke() ?? double.NaN) - cpuBefore) / runs.Sum(r => r.Requests) * 1e6;
+            return new Result(runs.Sum(r => r.Rps), runs.Average(r => r.P50), runs.Max(r => r.P99), runs.Max(r => r.Max), (int)runs.Sum(r => r.Errors), cpuPerRequest);
         }
 
         Func<int, (Uri Url, string? Bearer)> url = i => urls[i % urls.Length];
@@ -465,11 +483,16 @@ public sealed partial class GatewayBenchmark(ITestOutputHelper output)
         return Directory.GetCurrentDirectory();
     }
 
-    sealed record Result(double Rps, double P50, double P99, double Max, int Errors)
+    /// <param name="CpuPerRequest">The proxy's CPU microseconds per request served, NaN when not measured.</param>
+    sealed record Result(double Rps, double P50, double P99, double Max, int Errors, double CpuPerRequest = double.NaN)
     {
         public override string ToString() =>
-            string.Create(CultureInfo.InvariantCulture, $"{Rps,8:F0} req/s   p50 {P50,7:F2} ms   p99 {P99,7:F2} ms   max {Max,7:F2} ms   errors {Errors}");
+            string.Create(CultureInfo.InvariantCulture, $"{Rps,8:F0} req/s   p50 {P50,7:F2} ms   p99 {P99,7:F2} ms   max {Max,7:F2} ms   errors {Errors}")
+            + (double.IsNaN(CpuPerRequest) ? "" : string.Create(CultureInfo.InvariantCulture, $"   cpu {CpuPerRequest,6:F1} us/req"));
     }
+
+    /// <param name="Cpu">The proxy's CPU seconds so far, or null (direct: no proxy).</param>
+    sealed record Target(string Name, (Uri Url, string? Bearer)[] Urls, Func<double>? Cpu);
 
     sealed record SkewResult(Result All, Result Short)
     {

@@ -23,6 +23,8 @@ public sealed class NginxProcess : IAsyncDisposable
 
     public Uri BaseAddress { get; }
 
+    public int Pid => _host.Pid;
+
     public static string? Binary => new[] { "/usr/sbin/nginx", "/usr/bin/nginx" }.FirstOrDefault(File.Exists);
 
     public static async Task<NginxProcess> StartAsync(IReadOnlyList<(string Endpoint, string Secret)> upstreams)

@@ -14,8 +14,9 @@ public static partial class WrkLoad
     public static string? Binary => new[] { "/usr/bin/wrk", "/usr/local/bin/wrk" }.FirstOrDefault(File.Exists);
 
     /// <summary>Runs wrk with one thread and <paramref name="connections"/> connections for
-    /// <paramref name="duration"/>, POSTing <paramref name="body"/>; returns req/s, p50, p99 and max (ms) and non-2xx.</summary>
-    public static async Task<(double Rps, double P50, double P99, double Max, long Errors)> RunAsync(Uri url, string body, int connections,
+    /// <paramref name="duration"/>, POSTing <paramref name="body"/>; returns req/s, p50, p99 and max (ms), non-2xx and
+    /// the requests completed.</summary>
+    public static async Task<(double Rps, double P50, double P99, double Max, long Errors, long Requests)> RunAsync(Uri url, string body, int connections,
         TimeSpan duration, string? bearer)
     {
         var script = Path.GetTempFileName();
@@ -45,7 +46,8 @@ public static partial class WrkLoad
             var rps = double.Parse(RpsLine().Match(text).Groups[1].Value, CultureInfo.InvariantCulture);
             var errors = NonSuccess().Match(text) is { Success: true } m ? long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
             errors += ErrorsLine().Match(text) is { Success: true } e ? e.Groups.Values.Skip(1).Sum(g => long.Parse(g.Value, CultureInfo.InvariantCulture)) : 0;
-            return (rps, Percentile(text, "50%"), Percentile(text, "99%"), Milliseconds(MaxLatency().Match(text)), errors);
+            var requests = long.Parse(RequestsLine().Match(text).Groups[1].Value, CultureInfo.InvariantCulture);
+            return (rps, Percentile(text, "50%"), Percentile(text, "99%"), Milliseconds(MaxLatency().Match(text)), errors, requests);
         }
         finally
         {
@@ -68,6 +70,9 @@ public static partial class WrkLoad
     /// <summary>The thread stats line "Latency avg stdev max +/-stdev": the max.</summary>
     [GeneratedRegex(@"^\s*Latency\s+[\d.]+\w+\s+[\d.]+\w+\s+([\d.]+)(us|ms|s)", RegexOptions.Multiline)]
     private static partial Regex MaxLatency();
+
+    [GeneratedRegex(@"(\d+) requests in ")]
+    private static partial Regex RequestsLine();
 
     [GeneratedRegex(@"Requests/sec:\s+([\d.]+)")]
     private static partial Regex RpsLine();
