@@ -31,6 +31,7 @@ public static class GatewayExtensions
         services.AddSingleton<ITokenLookup, UserDirectoryTokenLookup>();
         services.AddSingleton<BearerTokenCache>();
         services.AddSingleton<AuthFailureThrottle>();
+        services.AddSingleton<BearerAuthenticator>();
         services.AddOptions<InferenceOptions>().BindConfiguration(InferenceOptions.Section)
             .Validate(o => o.RoutingIsValid(), $"DeepDeploy:Inference:Routing and RoutingByModel name policies among: {RoutingPolicies.Names}.").ValidateOnStart();
         services.AddMetrics();
@@ -63,6 +64,9 @@ public static class GatewayExtensions
     {
         app.UseExceptionHandler();
         app.UseRequestTimeline();
+        // Here rather than first (WebApplication's default), so that the inference endpoints, which authenticate
+        // themselves and are short-circuited (InferenceEndpoints), still pass the exception handler and the timeline.
+        app.UseRouting();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapOpenApi();

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Security.Claims;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -38,11 +37,12 @@ public sealed class BearerTokenCache
     public ValueTask<string?> FindUserAsync(ReadOnlySpan<char> token) =>
         Cached(token) is { } entry ? new(entry.User) : UserOf(LookUpAsync(token.ToString()));
 
-    /// <summary>The token's principal (its user and the user role), or null for an unknown token: built once per
-    /// look-up and shared by the token's requests until the next one, so that no claims are allocated per request.
-    /// Nothing in the gateway changes a principal (claims transformation works on a copy, see docs/security.md).</summary>
-    public ValueTask<ClaimsPrincipal?> FindPrincipalAsync(ReadOnlySpan<char> token) =>
-        Cached(token) is { } entry ? new(entry.Principal) : PrincipalOf(LookUpAsync(token.ToString()));
+    /// <summary>The token's caller (its user, with the user role), or null for an unknown token: built once per
+    /// look-up and shared by the token's requests until the next one, so that no claims are allocated or enumerated
+    /// per request. Nothing in the gateway changes a principal (claims transformation works on a copy, see
+    /// docs/security.md).</summary>
+    public ValueTask<BearerCaller?> FindCallerAsync(ReadOnlySpan<char> token) =>
+        Cached(token) is { } entry ? new(entry.Caller) : CallerOf(LookUpAsync(token.ToString()));
 
     /// <summary>The entry that answers <paramref name="token"/> without waiting: fresh, or known and re-validating.</summary>
     Entry? Cached(ReadOnlySpan<char> token)
@@ -71,7 +71,7 @@ public sealed class BearerTokenCache
 
     static async ValueTask<string?> UserOf(Task<Entry> lookUp) => (await lookUp).User;
 
-    static async ValueTask<ClaimsPrincipal?> PrincipalOf(Task<Entry> lookUp) => (await lookUp).Principal;
+    static async ValueTask<BearerCaller?> CallerOf(Task<Entry> lookUp) => (await lookUp).Caller;
 
     async Task<Entry> LookUpAsync(string token)
     {
@@ -110,7 +110,7 @@ public sealed class BearerTokenCache
     {
         public string? User { get; } = user;
 
-        public ClaimsPrincipal? Principal { get; } = user is null ? null : BearerPrincipal.Of(user, Roles.User);
+        public BearerCaller? Caller { get; } = user is null ? null : new BearerCaller(user, Roles.User);
 
         /// <summary>Answered without asking the directory until then.</summary>
         public long FreshUntil { get; } = freshUntil;

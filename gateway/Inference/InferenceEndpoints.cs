@@ -1,4 +1,3 @@
-using System.Security.Claims;
 using DeepDeploy.Contracts.Deployments;
 using DeepDeploy.Contracts.Users;
 using DeepDeploy.Gateway.Auth;
@@ -7,6 +6,7 @@ using DeepDeploy.Gateway.Inference.Routing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace DeepDeploy.Gateway.Inference;
 
@@ -22,38 +22,82 @@ public static class InferenceEndpoints
     /// <summary>How long a request that arrives before the gateway's first routing snapshot waits for it.</summary>
     static readonly TimeSpan FirstSnapshotWait = TimeSpan.FromSeconds(10);
 
+    /// <remarks>Every endpoint here authenticates itself with <see cref="BearerAuthenticator"/> (the Bearer scheme's
+    /// rules and answers, as for the rest of the API) and is short-circuited: routing runs it directly, past the
+    /// authentication, authorization and antiforgery middleware, so that a request builds none of their per-request
+    /// objects; and the handlers take their services from here, not from a request scope (docs/gateway.md "Where the
+    /// time goes").</remarks>
     public static void MapInferenceEndpoints(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/v1/openai").RequireAuthorization().WithTags("Inference (OpenAI-compatible)");
-        group.MapPost("/chat/completions", (HttpContext http, RouteTable routes, InferenceForwarder forwarder, UserRequestLimiter limiter) =>
-            LimitedAsync(http, limiter, hold => OpenAiAsync(http, routes, forwarder, hold, EngineTransformer.Chat)));
-        group.MapPost("/completions", (HttpContext http, RouteTable routes, InferenceForwarder forwarder, UserRequestLimiter limiter) =>
-            LimitedAsync(http, limiter, hold => OpenAiAsync(http, routes, forwarder, hold, EngineTransformer.Completions)));
-        group.MapGet("/models", Models);
-        app.MapPost("/v1/inference/{user}/{model}", (HttpContext http, string user, string model, RouteTable routes, InferenceForwarder forwarder, UserRequestLimiter limiter) =>
-                LimitedAsync(http, limiter, hold => NativeAsync(http, user, model, routes, forwarder, hold)))
-            .RequireAuthorization().WithTags("Inference (DeepInfra native)").Accepts<NativeBody>("application/json");
+        var services = app.ServiceProvider;
+        var authenticator = services.GetRequiredService<BearerAuthenticator>();
+        var routes = services.GetRequiredService<RouteTable>();
+        var forwarder = services.GetRequiredService<InferenceForwarder>();
+        var limiter = services.GetRequiredService<UserRequestLimiter>();
+        var grains = services.GetRequiredService<IGrainFactory>();
+        var group = app.MapGroup("/v1/openai").WithTags("Inference (OpenAI-compatible)");
+        group.ShortCircuit();
+        // Made once here: a lambda that captured the request would be a new delegate per request.
+        Func<HttpContext, BearerCaller, UserHold?, Task> chat = (http, caller, hold) => OpenAiAsync(http, caller, routes, forwarder, hold, EngineTransformer.Chat);
+        Func<HttpContext, BearerCaller, UserHold?, Task> completions = (http, caller, hold) => OpenAiAsync(http, caller, routes, forwarder, hold, EngineTransformer.Completions);
+        group.MapPost("/chat/completions", Handler(http => LimitedAsync(http, authenticator, limiter, chat)));
+        group.MapPost("/completions", Handler(http => LimitedAsync(http, authenticator, limiter, completions)));
+        group.MapGet("/models", Handler(async http =>
+        {
+            if (await AuthenticateAsync(http, authenticator) is { } caller)
+            {
+                await (await Models(caller, grains)).ExecuteAsync(http);
+            }
+        }));
+        app.MapPost("/v1/inference/{user}/{model}", (HttpContext http, string user, string model) =>
+                LimitedAsync(http, authenticator, limiter, (_, caller, hold) => NativeAsync(http, caller, user, model, routes, forwarder, hold)))
+            .WithTags("Inference (DeepInfra native)").Accepts<NativeBody>("application/json").ShortCircuit();
     }
 
-    /// <summary>Runs <paramref name="handle"/> within the caller's limits at this gateway (the operator has none), given back
-    /// when the request ends: concurrent requests, then bytes of request bodies, both before the body is read (a body
-    /// counts by its Content-Length; one sent without is counted once read). Beyond a limit a 429 naming it.</summary>
-    static async Task LimitedAsync(HttpContext http, UserRequestLimiter limiter, Func<UserHold?, Task> handle)
+    /// <summary>As a <see cref="Delegate"/>, not a <see cref="RequestDelegate"/>: so that the API description (OpenAPI)
+    /// lists the endpoint.</summary>
+    static Delegate Handler(Func<HttpContext, Task> handle) => handle;
+
+    /// <summary>The request's caller, or null after answering 401 (or 429 for a throttled source) as every API
+    /// endpoint does. The caller is also set as <see cref="HttpContext.User"/>, as the authentication middleware would.</summary>
+    static async ValueTask<BearerCaller?> AuthenticateAsync(HttpContext http, BearerAuthenticator authenticator)
     {
-        http.Timeline()?.End(GatewayStage.Authentication);
-        var user = http.User.Identity?.Name;
-        if (user is null || http.User.IsInRole(Roles.Operator))
+        var outcome = await authenticator.AuthenticateAsync(http);
+        if (outcome.Caller is not { } caller)
         {
-            await handle(null);
+            await BearerAuthenticator.ChallengeAsync(http, outcome.ThrottledFor);
+            return null;
+        }
+
+        http.User = caller.Principal;
+        return caller;
+    }
+
+    /// <summary>Authenticates, then runs <paramref name="handle"/> within the caller's limits at this gateway (the
+    /// operator has none), given back when the request ends: concurrent requests, then bytes of request bodies, both
+    /// before the body is read (a body counts by its Content-Length; one sent without is counted once read). Beyond a
+    /// limit a 429 naming it.</summary>
+    static async Task LimitedAsync(HttpContext http, BearerAuthenticator authenticator, UserRequestLimiter limiter,
+        Func<HttpContext, BearerCaller, UserHold?, Task> handle)
+    {
+        if (await AuthenticateAsync(http, authenticator) is not { } caller)
+        {
             return;
         }
 
-        using var hold = await limiter.TryEnterAsync(user);
+        http.Timeline()?.End(GatewayStage.Authentication);
+        if (caller.IsOperator)
+        {
+            await handle(http, caller, null);
+            return;
+        }
+
+        using var hold = await limiter.TryEnterAsync(caller.Name);
         if (hold is null)
         {
             http.Response.Headers.RetryAfter = "1";
             await ApiErrors.Write(http, StatusCodes.Status429TooManyRequests, "concurrency_limit_reached",
-                $"You already have {limiter.ConcurrencyLimit(user)} inference requests in flight at this gateway, your limit (max_concurrent_requests). Retry when one ends.", null);
+                $"You already have {limiter.ConcurrencyLimit(caller.Name)} inference requests in flight at this gateway, your limit (max_concurrent_requests). Retry when one ends.", null);
             return;
         }
 
@@ -62,7 +106,7 @@ public static class InferenceEndpoints
             return;
         }
 
-        await handle(hold);
+        await handle(http, caller, hold);
     }
 
     /// <summary>False after answering when the body's <paramref name="bytes"/> pass the caller's max_request_bytes: 413 for a
@@ -105,7 +149,7 @@ public static class InferenceEndpoints
         await forward();
     }
 
-    static async Task OpenAiAsync(HttpContext http, RouteTable routes, InferenceForwarder forwarder, UserHold? hold, EngineTransformer transformer)
+    static async Task OpenAiAsync(HttpContext http, BearerCaller caller, RouteTable routes, InferenceForwarder forwarder, UserHold? hold, EngineTransformer transformer)
     {
         var policy = RequestedPolicy(http);
         // The raw body, forwarded as it is (the engine validates it).
@@ -117,7 +161,7 @@ public static class InferenceEndpoints
 
         var (model, maxTokens) = RequestHead.Read(body);
         model = model ?? throw new BadRequestException("model", "'model' is required: \"<user>/<model_name>\".", "missing_field");
-        var lane = await ResolveAsync(http, routes, model);
+        var lane = await ResolveAsync(http, caller, routes, model);
         http.Timeline()?.End(GatewayStage.BodyRead);
         if (lane is not null)
         {
@@ -125,7 +169,7 @@ public static class InferenceEndpoints
         }
     }
 
-    static async Task NativeAsync(HttpContext http, string user, string model, RouteTable routes, InferenceForwarder forwarder, UserHold? hold)
+    static async Task NativeAsync(HttpContext http, BearerCaller caller, string user, string model, RouteTable routes, InferenceForwarder forwarder, UserHold? hold)
     {
         var policy = RequestedPolicy(http);
         var native = await JsonBody.ReadAsync(http.Request, RequestJsonContext.Default.NativeBody, http.RequestAborted, MaxBodyBytes);
@@ -136,7 +180,7 @@ public static class InferenceEndpoints
             return;
         }
 
-        var lane = await ResolveAsync(http, routes, fullName);
+        var lane = await ResolveAsync(http, caller, routes, fullName);
         http.Timeline()?.End(GatewayStage.BodyRead);
         if (lane is not null)
         {
@@ -161,7 +205,7 @@ public static class InferenceEndpoints
     }
 
     /// <summary>The caller's deployment of that name, or null after writing a 404.</summary>
-    static async Task<DeploymentLane?> ResolveAsync(HttpContext http, RouteTable routes, string model)
+    static async Task<DeploymentLane?> ResolveAsync(HttpContext http, BearerCaller caller, RouteTable routes, string model)
     {
         if (!routes.Ready.IsCompleted)
         {
@@ -180,7 +224,7 @@ public static class InferenceEndpoints
 
         var slash = model.IndexOf('/');
         var owner = slash > 0 ? model[..slash] : "";
-        var lane = CanUse(http.User, owner) ? routes.Find(model) : null;
+        var lane = caller.CanUse(owner) ? routes.Find(model) : null;
         if (lane is null)
         {
             await ApiErrors.Write(http, StatusCodes.Status404NotFound, "model_not_found",
@@ -190,17 +234,13 @@ public static class InferenceEndpoints
         return lane;
     }
 
-    static async Task<IResult> Models(HttpContext http, IGrainFactory grains)
+    static async Task<IResult> Models(BearerCaller caller, IGrainFactory grains)
     {
-        var user = http.User.Identity!.Name!;
-        var account = await grains.GetGrain<IUserQuotaGrain>(user).Get();
+        var account = await grains.GetGrain<IUserQuotaGrain>(caller.Name).Get();
         var views = account is null ? [] : await Task.WhenAll(account.Deployments.Select(id => grains.GetGrain<IDeploymentGrain>(id).Get()));
         var data = views.OfType<DeploymentView>()
             .Where(v => v.Status != DeploymentStatus.Deleted)
             .Select(v => new { id = v.FullModelName, @object = "model", created = v.CreatedAt.ToUnixTimeSeconds(), owned_by = v.Owner });
         return Results.Ok(new { @object = "list", data });
     }
-
-    static bool CanUse(ClaimsPrincipal caller, string owner) =>
-        caller.IsInRole(Roles.Operator) || caller.Identity?.Name == owner;
 }

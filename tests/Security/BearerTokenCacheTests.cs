@@ -43,20 +43,24 @@ public sealed class BearerTokenCacheTests
         _directory.Add(Token, "alice");
         _directory.Add(other, "bob");
         var cache = Cache();
-        var alice = await cache.FindPrincipalAsync(Token);
-        Assert.Equal("alice", alice?.Identity?.Name);
-        Assert.True(alice!.IsInRole(Roles.User));
+        var caller = await cache.FindCallerAsync(Token);
+        Assert.False(caller!.IsOperator);
+        Assert.True(caller.CanUse("alice"));
+        Assert.False(caller.CanUse("bob"));
+        var alice = caller.Principal;
+        Assert.Equal("alice", alice.Identity?.Name);
+        Assert.True(alice.IsInRole(Roles.User));
         Assert.False(alice.IsInRole(Roles.Operator));
-        Assert.Same(alice, await cache.FindPrincipalAsync(Token));
-        Assert.Equal("bob", (await cache.FindPrincipalAsync(other))?.Identity?.Name);
-        Assert.Null(await cache.FindPrincipalAsync("dd_token_nobody_has_0123456789abcd"));
+        Assert.Same(alice, (await cache.FindCallerAsync(Token))?.Principal);
+        Assert.Equal("bob", (await cache.FindCallerAsync(other))?.Principal.Identity?.Name);
+        Assert.Null(await cache.FindCallerAsync("dd_token_nobody_has_0123456789abcd"));
 
         // The token now names someone else (the directory's answer changed): its next look-up makes a new principal.
         _directory.Users.Clear();
         _directory.Add(Token, "carol");
         _time.Advance(TimeSpan.FromSeconds(4));
-        await cache.FindPrincipalAsync(Token);
-        await Eventually.TrueAsync(async () => (await cache.FindPrincipalAsync(Token))?.Identity?.Name == "carol", TimeSpan.FromSeconds(10), "the new user seen");
+        await cache.FindCallerAsync(Token);
+        await Eventually.TrueAsync(async () => (await cache.FindCallerAsync(Token))?.Name == "carol", TimeSpan.FromSeconds(10), "the new user seen");
         Assert.Equal("alice", alice.Identity?.Name);
     }
 
