@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using DeepDeploy.Gateway.Http;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 
 namespace DeepDeploy.Gateway.Auth;
@@ -26,7 +27,8 @@ public sealed class BearerAuthenticator(IOptions<GatewayOptions> gateway, Bearer
             return new(new BearerOutcome(null));
         }
 
-        var source = http.Connection.RemoteIpAddress;
+        // The feature, not HttpContext.Connection: that makes a ConnectionInfo per request on first use.
+        var source = http.Features.Get<IHttpConnectionFeature>()?.RemoteIpAddress;
         if (throttle.RetryAfter(source) is { } wait)
         {
             return new(new BearerOutcome(null, "Too many failed authentications from this address.", wait));

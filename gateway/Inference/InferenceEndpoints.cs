@@ -131,22 +131,22 @@ public static class InferenceEndpoints
         return false;
     }
 
-    /// <summary>Forwards to <paramref name="lane"/>. While it has no serving instance (a cold start can take minutes) the
-    /// request counts against the caller's max_cold_start_requests until it ends; beyond it a 429 naming the limit. A
-    /// finished deployment's requests are not held: the lane answers 503 at once.</summary>
-    static async Task ForwardLimitedAsync(HttpContext http, DeploymentLane lane, UserHold? hold, Func<Task> forward)
+    /// <summary>Null when the request may be forwarded to <paramref name="lane"/>, else the answer refusing it. While the
+    /// lane has no serving instance (a cold start can take minutes) the request counts against the caller's
+    /// max_cold_start_requests until it ends; beyond it a 429 naming the limit. A finished deployment's requests are not
+    /// held: the lane answers 503 at once. (No callback to forward: that was a closure and a state machine per request.)</summary>
+    static Task? ColdStartRefusal(HttpContext http, DeploymentLane lane, UserHold? hold)
     {
         var route = lane.Route;
         var cold = route.Instances.Count == 0 && route.Status is not (DeploymentStatus.Failed or DeploymentStatus.Stopped or DeploymentStatus.Deleted);
         if (cold && hold?.TryHoldColdStart() is { } limit)
         {
             http.Response.Headers.RetryAfter = "5";
-            await ApiErrors.Write(http, StatusCodes.Status429TooManyRequests, "cold_start_queue_full",
+            return ApiErrors.Write(http, StatusCodes.Status429TooManyRequests, "cold_start_queue_full",
                 $"You already have {limit} requests waiting for instances to start at this gateway, your limit (max_cold_start_requests). Retry once the deployment runs.", null);
-            return;
         }
 
-        await forward();
+        return null;
     }
 
     static async Task OpenAiAsync(HttpContext http, BearerCaller caller, RouteTable routes, InferenceForwarder forwarder, UserHold? hold, EngineTransformer transformer)
@@ -165,7 +165,7 @@ public static class InferenceEndpoints
         http.Timeline()?.End(GatewayStage.BodyRead);
         if (lane is not null)
         {
-            await ForwardLimitedAsync(http, lane, hold, () => forwarder.ForwardAsync(http, lane, body, transformer, native: false, policy, maxTokens));
+            await (ColdStartRefusal(http, lane, hold) ?? forwarder.ForwardAsync(http, lane, body, transformer, native: false, policy, maxTokens));
         }
     }
 
@@ -184,7 +184,8 @@ public static class InferenceEndpoints
         http.Timeline()?.End(GatewayStage.BodyRead);
         if (lane is not null)
         {
-            await ForwardLimitedAsync(http, lane, hold, () => forwarder.ForwardAsync(http, lane, body, EngineTransformer.Completions, native: true, policy, native.MaxNewTokens ?? NativeBody.DefaultMaxNewTokens));
+            await (ColdStartRefusal(http, lane, hold)
+                ?? forwarder.ForwardAsync(http, lane, body, EngineTransformer.Completions, native: true, policy, native.MaxNewTokens ?? NativeBody.DefaultMaxNewTokens));
         }
     }
 
@@ -205,7 +206,8 @@ public static class InferenceEndpoints
     }
 
     /// <summary>The caller's deployment of that name, or null after writing a 404.</summary>
-    static async Task<DeploymentLane?> ResolveAsync(HttpContext http, BearerCaller caller, RouteTable routes, string model)
+    /// <remarks>A ValueTask: it completes at once but for the first snapshot's wait, and a Task would be allocated per request.</remarks>
+    static async ValueTask<DeploymentLane?> ResolveAsync(HttpContext http, BearerCaller caller, RouteTable routes, string model)
     {
         if (!routes.Ready.IsCompleted)
         {
