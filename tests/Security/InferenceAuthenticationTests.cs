@@ -15,8 +15,7 @@ namespace DeepDeploy.Tests.Security;
 [Collection(SystemCollection.Name)]
 public sealed class InferenceAuthenticationTests
 {
-    const int FailureLimit = 12;
-
+    /// <summary>Every inference endpoint, with a model nobody has.</summary>
     static readonly (HttpMethod Method, string Path)[] Inference =
     [
         (HttpMethod.Post, "/v1/openai/chat/completions"),
@@ -24,6 +23,8 @@ public sealed class InferenceAuthenticationTests
         (HttpMethod.Get, "/v1/openai/models"),
         (HttpMethod.Post, "/v1/inference/alice/nothing"),
     ];
+
+    const int FailureLimit = 12;
 
     [Fact]
     public async Task Inference_endpoints_refuse_count_and_throttle_as_the_rest_of_the_API()
