@@ -164,6 +164,7 @@ public sealed class ControlPlaneScaleBenchmark(ITestOutputHelper output)
         var watchers = Enumerable.Range(0, gateways).Select(i => new RouteWatcher($"gw-{i:D2}")).ToArray();
         var references = watchers.Select(w => grains.CreateObjectReference<IRouteObserver>(w)).ToArray();
         var snapshots = new ConcurrentQueue<double>();
+        var renewalsTimedOut = 0;
         var renewals = Task.Run(async () =>
         {
             try
@@ -173,8 +174,16 @@ public sealed class ControlPlaneScaleBenchmark(ITestOutputHelper output)
                     await Task.WhenAll(watchers.Select(async (w, i) =>
                     {
                         var start = Stopwatch.GetTimestamp();
-                        await Task.WhenAll(shards.Select(shard => shard.Subscribe(w.Id, references[i])));
-                        snapshots.Enqueue(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                        try
+                        {
+                            await Task.WhenAll(shards.Select(shard => shard.Subscribe(w.Id, references[i])));
+                            snapshots.Enqueue(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                        }
+                        catch (TimeoutException)
+                        {
+                            // Overload is the finding (session 11's run C ended here): counted, and the next renewal tries again.
+                            Interlocked.Increment(ref renewalsTimedOut);
+                        }
                     }));
                     await Task.Delay(RouteRenewal, stop.Token);
                 }
@@ -253,7 +262,7 @@ public sealed class ControlPlaneScaleBenchmark(ITestOutputHelper output)
         Row("placement: FindNodes from the deployment (target p99 ≤ 20 ms)", Summary(probe.PlacementMs));
         Row("create → first instance scheduled (target p99 ≤ 100 ms)", Summary(scheduled));
         Row($"route change → all {gateways} gateways (target p99 ≤ 1000 ms)", Summary(fanOut));
-        Row("route subscription renewal (snapshot)", Summary(snapshots));
+        Row("route subscription renewal (snapshot)", FormattableString.Invariant($"{Summary(snapshots)}; {renewalsTimedOut} timed out"));
         Row("node heartbeat round trip during the storm", Summary(stormBeats));
         Row("idle grain call round trip during the storm (same path, no registry queue)", Summary(pings));
         Row("100 ms heartbeat tick fired late by (thread-pool starvation)", Summary(tickLag));
