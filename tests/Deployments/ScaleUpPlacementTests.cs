@@ -1,14 +1,19 @@
 using DeepDeploy.Contracts.Deployments;
 using DeepDeploy.Contracts.Users;
+using DeepDeploy.Grains;
 using DeepDeploy.Grains.Deployments;
+using DeepDeploy.Grains.Users;
 using DeepDeploy.Tests.Cluster;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
+using Orleans.Storage;
 
 namespace DeepDeploy.Tests.Deployments;
 
 /// <summary>A scale-up's instances placed at once on a TestingHost cluster of two simulated 8-GPU nodes (real quota,
 /// registry, arbiter-free placement and node grains): one state write records every intent before the nodes are asked,
-/// and whatever was not placed (the owner's limit, the fair share, full nodes) gives exactly its reservation back.</summary>
+/// and whatever was not placed (the owner's limit, the fair share, full nodes) gives exactly its reservation back; a
+/// tick that cannot place does not reserve at all.</summary>
 public sealed class ScaleUpPlacementTests
 {
     const string User = "team";
@@ -55,7 +60,37 @@ public sealed class ScaleUpPlacementTests
         Assert.Equal(2, await ReservedAsync(sim, "small"));
     }
 
+    /// <summary>Session 10: every tick of a deployment waiting for GPUs reserved its instances on the owner's quota (a
+    /// state write) and released them (another), and those writes queued on the quota grain of 20 deployments' owner.</summary>
+    [Fact]
+    public async Task A_deployment_waiting_for_gpus_does_not_write_its_owners_quota_on_its_ticks()
+    {
+        await using var sim = await SimulatedCluster.StartAsync(new SimulatedClusterOptions { Silos = 1, Nodes = 2, InMemoryStorage = true });
+        await sim.NodesRegistered;
+        await sim.CreateUserAsync(User, gpuLimit: 100);
+        Assert.Equal(2, (await PlaceAsync(sim, User, numGpus: 8, count: 2)).Placed.Count);
+        var version = await QuotaVersionAsync(sim, User);
+
+        // Three ticks with every node full, then three with the fair share granting nothing.
+        var (placer, state) = NewDeployment(sim, User, numGpus: 1, count: 2);
+        foreach (var granted in new int?[] { null, null, null, 0, 0, 0 })
+        {
+            var tick = await PlaceAsync(placer, state, count: 2, granted);
+            Assert.Empty(tick.Placed);
+            Assert.True(placer.WaitsForCapacity, placer.Refusal);
+        }
+
+        Assert.Equal(version, await QuotaVersionAsync(sim, User));
+        Assert.Equal(16, await ReservedAsync(sim, User));
+    }
+
     static async Task<Placement> PlaceAsync(SimulatedCluster sim, string user, int numGpus, int count, int? granted = null)
+    {
+        var (placer, state) = NewDeployment(sim, user, numGpus, count);
+        return await PlaceAsync(placer, state, count, granted);
+    }
+
+    static (InstancePlacer Placer, DeploymentState State) NewDeployment(SimulatedCluster sim, string user, int numGpus, int count)
     {
         var deployId = DeploymentIds.New();
         var state = new DeploymentState
@@ -65,7 +100,11 @@ public sealed class ScaleUpPlacementTests
             Commit = new string('a', 40),
             WeightsFile = "model.gguf",
         };
-        var placer = new InstancePlacer(deployId, sim.Grains, TimeProvider.System, new DeploymentOptions(), NullLogger.Instance);
+        return (new InstancePlacer(deployId, sim.Grains, TimeProvider.System, new DeploymentOptions(), NullLogger.Instance), state);
+    }
+
+    static async Task<Placement> PlaceAsync(InstancePlacer placer, DeploymentState state, int count, int? granted)
+    {
         var saves = 0;
         var placed = await placer.PlaceAsync(state, count, save: () =>
         {
@@ -76,6 +115,15 @@ public sealed class ScaleUpPlacementTests
             return Task.CompletedTask;
         }, mayPlace: n => Task.FromResult(granted is { } g ? (g, (string?)"waiting in the test's line") : (n, null)));
         return new Placement(placer, state, placed, saves);
+    }
+
+    /// <summary>The quota's saved version (the storage's ETag): unchanged means not written.</summary>
+    static async Task<string?> QuotaVersionAsync(SimulatedCluster sim, string user)
+    {
+        var storage = sim.Cluster.GetSiloServiceProvider(sim.Cluster.Silos[0].SiloAddress).GetRequiredKeyedService<IGrainStorage>(StorageNames.Default);
+        var saved = new GrainState<UserQuotaState>(new UserQuotaState());
+        await storage.ReadStateAsync("user", sim.Grains.GetGrain<IUserQuotaGrain>(user).GetGrainId(), saved);
+        return saved.ETag;
     }
 
     static async Task<int> ReservedAsync(SimulatedCluster sim, string user) =>

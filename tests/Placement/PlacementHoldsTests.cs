@@ -27,6 +27,30 @@ public sealed class PlacementHoldsTests
         Assert.Equal(2, holds.HeldGpus);
     }
 
+    /// <summary>Session 10 held only the first candidate: the second caller here got "b" first, which the first caller's
+    /// second instance was about to take.</summary>
+    [Fact]
+    public void A_placement_of_several_instances_holds_a_candidate_for_each()
+    {
+        var holds = new PlacementHolds(_time);
+        NodeCapacity[] view = [Node("a", 1), Node("b", 1), Node("c", 8)];
+
+        Assert.Equal(["a", "b", "c"], holds.Rank(view, Gpu, 1, instances: 2));
+        Assert.Equal(2, holds.HeldGpus);
+        Assert.Equal(["c"], holds.Rank(view, Gpu, 1));
+    }
+
+    [Fact]
+    public void Instances_given_round_the_candidates_hold_a_node_only_while_it_has_room()
+    {
+        var holds = new PlacementHolds(_time);
+        Assert.Equal(["n"], holds.Rank([Node("n", 6)], Gpu, 4, instances: 3));
+        Assert.Equal(4, holds.HeldGpus);
+
+        Assert.Equal(["m", "n"], holds.Rank([Node("m", 4), Node("n", 8)], Gpu, 2, instances: 3));
+        Assert.Equal(4 + 6, holds.HeldGpus);
+    }
+
     [Fact]
     public void Without_holds_both_would_get_the_same_node()
     {

@@ -27,12 +27,13 @@ public interface INodeRegistryGrain : IGrainWithStringKey
 
     /// <summary>Live nodes that can hold an instance of <paramref name="numGpus"/> GPUs of <paramref name="gpuType"/>,
     /// best first (see PlacementPolicy): spread over <paramref name="replicasOnNode"/>, away from
-    /// <paramref name="avoid"/>, best fit. The first one's GPUs are held for the caller for a moment (until the node's
-    /// push shows them taken, at most PlacementHolds.HoldFor), so concurrent callers get different first candidates.
+    /// <paramref name="avoid"/>, best fit. For each of <paramref name="instances"/> (given round the candidates, as the
+    /// caller places them) the candidate's GPUs are held for the caller for a moment (until the node's push shows them
+    /// taken, at most PlacementHolds.HoldFor), so concurrent callers get different candidates.
     /// Interleaves (it awaits nothing): placement never waits behind a capacity write; a capacity not yet saved may be
     /// read, and the node grain's reservation stays the arbiter.</summary>
     [AlwaysInterleave]
-    Task<IReadOnlyList<string>> FindNodes(string gpuType, int numGpus, IReadOnlyDictionary<string, int> replicasOnNode, IReadOnlyList<string> avoid);
+    Task<IReadOnlyList<string>> FindNodes(string gpuType, int numGpus, int instances, IReadOnlyDictionary<string, int> replicasOnNode, IReadOnlyList<string> avoid);
 
     Task<IReadOnlyList<NodeCapacity>> List();
 

@@ -5,15 +5,27 @@ using Microsoft.Extensions.Logging;
 
 namespace DeepDeploy.Grains.Deployments;
 
-/// <summary>Places a deployment's missing instances at once: reserves their GPUs against the owner's quota (one call), asks
-/// the fair share how many may go now and the node registry once where they fit (spread over nodes, away from recently
-/// troubled ones, best fit), records every intent with one state write and asks the nodes in parallel. What it could not
+/// <summary>Places a deployment's missing instances at once: asks the fair share how many may go now and the node registry
+/// once where they fit (spread over nodes, away from recently troubled ones, best fit), reserves their GPUs against the
+/// owner's quota (one call), records every intent with one state write and asks the nodes in parallel. What it could not
 /// place gives its reservation back. It also watches for an instance that no live node can ever hold
-/// (<see cref="GiveUp"/>); that watch is in memory: a new activation starts it afresh.</summary>
+/// (<see cref="GiveUp"/>); that watch is in memory: a new activation starts it afresh.
+/// <para>The quota is reserved only once the fair share and the registry said the instances can go: a deployment waiting
+/// for GPUs asks on every tick, and reserving then releasing would write its owner's quota state twice per tick (session
+/// 10: those writes queued 20 deployments deep on each owner's quota grain). Why this order keeps the GPU limit exact:
+/// the quota grain alone decides, one reservation at a time, so no order of calls can put an owner over its limit; the
+/// registry's answer only picks nodes. Why it leaks nothing: a reservation is made for the instance ids this tick would
+/// record (<c>deployId-seq</c> after <see cref="DeploymentState.NextInstance"/>) and is released when not placed; if the
+/// activation dies between the reservation and the record, the next tick reserves the same ids again, which the quota
+/// counts once. After a tick that met the owner's limit the quota is asked first (a reservation that finds no room writes
+/// nothing), so that a deployment at its limit neither claims a fair share nor holds GPUs in the registry on every tick
+/// for instances it cannot reserve.</para></summary>
 public sealed class InstancePlacer(string deployId, IGrainFactory grains, TimeProvider time, DeploymentOptions options, ILogger log)
 {
     /// <summary>How long a node where an instance failed or was lost is placed last.</summary>
     static readonly TimeSpan TroubleMemory = TimeSpan.FromMinutes(5);
+
+    const string OwnerLimit = "the owner's GPU limit is reached";
 
     /// <summary>Since when (in which run of the deployment) placements found no node that could ever hold the instance.</summary>
     (int Run, DateTimeOffset Since)? _unplaceable;
@@ -30,43 +42,42 @@ public sealed class InstancePlacer(string deployId, IGrainFactory grains, TimePr
     /// <param name="deployment">The deployment's state; the new instances are recorded in it.</param>
     /// <param name="count">How many instances to add.</param>
     /// <param name="save">Persists that state: the intents are recorded before a node is asked, one write per round.</param>
-    /// <param name="mayPlace">Asked once the owner's quota holds the GPUs of n instances: how many of them may be placed
-    /// now, and when fewer, why the rest waits for its turn.</param>
+    /// <param name="mayPlace">Asked before the registry: how many of n instances may be placed now, and when fewer, why
+    /// the rest waits for its turn.</param>
     /// <returns>Where instances were placed; when fewer than <paramref name="count"/>, <see cref="Refusal"/> says why.</returns>
     public async Task<IReadOnlyList<NodeAllocation>> PlaceAsync(DeploymentState deployment, int count, Func<Task> save, Func<int, Task<(int Allowed, string? Wait)>> mayPlace)
     {
+        var quotaFirst = Refusal == OwnerLimit;
         Refusal = null;
         WaitsForCapacity = false;
         var spec = deployment.Spec!;
         var quota = grains.GetGrain<IUserQuotaGrain>(spec.Owner);
         var pending = Enumerable.Range(deployment.NextInstance + 1, count).ToList();
-        var reserved = await quota.TryReserveGpusForEach(Ids(pending), spec.NumGpus);
-        if (reserved < count)
-        {
-            Refuse("the owner's GPU limit is reached", capacity: false);
-            pending = pending[..reserved];
-        }
+        var reserved = new List<int>();
 
         // Each later step's refusal replaces the earlier one: it concerns instances before those refused earlier.
+        if (quotaFirst)
+        {
+            pending = await ReserveAsync(pending);
+        }
+
         if (pending.Count > 0)
         {
             var (allowed, wait) = await mayPlace(pending.Count);
             allowed = Math.Clamp(allowed, 0, pending.Count);
             if (allowed < pending.Count)
             {
-                await quota.ReleaseGpusOfEach(Ids(pending[allowed..]));
                 pending = pending[..allowed];
                 Refuse(wait ?? "waiting for free GPUs", capacity: true);
             }
         }
 
-        if (pending.Count == 0)
+        List<string> candidates = pending.Count > 0 ? [.. await FindNodesAsync(deployment, pending.Count)] : [];
+        if (candidates.Count > 0 && !quotaFirst)
         {
-            return [];
+            pending = await ReserveAsync(pending);
         }
 
-        var candidates = (await FindNodesAsync(deployment)).ToList();
-        var asked = candidates.Count > 0;
         var placed = new List<NodeAllocation>();
         while (pending.Count > 0 && candidates.Count > 0)
         {
@@ -88,28 +99,43 @@ public sealed class InstancePlacer(string deployId, IGrainFactory grains, TimePr
                     candidates.Remove(node);
                 }
             }
-        }
 
-        if (pending.Count > 0)
-        {
-            if (asked)
+            if (candidates.Count == 0)
             {
                 // Every candidate refused or did not answer (the ones that took instances are full now).
                 Refuse($"no node has {spec.NumGpus} free {spec.Gpu} GPU(s)", capacity: true);
             }
+        }
 
-            await quota.ReleaseGpusOfEach(Ids(pending));
+        // Whatever was reserved and is not recorded (the fair share, the registry or the nodes said no).
+        var unplaced = reserved.Where(seq => !deployment.Instances.ContainsKey(Id(seq))).ToList();
+        if (unplaced.Count > 0)
+        {
+            await quota.ReleaseGpusOfEach(Ids(unplaced));
         }
 
         return placed;
+
+        async Task<List<int>> ReserveAsync(List<int> seqs)
+        {
+            var room = await quota.TryReserveGpusForEach(Ids(seqs), spec.NumGpus);
+            reserved.AddRange(seqs[..room]);
+            if (room < seqs.Count)
+            {
+                Refuse(OwnerLimit, capacity: false);
+            }
+
+            return seqs[..room];
+        }
     }
 
     string Id(int seq) => $"{deployId}-{seq}";
 
     List<string> Ids(IEnumerable<int> seqs) => seqs.Select(Id).ToList();
 
-    /// <summary>The live nodes that can hold one instance, best first; none: says why (busy, or never fits).</summary>
-    async Task<IReadOnlyList<string>> FindNodesAsync(DeploymentState deployment)
+    /// <summary>The live nodes that can hold one instance, best first, with one held for each of <paramref name="instances"/>;
+    /// none: says why (busy, or never fits).</summary>
+    async Task<IReadOnlyList<string>> FindNodesAsync(DeploymentState deployment, int instances)
     {
         var spec = deployment.Spec!;
         var now = time.GetUtcNow();
@@ -120,7 +146,7 @@ public sealed class InstancePlacer(string deployId, IGrainFactory grains, TimePr
 
         var replicas = deployment.Instances.Values.Where(i => !i.Stopping).GroupBy(i => i.Node).ToDictionary(g => g.Key, g => g.Count());
         var nodes = await grains.GetGrain<INodeRegistryGrain>(INodeRegistryGrain.Key)
-            .FindNodes(spec.Gpu, spec.NumGpus, replicas, deployment.TroubledNodes.Keys.ToArray());
+            .FindNodes(spec.Gpu, spec.NumGpus, instances, replicas, deployment.TroubledNodes.Keys.ToArray());
         if (nodes.Count > 0)
         {
             _unplaceable = null;

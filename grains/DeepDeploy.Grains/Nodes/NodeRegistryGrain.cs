@@ -79,8 +79,8 @@ public sealed class NodeRegistryGrain(
 
     public Task<DateTimeOffset?> LastReport(string node) => Task.FromResult(LastReportOf(node));
 
-    public Task<IReadOnlyList<string>> FindNodes(string gpuType, int numGpus, IReadOnlyDictionary<string, int> replicasOnNode, IReadOnlyList<string> avoid) =>
-        Task.FromResult(_holds.Rank(Live(), gpuType, numGpus, replicasOnNode, avoid));
+    public Task<IReadOnlyList<string>> FindNodes(string gpuType, int numGpus, int instances, IReadOnlyDictionary<string, int> replicasOnNode, IReadOnlyList<string> avoid) =>
+        Task.FromResult(_holds.Rank(Live(), gpuType, numGpus, replicasOnNode, avoid, instances));
 
     public Task<IReadOnlyList<NodeCapacity>> List() =>
         Task.FromResult<IReadOnlyList<NodeCapacity>>(Live().OrderBy(n => n.Node, StringComparer.Ordinal).ToArray());

@@ -5,18 +5,21 @@ namespace DeepDeploy.Grains.Nodes;
 /// <summary>
 /// The GPUs the registry just handed out, so that concurrent placements stop racing for the same node: without them,
 /// every placement ranked before the first one's node pushes its new capacity gets the same best fit, and all but
-/// one are refused by the node and try the next. <see cref="Rank"/> holds its first candidate's GPUs for the caller;
-/// a hold counts as taken in the ranking until that node's push shows them taken (its free GPUs of the type drop by
-/// the held count, oldest hold first) or <see cref="HoldFor"/> passes. Holds live in the registry's memory only:
-/// they order placements, never change what the registry lists or saves; the node grain's reservation stays the
-/// arbiter.
+/// one are refused by the node and try the next. <see cref="Rank"/> holds a candidate's GPUs for each instance the
+/// caller places (round the candidates, as <c>InstancePlacer</c> gives them out; session 10 held only the first
+/// candidate, and a caller placing several instances raced others for the rest: 6 <c>StartInstance</c> calls per
+/// placement at 1,000 nodes). A hold counts as taken in the ranking until that node's push shows them taken (its free
+/// GPUs of the type drop by the held count, oldest hold first) or <see cref="HoldFor"/> passes. Holds live in the
+/// registry's memory only: they order placements, never change what the registry lists or saves; the node grain's
+/// reservation stays the arbiter.
 /// </summary>
 public sealed class PlacementHolds(TimeProvider time)
 {
-    /// <summary>How long a hold counts without the node's push: a loaded placement's round trip (record the intent,
-    /// start on the node, the node's push) stays well under it, and a placement that never reached the node (its
-    /// caller failed) keeps those GPUs out of the ranking for no longer.</summary>
-    public static readonly TimeSpan HoldFor = TimeSpan.FromSeconds(2);
+    /// <summary>How long a hold counts without the node's push: a loaded placement's round trip (reserve the quota,
+    /// record the intent, start on the node, the node's push) stays under it (at 1,000 nodes on 2 loaded cores it took
+    /// seconds, longer than the 2 s of session 10), and a placement that never reached the node (its caller failed)
+    /// keeps those GPUs out of the ranking for no longer.</summary>
+    public static readonly TimeSpan HoldFor = TimeSpan.FromSeconds(5);
 
     readonly Dictionary<string, List<(string Gpu, int Count, DateTimeOffset Until)>> _held = new(StringComparer.Ordinal);
 
@@ -30,21 +33,38 @@ public sealed class PlacementHolds(TimeProvider time)
         }
     }
 
-    /// <summary><see cref="PlacementPolicy.Rank"/> over the nodes' free GPUs less those held; the first candidate's
-    /// <paramref name="numGpus"/> GPUs are then held for the caller, who starts its instance there.</summary>
+    /// <summary><see cref="PlacementPolicy.Rank"/> over the nodes' free GPUs less those held; then, for each of
+    /// <paramref name="instances"/> given round the candidates, that candidate's <paramref name="numGpus"/> GPUs are
+    /// held for the caller while it has them free (a candidate a second instance would not fit is not held twice).</summary>
     public IReadOnlyList<string> Rank(IEnumerable<NodeCapacity> nodes, string gpuType, int numGpus,
-        IReadOnlyDictionary<string, int>? replicasOnNode = null, IReadOnlyCollection<string>? avoid = null)
+        IReadOnlyDictionary<string, int>? replicasOnNode = null, IReadOnlyCollection<string>? avoid = null, int instances = 1)
     {
         Expire();
-        var ranked = PlacementPolicy.Rank(_held.Count == 0 ? nodes : nodes.Select(LessHeld), gpuType, numGpus, replicasOnNode, avoid);
-        if (ranked.Count > 0)
+        var view = (_held.Count == 0 ? nodes : nodes.Select(LessHeld)).ToList();
+        var ranked = PlacementPolicy.Rank(view, gpuType, numGpus, replicasOnNode, avoid);
+        if (ranked.Count == 0)
         {
-            if (!_held.TryGetValue(ranked[0], out var holds))
+            return ranked;
+        }
+
+        var given = ranked.Take(instances).ToHashSet(StringComparer.Ordinal);
+        var free = view.Where(n => given.Contains(n.Node)).ToDictionary(n => n.Node, n => n.Free.GetValueOrDefault(gpuType), StringComparer.Ordinal);
+        var until = time.GetUtcNow() + HoldFor;
+        for (var i = 0; i < instances; i++)
+        {
+            var node = ranked[i % ranked.Count];
+            if (free[node] < numGpus)
             {
-                _held[ranked[0]] = holds = [];
+                continue;
             }
 
-            holds.Add((gpuType, numGpus, time.GetUtcNow() + HoldFor));
+            free[node] -= numGpus;
+            if (!_held.TryGetValue(node, out var holds))
+            {
+                _held[node] = holds = [];
+            }
+
+            holds.Add((gpuType, numGpus, until));
         }
 
         return ranked;
