@@ -25,7 +25,7 @@ public sealed class FakeEngine(int maxBatchSize, double tokensPerSecond, int tok
 
     protected override BatchSequence Begin(GenerationRequest request) => new(request);
 
-    protected override async ValueTask<int> StepAsync(List<BatchSequence> batch, CancellationToken stop)
+    protected override int Step(List<BatchSequence> batch, CancellationToken stop)
     {
         if (_nextStep is null)
         {
@@ -67,7 +67,7 @@ public sealed class FakeEngine(int maxBatchSize, double tokensPerSecond, int tok
         var wait = _nextStep.Value - elapsed;
         if (wait > TimeSpan.Zero)
         {
-            await Task.Delay(wait, time, stop);
+            Task.Delay(wait, time, stop).GetAwaiter().GetResult(); // the loop's own thread: it may block
         }
         else if (wait < -_step * 10)
         {
