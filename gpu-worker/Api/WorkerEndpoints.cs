@@ -148,7 +148,10 @@ public static class WorkerEndpoints
         var maxTokens = Math.Min(request.MaxTokens, budget - tokens.Length);
         var seed = request.Seed is { } s ? unchecked((uint)s) : (uint)Random.Shared.Next();
         var generation = new GenerationRequest(tokens, maxTokens,
-            new SamplingOptions(request.Temperature, request.TopP, seed), request.Stop, ctx.RequestAborted);
+            new SamplingOptions(request.Temperature, request.TopP, seed), request.Stop, ctx.RequestAborted)
+        {
+            HoldText = !request.Stream,
+        };
 
         if (host.Phase != WorkerPhase.Ready || !engine.TryEnqueue(generation))
         {

@@ -5,11 +5,15 @@ using LLama.Native;
 namespace DeepDeploy.GpuWorker.Engine;
 
 /// <summary>
-/// The continuous-batching loop both engines share. One background loop owns the batch: it admits queued requests
-/// (FIFO) while fewer than max_batch_size sequences are held, runs one engine step for the live ones, releases
-/// sequences that were answered or whose client went away, and waits for work when the batch is empty. On shutdown
-/// every held and queued request fails. An engine supplies only how a sequence starts (<see cref="Begin"/>), one
-/// step (<see cref="StepAsync"/>) and, if it must wait, when a sequence can be released (<see cref="CanRelease"/>).
+/// The continuous-batching loop both engines share. One loop owns the batch: it admits queued requests (FIFO) while
+/// fewer than max_batch_size sequences are held, runs one engine step for the live ones, releases sequences that
+/// were answered or whose client went away, and waits for work when the batch is empty. On shutdown every held and
+/// queued request fails. An engine supplies only how a sequence starts (<see cref="Begin"/>), one step
+/// (<see cref="Step"/>) and, if it must wait, when a sequence can be released (<see cref="CanRelease"/>).
+/// The loop runs on one dedicated thread for the engine's whole life, and a step runs on it synchronously: llama.cpp
+/// (OpenMP) makes every thread that calls llama_decode the master of a thread team of its own, and decoding from
+/// varying thread-pool threads left more OpenMP threads than cores, whose barrier waits then sleep instead of spin
+/// (docs/worker.md). The thread blocks while there is no work.
 /// </summary>
 public abstract class BatchingLoop<TSequence>(int maxBatchSize, int tokensPerSequence, WorkerMetrics metrics, ILogger log)
     : IGenerationEngine
@@ -20,7 +24,8 @@ public abstract class BatchingLoop<TSequence>(int maxBatchSize, int tokensPerSeq
     readonly Channel<GenerationRequest> _incoming =
         Channel.CreateUnbounded<GenerationRequest>(new UnboundedChannelOptions { SingleReader = true });
     readonly CancellationTokenSource _stop = new();
-    Task? _loop;
+    readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    Thread? _loop;
 
     public int TokensPerSequence => tokensPerSequence;
 
@@ -32,7 +37,16 @@ public abstract class BatchingLoop<TSequence>(int maxBatchSize, int tokensPerSeq
 
     public abstract LLamaToken[] Tokenize(string text, bool special);
 
-    public void Start() => _loop ??= Task.Run(() => RunAsync(_stop.Token));
+    public void Start()
+    {
+        if (_loop is not null)
+        {
+            return;
+        }
+
+        _loop = new Thread(() => Run(_stop.Token)) { Name = "DeepDeploy batching loop", IsBackground = true };
+        _loop.Start();
+    }
 
     public bool TryEnqueue(GenerationRequest request)
     {
@@ -64,9 +78,9 @@ public abstract class BatchingLoop<TSequence>(int maxBatchSize, int tokensPerSeq
     /// <summary>Starts a sequence for an admitted request, or answers the request with a failure and returns null.</summary>
     protected abstract TSequence? Begin(GenerationRequest request);
 
-    /// <summary>One step for the live sequences in <paramref name="batch"/>; returns the tokens generated. The step
-    /// answers the sequences that end; it may fail them all through <see cref="FailAll"/>.</summary>
-    protected abstract ValueTask<int> StepAsync(List<TSequence> batch, CancellationToken stop);
+    /// <summary>One step for the live sequences in <paramref name="batch"/>, on the loop's thread; returns the tokens
+    /// generated. The step answers the sequences that end; it may fail them all through <see cref="FailAll"/>.</summary>
+    protected abstract int Step(List<TSequence> batch, CancellationToken stop);
 
     /// <summary>Whether an answered or abandoned sequence may leave the batch now.</summary>
     protected virtual bool CanRelease(TSequence sequence) => true;
@@ -96,7 +110,7 @@ public abstract class BatchingLoop<TSequence>(int maxBatchSize, int tokensPerSeq
         batch.Clear();
     }
 
-    async Task RunAsync(CancellationToken stop)
+    void Run(CancellationToken stop)
     {
         var batch = new List<TSequence>();
         try
@@ -106,7 +120,7 @@ public abstract class BatchingLoop<TSequence>(int maxBatchSize, int tokensPerSeq
                 if (batch.Count == 0)
                 {
                     metrics.SetRunning(0);
-                    if (!await _incoming.Reader.WaitToReadAsync(stop))
+                    if (!WaitForWork(stop))
                     {
                         break;
                     }
@@ -120,7 +134,7 @@ public abstract class BatchingLoop<TSequence>(int maxBatchSize, int tokensPerSeq
                     continue;
                 }
 
-                metrics.AddGeneratedTokens(await StepAsync(batch, stop));
+                metrics.AddGeneratedTokens(Step(batch, stop));
                 ReleaseEnded(batch);
             }
         }
@@ -142,7 +156,15 @@ public abstract class BatchingLoop<TSequence>(int maxBatchSize, int tokensPerSeq
             }
 
             metrics.SetRunning(0);
+            _stopped.TrySetResult();
         }
+    }
+
+    /// <summary>Blocks the loop's thread until a request is queued; false once the queue is closed.</summary>
+    bool WaitForWork(CancellationToken stop)
+    {
+        var wait = _incoming.Reader.WaitToReadAsync(stop);
+        return wait.IsCompleted ? wait.Result : wait.AsTask().GetAwaiter().GetResult();
     }
 
     void Admit(List<TSequence> batch)
@@ -186,13 +208,7 @@ public abstract class BatchingLoop<TSequence>(int maxBatchSize, int tokensPerSeq
         await _stop.CancelAsync();
         if (_loop is not null)
         {
-            try
-            {
-                await _loop;
-            }
-            catch (OperationCanceledException)
-            {
-            }
+            await _stopped.Task;
         }
 
         _stop.Dispose();

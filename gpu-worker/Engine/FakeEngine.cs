@@ -25,7 +25,7 @@ public sealed class FakeEngine(int maxBatchSize, double tokensPerSecond, int tok
 
     protected override BatchSequence Begin(GenerationRequest request) => new(request);
 
-    protected override async ValueTask<int> StepAsync(List<BatchSequence> batch, CancellationToken stop)
+    protected override int Step(List<BatchSequence> batch, CancellationToken stop)
     {
         if (_nextStep is null)
         {
@@ -34,6 +34,17 @@ public sealed class FakeEngine(int maxBatchSize, double tokensPerSecond, int tok
             _nextStep = TimeSpan.Zero;
         }
 
+        // The step's end is set before its tokens are written: a reader that saw them and then moves a fake clock
+        // on must find the timer already there (the loop's thread may not have run on yet).
+        _nextStep += _step;
+        var elapsed = time.GetElapsedTime(_pacedSince);
+        var wait = _nextStep.Value - elapsed;
+        if (wait < -_step * 10)
+        {
+            _nextStep = elapsed; // fell far behind (e.g. a GC pause): do not burst to catch up
+        }
+
+        var end = wait > TimeSpan.Zero ? Task.Delay(wait, time, stop) : Task.CompletedTask;
         var generated = 0;
         bool anyLive;
         do
@@ -58,22 +69,11 @@ public sealed class FakeEngine(int maxBatchSize, double tokensPerSecond, int tok
 
         if (!anyLive)
         {
-            _nextStep = null;
+            _nextStep = null; // the next request starts at once; the timer is left to fire unobserved
             return generated;
         }
 
-        _nextStep += _step;
-        var elapsed = time.GetElapsedTime(_pacedSince);
-        var wait = _nextStep.Value - elapsed;
-        if (wait > TimeSpan.Zero)
-        {
-            await Task.Delay(wait, time, stop);
-        }
-        else if (wait < -_step * 10)
-        {
-            _nextStep = elapsed; // fell far behind (e.g. a GC pause): do not burst to catch up
-        }
-
+        end.GetAwaiter().GetResult(); // the loop's own thread: it may block
         return generated;
     }
 }

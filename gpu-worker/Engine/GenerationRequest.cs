@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text;
 using System.Threading.Channels;
 using LLama.Native;
 
@@ -13,6 +14,7 @@ public sealed class GenerationRequest
 {
     readonly Channel<GenerationEvent> _events =
         Channel.CreateUnbounded<GenerationEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    StringBuilder? _heldText;
 
     public GenerationRequest(LLamaToken[] promptTokens, int maxTokens, SamplingOptions sampling,
         IReadOnlyList<string> stop, CancellationToken cancellation)
@@ -41,6 +43,11 @@ public sealed class GenerationRequest
 
     public ChannelReader<GenerationEvent> Events => _events.Reader;
 
+    /// <summary>The caller uses the text only at the end (a non-streaming answer): the engine holds it and writes it
+    /// as one <see cref="TextDelta"/> just before <see cref="GenerationFinished"/>, instead of waking the reader
+    /// (a thread-pool thread, off the engine's cores) for every token.</summary>
+    public bool HoldText { get; init; }
+
     /// <summary>Stopwatch timestamps of the request's life, for its spans and metrics; written by the engine's loop
     /// before the final event, so a reader that got that event sees them.</summary>
     public long Enqueued { get; }
@@ -57,10 +64,25 @@ public sealed class GenerationRequest
     /// <summary>Answered (finished or failed; 0 until then).</summary>
     public long Ended { get; internal set; }
 
-    internal void Emit(GenerationEvent e) => _events.Writer.TryWrite(e);
+    internal void Emit(TextDelta delta)
+    {
+        if (HoldText)
+        {
+            (_heldText ??= new StringBuilder()).Append(delta.Text);
+        }
+        else
+        {
+            _events.Writer.TryWrite(delta);
+        }
+    }
 
     internal void Complete(GenerationEvent? final = null)
     {
+        if (final is GenerationFinished && _heldText is { Length: > 0 })
+        {
+            _events.Writer.TryWrite(new TextDelta(_heldText.ToString()));
+        }
+
         if (final is not null)
         {
             _events.Writer.TryWrite(final);

@@ -1,7 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text;
 using LLama;
-using LLama.Batched;
 using LLama.Common;
 using LLama.Native;
 using LLama.Sampling;
@@ -9,20 +8,20 @@ using LLama.Sampling;
 namespace DeepDeploy.GpuWorker.Engine;
 
 /// <summary>
-/// Continuous batching over one <see cref="BatchedExecutor"/>: each step is ONE llama_decode of every live
+/// Continuous batching over one <see cref="DecodeContext"/>: each step is ONE llama_decode of every live
 /// sequence's next token plus up to <paramref name="prefillChunk"/> prompt tokens of admitted sequences (a long prompt
 /// is prefilled over several steps, so it does not stall the running ones), then every sequence whose prompt is
 /// done is sampled. A new request first copies the longest prefix it shares with a running or recently finished
 /// sequence (<see cref="PrefixCache{T}"/>; llama.cpp's sequence copy shares the KV cells) and prefills only the rest.
-/// The <see cref="BatchingLoop{TSequence}"/> owns the executor; nothing else touches it.
+/// The <see cref="BatchingLoop{TSequence}"/> owns the context and decodes on its own thread; nothing else touches it.
 /// </summary>
 public sealed class InferenceEngine(LLamaWeights weights, ModelParams contextParams, int maxBatchSize,
     int tokensPerSequence, int prefillChunk, int prefixCacheTokens, int prefixCacheEntries, WorkerMetrics metrics,
     ILogger<InferenceEngine> log)
     : BatchingLoop<LlamaSequence>(maxBatchSize, tokensPerSequence, metrics, log)
 {
-    BatchedExecutor _executor = new(weights, contextParams);
-    readonly PrefixCache<Conversation> _cache = new(prefixCacheTokens, prefixCacheEntries, static c => c.Dispose());
+    DecodeContext _decoder = new(weights, contextParams);
+    readonly PrefixCache<KvSequence> _cache = new(prefixCacheTokens, prefixCacheEntries, static kv => kv.Dispose());
     int _noKvSlotStreak;
     int _heldTokens;
 
@@ -31,16 +30,16 @@ public sealed class InferenceEngine(LLamaWeights weights, ModelParams contextPar
 
     protected override LlamaSequence? Begin(GenerationRequest request)
     {
-        Conversation? conversation = null;
+        KvSequence? kv = null;
         ISamplingPipeline? pipeline = null;
         try
         {
-            conversation = _executor.Create();
+            kv = _decoder.Create();
             pipeline = CreatePipeline(request.Sampling);
-            var entry = _cache.AddLive(conversation);
-            var cached = ReusePrefix(conversation, entry, request.PromptTokens);
+            var entry = _cache.AddLive(kv);
+            var cached = ReusePrefix(kv, entry, request.PromptTokens);
             request.CachedTokens = cached;
-            return new LlamaSequence(request, conversation, pipeline, new StreamingTokenDecoder(Encoding.UTF8, weights), entry)
+            return new LlamaSequence(request, kv, pipeline, new StreamingTokenDecoder(Encoding.UTF8, weights), entry)
             {
                 PromptFed = cached,
             };
@@ -48,15 +47,15 @@ public sealed class InferenceEngine(LLamaWeights weights, ModelParams contextPar
         catch (Exception ex)
         {
             Log.LogError(ex, "Could not start a sequence");
-            conversation?.Dispose();
+            kv?.Dispose();
             pipeline?.Dispose();
             request.Complete(new GenerationFailed($"could not start generation: {ex.Message}"));
             return null;
         }
     }
 
-    /// <summary>Copies the cells of the longest cached prefix into the new conversation; returns its length.</summary>
-    int ReusePrefix(Conversation conversation, PrefixEntry<Conversation> entry, LLamaToken[] prompt)
+    /// <summary>Copies the cells of the longest cached prefix into the new sequence; returns its length.</summary>
+    int ReusePrefix(KvSequence kv, PrefixEntry<KvSequence> entry, LLamaToken[] prompt)
     {
         if (!_cache.Enabled)
         {
@@ -70,42 +69,36 @@ public sealed class InferenceEngine(LLamaWeights weights, ModelParams contextPar
             return 0;
         }
 
-        var from = source.Holder.ConversationId;
-        var handle = _executor.Context.NativeHandle;
-        conversation.Modify((_, _) =>
-        {
-            handle.MemorySequenceCopy(from, conversation.ConversationId, 0, length);
-            return length;
-        });
+        _decoder.CopyPrefix(source.Holder, kv, length);
         _cache.Append(entry, prompt.AsSpan(0, length));
         _cache.Share(entry, source, length);
         Metrics.PrefixCacheHit(length);
         return length;
     }
 
-    /// <summary>An answered or abandoned sequence is disposed only once none of its tokens wait in the executor's
-    /// batch, so that its sequence id cannot be reused too early.</summary>
-    protected override bool CanRelease(LlamaSequence sequence) => !sequence.Conversation.RequiresInference;
+    /// <summary>An answered or abandoned sequence is disposed only once none of its tokens wait in the batch, so
+    /// that its sequence id cannot be reused too early.</summary>
+    protected override bool CanRelease(LlamaSequence sequence) => !sequence.Kv.Queued;
 
     /// <summary>A finished sequence's cells stay in the prefix cache when they fit its budget.</summary>
     protected override void Release(LlamaSequence sequence)
     {
         sequence.Pipeline.Dispose();
-        _heldTokens = Math.Max(0, _heldTokens - sequence.Conversation.TokenCount);
+        _heldTokens = Math.Max(0, _heldTokens - sequence.Kv.TokenCount);
         Metrics.SetSequenceTokens(_heldTokens);
         if (sequence.Queued.Count > 0 || !_cache.Retain(sequence.CacheEntry))
         {
             _cache.Remove(sequence.CacheEntry);
-            sequence.Conversation.Dispose();
+            sequence.Kv.Dispose();
         }
 
         Metrics.SetPrefixCache(_cache.RetainedTokens, _cache.RetainedEntries);
     }
 
-    protected override async ValueTask<int> StepAsync(List<LlamaSequence> batch, CancellationToken stop)
+    protected override int Step(List<LlamaSequence> batch, CancellationToken stop)
     {
         FeedPrompts(batch);
-        if (_executor.BatchedTokenCount == 0)
+        if (_decoder.QueuedTokens == 0)
         {
             // Cannot happen if the bookkeeping is right; recover rather than spin.
             Log.LogError("Engine has {Count} live sequences but nothing to decode; resetting", batch.Count);
@@ -113,7 +106,7 @@ public sealed class InferenceEngine(LLamaWeights weights, ModelParams contextPar
             return 0;
         }
 
-        var result = await _executor.Infer(stop);
+        var result = _decoder.Decode();
         if (result == DecodeResult.NoKvSlot)
         {
             // Cached entries go first (bounded by their count); only ending running sequences counts as a streak.
@@ -146,7 +139,7 @@ public sealed class InferenceEngine(LLamaWeights weights, ModelParams contextPar
         {
             _cache.Append(s.CacheEntry, CollectionsMarshal.AsSpan(s.Queued));
             s.Queued.Clear();
-            _heldTokens += s.Conversation.TokenCount;
+            _heldTokens += s.Kv.TokenCount;
         }
 
         Metrics.SetSequenceTokens(_heldTokens);
@@ -159,11 +152,12 @@ public sealed class InferenceEngine(LLamaWeights weights, ModelParams contextPar
     /// The running sequences' next tokens are already queued (by the previous step's sampling).</summary>
     void FeedPrompts(List<LlamaSequence> batch)
     {
-        var budget = prefillChunk;
+        // A batch kept from a failed decode already holds its running tokens and perhaps prompt chunks.
+        var budget = Math.Min(prefillChunk, _decoder.Capacity);
         while (budget > 0 && ShortestPrefill(batch) is { } s)
         {
             var chunk = s.Request.PromptTokens.AsSpan(s.PromptFed, Math.Min(budget, s.Request.PromptTokens.Length - s.PromptFed));
-            s.Conversation.Prompt(chunk);
+            _decoder.Add(s.Kv, chunk);
             s.Queued.AddRange(chunk);
             s.PromptFed += chunk.Length;
             budget -= chunk.Length;
@@ -176,7 +170,7 @@ public sealed class InferenceEngine(LLamaWeights weights, ModelParams contextPar
         LlamaSequence? shortest = null;
         foreach (var s in batch)
         {
-            if (s.Live && s.Prefilling && !s.Conversation.RequiresInference
+            if (s.Live && s.Prefilling && !s.Kv.Queued
                 && (shortest is null || s.Request.PromptTokens.Length - s.PromptFed < shortest.Request.PromptTokens.Length - shortest.PromptFed))
             {
                 shortest = s;
@@ -213,7 +207,7 @@ public sealed class InferenceEngine(LLamaWeights weights, ModelParams contextPar
         var generated = 0;
         foreach (var s in batch)
         {
-            if (!s.Live || s.Prefilling || !s.Conversation.RequiresSampling)
+            if (!s.Live || s.Prefilling || !s.Kv.Decoded)
             {
                 continue; // released after this step, still prefilling, or still queued
             }
@@ -221,7 +215,7 @@ public sealed class InferenceEngine(LLamaWeights weights, ModelParams contextPar
             string? finish = null;
             try
             {
-                var token = s.Conversation.Sample(s.Pipeline);
+                var token = _decoder.Sample(s.Kv, s.Pipeline);
                 if (token.IsEndOfGeneration(vocab))
                 {
                     finish = "stop";
@@ -234,13 +228,13 @@ public sealed class InferenceEngine(LLamaWeights weights, ModelParams contextPar
                     {
                         finish = "stop";
                     }
-                    else if (s.CompletionTokens >= s.Request.MaxTokens || s.Conversation.TokenCount + 1 >= TokensPerSequence)
+                    else if (s.CompletionTokens >= s.Request.MaxTokens || s.Kv.TokenCount + 1 >= TokensPerSequence)
                     {
                         finish = "length";
                     }
                     else
                     {
-                        s.Conversation.Prompt(token);
+                        _decoder.Add(s.Kv, [token]);
                         s.Queued.Add(token);
                     }
                 }
@@ -270,7 +264,7 @@ public sealed class InferenceEngine(LLamaWeights weights, ModelParams contextPar
         LlamaSequence? victim = null;
         foreach (var s in batch)
         {
-            if (!s.Answered && (victim is null || s.Conversation.TokenCount > victim.Conversation.TokenCount))
+            if (!s.Answered && (victim is null || s.Kv.TokenCount > victim.Kv.TokenCount))
             {
                 victim = s;
             }
@@ -281,8 +275,8 @@ public sealed class InferenceEngine(LLamaWeights weights, ModelParams contextPar
             return false;
         }
 
-        Log.LogWarning("KV cache full; ending the longest sequence ({Tokens} tokens) early", victim.Conversation.TokenCount);
-        _executor.Context.NativeHandle.MemorySequenceRemove(victim.Conversation.ConversationId, 0, -1);
+        Log.LogWarning("KV cache full; ending the longest sequence ({Tokens} tokens) early", victim.Kv.TokenCount);
+        _decoder.RemoveCells(victim.Kv);
         _cache.Remove(victim.CacheEntry); // its cells are gone: never a source, never retained
         victim.Finish("length");
         return true;
@@ -295,8 +289,8 @@ public sealed class InferenceEngine(LLamaWeights weights, ModelParams contextPar
         _heldTokens = 0;
         Metrics.SetSequenceTokens(0);
         Metrics.SetPrefixCache(0, 0);
-        _executor.Dispose();
-        _executor = new BatchedExecutor(weights, contextParams);
+        _decoder.Dispose();
+        _decoder = new DecodeContext(weights, contextParams);
         _noKvSlotStreak = 0;
     }
 
@@ -304,6 +298,6 @@ public sealed class InferenceEngine(LLamaWeights weights, ModelParams contextPar
     {
         await base.DisposeAsync();
         _cache.Clear();
-        _executor.Dispose();
+        _decoder.Dispose();
     }
 }

@@ -81,6 +81,17 @@ public sealed class FakeEngineTests : IDisposable
     }
 
     [Fact]
+    public async Task Held_text_comes_in_one_delta_with_the_answer()
+    {
+        await using var engine = Engine(maxBatchSize: 1, tokensPerSecond: 0);
+        var request = new GenerationRequest(new LLamaToken[1], 3, new SamplingOptions(0, 1, 0), [], default) { HoldText = true };
+        engine.TryEnqueue(request);
+        engine.Start();
+
+        Assert.Equal([new TextDelta(" ipsum dolor sit"), new GenerationFinished("length", 1, 3)], await CollectAsync(request));
+    }
+
+    [Fact]
     public async Task A_cancelled_request_leaves_the_batch_without_an_answer()
     {
         await using var engine = Engine(maxBatchSize: 1, tokensPerSecond: 10);
