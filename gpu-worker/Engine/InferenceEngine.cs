@@ -37,12 +37,7 @@ public sealed class InferenceEngine(LLamaWeights weights, ModelParams contextPar
             kv = _decoder.Create();
             pipeline = CreatePipeline(request.Sampling);
             var entry = _cache.AddLive(kv);
-            var cached = ReusePrefix(kv, entry, request.PromptTokens);
-            request.CachedTokens = cached;
-            return new LlamaSequence(request, kv, pipeline, new StreamingTokenDecoder(Encoding.UTF8, weights), entry)
-            {
-                PromptFed = cached,
-            };
+            return new LlamaSequence(request, kv, pipeline, new StreamingTokenDecoder(Encoding.UTF8, weights), entry);
         }
         catch (Exception ex)
         {
@@ -52,6 +47,49 @@ public sealed class InferenceEngine(LLamaWeights weights, ModelParams contextPar
             request.Complete(new GenerationFailed($"could not start generation: {ex.Message}"));
             return null;
         }
+    }
+
+    /// <summary>Starts the sequences admitted since the last step: each copies the longest cached prefix, unless a running
+    /// sequence is still prefilling a longer prefix of its prompt (two questions on one new system prompt arriving
+    /// together); then it waits, costing no compute, and copies that prefix once decoded instead of computing it a
+    /// second time beside it. The wait ends when that sequence has decoded the shared prefix (within a block) or ends.</summary>
+    void StartAdmitted(List<LlamaSequence> batch)
+    {
+        foreach (var s in batch)
+        {
+            if (s.Started || !s.Live || (_cache.Enabled && PrefillsPrefixOf(s, batch)))
+            {
+                continue;
+            }
+
+            try
+            {
+                s.PromptFed = s.Request.CachedTokens = ReusePrefix(s.Kv, s.CacheEntry, s.Request.PromptTokens);
+                s.Started = true;
+            }
+            catch (Exception ex)
+            {
+                Log.LogError(ex, "Could not start a sequence");
+                s.Fail($"could not start generation: {ex.Message}");
+            }
+        }
+    }
+
+    /// <summary>Whether another started sequence of <paramref name="batch"/> has yet to decode at least a block of the
+    /// prefix it shares with <paramref name="waiting"/>'s prompt (all but its last token, which must be decoded).</summary>
+    static bool PrefillsPrefixOf(LlamaSequence waiting, List<LlamaSequence> batch)
+    {
+        var prompt = waiting.Request.PromptTokens.AsSpan(0, waiting.Request.PromptTokens.Length - 1);
+        foreach (var s in batch)
+        {
+            if (s != waiting && s.Started && s.Live && !s.CacheEntry.Dropped
+                && prompt.CommonPrefixLength(s.Request.PromptTokens) - s.CacheEntry.Tokens.Count >= PrefixCache<KvSequence>.BlockSize)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Copies the cells of the longest cached prefix into the new sequence; returns its length.</summary>
@@ -100,6 +138,13 @@ public sealed class InferenceEngine(LLamaWeights weights, ModelParams contextPar
         FeedPrompts(batch);
         if (_decoder.QueuedTokens == 0)
         {
+            if (!batch.Exists(static s => s.Live && s.Started))
+            {
+                // Every client went away since the batch was last released (requests waiting for a prefill that was
+                // just cancelled included): the next step releases those and starts these.
+                return 0;
+            }
+
             // Cannot happen if the bookkeeping is right; recover rather than spin.
             Log.LogError("Engine has {Count} live sequences but nothing to decode; resetting", batch.Count);
             FailAndReset(batch, "internal engine error");
@@ -153,6 +198,7 @@ public sealed class InferenceEngine(LLamaWeights weights, ModelParams contextPar
     void FeedPrompts(List<LlamaSequence> batch)
     {
         // A batch kept from a failed decode already holds its running tokens and perhaps prompt chunks.
+        StartAdmitted(batch);
         var budget = Math.Min(prefillChunk, _decoder.Capacity);
         while (budget > 0 && ShortestPrefill(batch) is { } s)
         {
@@ -170,7 +216,7 @@ public sealed class InferenceEngine(LLamaWeights weights, ModelParams contextPar
         LlamaSequence? shortest = null;
         foreach (var s in batch)
         {
-            if (s.Live && s.Prefilling && !s.Kv.Queued
+            if (s.Live && s.Started && s.Prefilling && !s.Kv.Queued
                 && (shortest is null || s.Request.PromptTokens.Length - s.PromptFed < shortest.Request.PromptTokens.Length - shortest.PromptFed))
             {
                 shortest = s;

@@ -17,6 +17,10 @@ public sealed class LlamaSequence(GenerationRequest request, KvSequence kv,
     /// <summary>The sequence's decoded tokens as the prefix cache indexes them.</summary>
     public PrefixEntry<KvSequence> CacheEntry { get; } = cacheEntry;
 
+    /// <summary>Whether it took its cached prefix and prefills; until then it holds no cells and may wait for a running
+    /// sequence that is prefilling the same prefix.</summary>
+    public bool Started { get; set; }
+
     /// <summary>Prompt tokens already queued for decoding (cached ones included); prefill is chunked.</summary>
     public int PromptFed { get; set; }
 
