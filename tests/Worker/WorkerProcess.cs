@@ -42,8 +42,12 @@ public sealed class WorkerProcess : IAsyncDisposable
     public static async Task<WorkerProcess> StartAsync(string modelPath, IEnumerable<string>? extraArgs = null,
         IDictionary<string, string>? environment = null, TimeSpan? listenTimeout = null)
     {
+        // One decode thread unless a test asks for more: tests run side by side on shared cores, where a two-thread
+        // OpenMP team spinning at its barriers convoys (docs/worker.md) and what they check does not need it.
+        string[] args = [.. extraArgs ?? []];
+        string[] threads = args.Contains(Protocol.Args.Threads) ? [] : [Protocol.Args.Threads, "1"];
         var host = ProcessHost.StartDotnet("worker", WorkerDll,
-            [Protocol.Args.Model, modelPath, Protocol.Args.Port, "0", .. extraArgs ?? []], environment);
+            [Protocol.Args.Model, modelPath, Protocol.Args.Port, "0", .. threads, .. args], environment);
         try
         {
             var line = await host.WaitForLineAsync(l => Protocol.Readiness.ParseListening(l) is not null,
