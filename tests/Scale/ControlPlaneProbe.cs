@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using DeepDeploy.Contracts.Nodes;
 using DeepDeploy.Contracts.Routing;
+using DeepDeploy.Grains.Telemetry;
 
 namespace DeepDeploy.Tests.Scale;
 
@@ -9,9 +11,11 @@ namespace DeepDeploy.Tests.Scale;
 /// What the scale benchmark measures inside the silos, by grain call filters: how long each call to a node, route or
 /// user grain runs and how many there are (the cost per grain type), how long placement waits for the node registry
 /// as the deployment grain sees it, when each deployment first published a route with an instance, and (through
-/// <see cref="ScaleNodeAgent"/>) when its first instance was scheduled on a node.
+/// <see cref="ScaleNodeAgent"/>) when its first instance was scheduled on a node; and how each <c>StartInstance</c> ended:
+/// the node's answer (<see cref="ControlPlaneMetrics.InstanceStarts"/>: placed, already placed, taken by a placement just
+/// before, no room) or, as the deployment saw it, failed or timed out.
 /// </summary>
-public sealed class ControlPlaneProbe : IIncomingGrainCallFilter, IOutgoingGrainCallFilter
+public sealed class ControlPlaneProbe : IIncomingGrainCallFilter, IOutgoingGrainCallFilter, IDisposable
 {
     static readonly string[] Watched = [typeof(INodeRegistryGrain).Namespace!, typeof(IRouteDirectoryGrain).Namespace!, "DeepDeploy.Contracts.Users"];
 
@@ -23,7 +27,44 @@ public sealed class ControlPlaneProbe : IIncomingGrainCallFilter, IOutgoingGrain
 
     public ConcurrentDictionary<string, long> PublishedAt { get; } = new(StringComparer.Ordinal);
 
+    readonly MeterListener _meters = new();
+
+    public ControlPlaneProbe()
+    {
+        _meters.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter.Name == ControlPlaneMetrics.MeterName
+                && instrument.Name is ControlPlaneMetrics.InstanceStarts or ControlPlaneMetrics.LeasesExpiredName or ControlPlaneMetrics.StallsSuspected)
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        _meters.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            if (instrument.Name != ControlPlaneMetrics.InstanceStarts)
+            {
+                Registry.AddOrUpdate(instrument.Name, value, (_, count) => count + value);
+                return;
+            }
+
+            foreach (var tag in tags)
+            {
+                if (tag.Key == TelemetryTags.StartOutcome)
+                {
+                    StartOutcomes.AddOrUpdate($"{tag.Value}", value, (_, count) => count + value);
+                }
+            }
+        });
+        _meters.Start();
+    }
+
     public IReadOnlyDictionary<string, CallStats> Calls => _calls;
+
+    /// <summary><c>GpuNode.StartInstance</c> outcomes: the node's answers, and calls that failed or timed out at the caller.</summary>
+    public ConcurrentDictionary<string, long> StartOutcomes { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The node registry's lease counters over the whole run (never reset): leases expired, stalls suspected.</summary>
+    public ConcurrentDictionary<string, long> Registry { get; } = new(StringComparer.Ordinal);
 
     public void Scheduled(string deployId) => ScheduledAt.TryAdd(deployId, Stopwatch.GetTimestamp());
 
@@ -31,7 +72,10 @@ public sealed class ControlPlaneProbe : IIncomingGrainCallFilter, IOutgoingGrain
     {
         _calls.Clear();
         PlacementMs.Clear();
+        StartOutcomes.Clear();
     }
+
+    public void Dispose() => _meters.Dispose();
 
     public async Task Invoke(IIncomingGrainCallContext context)
     {
@@ -58,6 +102,21 @@ public sealed class ControlPlaneProbe : IIncomingGrainCallFilter, IOutgoingGrain
         if (context.MethodName == nameof(IRouteDirectoryGrain.Publish) && context.Request.GetArgument(0) is DeploymentRoute { Instances.Count: > 0 } route)
         {
             PublishedAt.TryAdd(route.DeployId, Stopwatch.GetTimestamp());
+        }
+
+        if (context.MethodName == nameof(IGpuNodeGrain.StartInstance) && context.InterfaceMethod.DeclaringType == typeof(IGpuNodeGrain))
+        {
+            try
+            {
+                await context.Invoke();
+            }
+            catch (Exception e)
+            {
+                StartOutcomes.AddOrUpdate(e is TimeoutException ? "timed_out" : "failed", 1, (_, count) => count + 1);
+                throw;
+            }
+
+            return;
         }
 
         if (context.MethodName != nameof(INodeRegistryGrain.FindNodes) || context.InterfaceMethod.DeclaringType != typeof(INodeRegistryGrain))
