@@ -29,6 +29,9 @@ public sealed class ControlPlaneProbe : IIncomingGrainCallFilter, IOutgoingGrain
 
     readonly MeterListener _meters = new();
 
+    /// <summary>Per deployment: when its last <c>FindNodes</c> returned, and the starts it made since.</summary>
+    readonly ConcurrentDictionary<GrainId, (long At, int Starts)> _ranked = new();
+
     public ControlPlaneProbe()
     {
         _meters.InstrumentPublished = (instrument, listener) =>
@@ -63,6 +66,9 @@ public sealed class ControlPlaneProbe : IIncomingGrainCallFilter, IOutgoingGrain
     /// <summary><c>GpuNode.StartInstance</c> outcomes: the node's answers, and calls that failed or timed out at the caller.</summary>
     public ConcurrentDictionary<string, long> StartOutcomes { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>How long after the registry's ranking a node refused a start (the hold on the first candidate lasts 5 s).</summary>
+    public ConcurrentQueue<double> RankingAgeAtRefusalMs { get; } = new();
+
     /// <summary>The node registry's lease counters over the whole run (never reset): leases expired, stalls suspected.</summary>
     public ConcurrentDictionary<string, long> Registry { get; } = new(StringComparer.Ordinal);
 
@@ -73,9 +79,38 @@ public sealed class ControlPlaneProbe : IIncomingGrainCallFilter, IOutgoingGrain
         _calls.Clear();
         PlacementMs.Clear();
         StartOutcomes.Clear();
+        RankingAgeAtRefusalMs.Clear();
     }
 
     public void Dispose() => _meters.Dispose();
+
+    /// <summary>A placement's start on a node, as the deployment saw it: whether it asked the ranking's first candidate
+    /// (the one the registry holds GPUs on) or a later one, the answer, and how old the ranking was when a node refused.</summary>
+    async Task StartAsync(IOutgoingGrainCallContext context)
+    {
+        var ranked = context.SourceId is { } source ? _ranked.AddOrUpdate(source, _ => (Stopwatch.GetTimestamp(), 1), (_, r) => (r.At, r.Starts + 1)) : default;
+        var candidate = ranked.Starts <= 1 ? "first" : "later";
+        var outcome = "failed";
+        try
+        {
+            await context.Invoke();
+            outcome = context.Result is null ? "refused" : "placed";
+        }
+        catch (Exception e)
+        {
+            outcome = e is TimeoutException ? "timed_out" : "failed";
+            throw;
+        }
+        finally
+        {
+            StartOutcomes.AddOrUpdate($"{candidate} candidate {outcome}", 1, (_, count) => count + 1);
+        }
+
+        if (outcome == "refused")
+        {
+            RankingAgeAtRefusalMs.Enqueue(Stopwatch.GetElapsedTime(ranked.At).TotalMilliseconds);
+        }
+    }
 
     public async Task Invoke(IIncomingGrainCallContext context)
     {
@@ -106,16 +141,7 @@ public sealed class ControlPlaneProbe : IIncomingGrainCallFilter, IOutgoingGrain
 
         if (context.MethodName == nameof(IGpuNodeGrain.StartInstance) && context.InterfaceMethod.DeclaringType == typeof(IGpuNodeGrain))
         {
-            try
-            {
-                await context.Invoke();
-            }
-            catch (Exception e)
-            {
-                StartOutcomes.AddOrUpdate(e is TimeoutException ? "timed_out" : "failed", 1, (_, count) => count + 1);
-                throw;
-            }
-
+            await StartAsync(context);
             return;
         }
 
@@ -128,6 +154,10 @@ public sealed class ControlPlaneProbe : IIncomingGrainCallFilter, IOutgoingGrain
         var start = Stopwatch.GetTimestamp();
         await context.Invoke();
         PlacementMs.Enqueue(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+        if (context.SourceId is { } deployment)
+        {
+            _ranked[deployment] = (Stopwatch.GetTimestamp(), 0);
+        }
     }
 
     /// <summary>Calls of one grain method and the time they ran in the grain.</summary>
