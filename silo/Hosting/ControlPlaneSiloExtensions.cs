@@ -27,6 +27,9 @@ public static class ControlPlaneSiloExtensions
         services.AddOptions<AutoscalerOptions>().Bind(configuration.GetSection("DeepDeploy:Autoscaler"))
             .Validate(o => ScalingPolicies.IsKnown(o.Policy), $"DeepDeploy:Autoscaler:Policy names one of: {ScalingPolicies.Utilization}, {ScalingPolicies.Slo}.").ValidateOnStart();
         services.Configure<DeploymentOptions>(configuration.GetSection("DeepDeploy:Deployments"));
+        services.AddOptions<NodeRegistryOptions>().Bind(configuration.GetSection("DeepDeploy:NodeRegistry"))
+            .Validate(o => o.MaxExpiredShare is > 0 and <= 1 && o.StallShare is > 0 and <= 1 && o.StallMinNodes >= 1,
+                "DeepDeploy:NodeRegistry: MaxExpiredShare and StallShare lie in (0, 1], StallMinNodes is at least 1.").ValidateOnStart();
 
         services.AddHubWeights(configuration, DeepDeployOptions.Read(configuration).HfEndpoint);
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, LostNodeWaker>();

@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using DeepDeploy.Contracts.Nodes;
 using DeepDeploy.Contracts.Routing;
+using DeepDeploy.Grains.Telemetry;
 
 namespace DeepDeploy.Tests.Scale;
 
@@ -9,9 +11,11 @@ namespace DeepDeploy.Tests.Scale;
 /// What the scale benchmark measures inside the silos, by grain call filters: how long each call to a node, route or
 /// user grain runs and how many there are (the cost per grain type), how long placement waits for the node registry
 /// as the deployment grain sees it, when each deployment first published a route with an instance, and (through
-/// <see cref="ScaleNodeAgent"/>) when its first instance was scheduled on a node.
+/// <see cref="ScaleNodeAgent"/>) when its first instance was scheduled on a node; and how each <c>StartInstance</c> ended:
+/// the node's answer (<see cref="ControlPlaneMetrics.InstanceStarts"/>: placed, already placed, taken by a placement just
+/// before, no room) or, as the deployment saw it, failed or timed out.
 /// </summary>
-public sealed class ControlPlaneProbe : IIncomingGrainCallFilter, IOutgoingGrainCallFilter
+public sealed class ControlPlaneProbe : IIncomingGrainCallFilter, IOutgoingGrainCallFilter, IDisposable
 {
     static readonly string[] Watched = [typeof(INodeRegistryGrain).Namespace!, typeof(IRouteDirectoryGrain).Namespace!, "DeepDeploy.Contracts.Users"];
 
@@ -23,7 +27,50 @@ public sealed class ControlPlaneProbe : IIncomingGrainCallFilter, IOutgoingGrain
 
     public ConcurrentDictionary<string, long> PublishedAt { get; } = new(StringComparer.Ordinal);
 
+    readonly MeterListener _meters = new();
+
+    /// <summary>Per deployment: when its last <c>FindNodes</c> returned, and the starts it made since.</summary>
+    readonly ConcurrentDictionary<GrainId, (long At, int Starts)> _ranked = new();
+
+    public ControlPlaneProbe()
+    {
+        _meters.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter.Name == ControlPlaneMetrics.MeterName
+                && instrument.Name is ControlPlaneMetrics.InstanceStarts or ControlPlaneMetrics.LeasesExpiredName or ControlPlaneMetrics.StallsSuspected)
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        _meters.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            if (instrument.Name != ControlPlaneMetrics.InstanceStarts)
+            {
+                Registry.AddOrUpdate(instrument.Name, value, (_, count) => count + value);
+                return;
+            }
+
+            foreach (var tag in tags)
+            {
+                if (tag.Key == TelemetryTags.StartOutcome)
+                {
+                    StartOutcomes.AddOrUpdate($"{tag.Value}", value, (_, count) => count + value);
+                }
+            }
+        });
+        _meters.Start();
+    }
+
     public IReadOnlyDictionary<string, CallStats> Calls => _calls;
+
+    /// <summary><c>GpuNode.StartInstance</c> outcomes: the node's answers, and calls that failed or timed out at the caller.</summary>
+    public ConcurrentDictionary<string, long> StartOutcomes { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>How long after the registry's ranking a node refused a start (the hold on the first candidate lasts 5 s).</summary>
+    public ConcurrentQueue<double> RankingAgeAtRefusalMs { get; } = new();
+
+    /// <summary>The node registry's lease counters over the whole run (never reset): leases expired, stalls suspected.</summary>
+    public ConcurrentDictionary<string, long> Registry { get; } = new(StringComparer.Ordinal);
 
     public void Scheduled(string deployId) => ScheduledAt.TryAdd(deployId, Stopwatch.GetTimestamp());
 
@@ -31,6 +78,38 @@ public sealed class ControlPlaneProbe : IIncomingGrainCallFilter, IOutgoingGrain
     {
         _calls.Clear();
         PlacementMs.Clear();
+        StartOutcomes.Clear();
+        RankingAgeAtRefusalMs.Clear();
+    }
+
+    public void Dispose() => _meters.Dispose();
+
+    /// <summary>A placement's start on a node, as the deployment saw it: whether it asked the ranking's first candidate
+    /// (the one the registry holds GPUs on) or a later one, the answer, and how old the ranking was when a node refused.</summary>
+    async Task StartAsync(IOutgoingGrainCallContext context)
+    {
+        var ranked = context.SourceId is { } source ? _ranked.AddOrUpdate(source, _ => (Stopwatch.GetTimestamp(), 1), (_, r) => (r.At, r.Starts + 1)) : default;
+        var candidate = ranked.Starts <= 1 ? "first" : "later";
+        var outcome = "failed";
+        try
+        {
+            await context.Invoke();
+            outcome = context.Result is null ? "refused" : "placed";
+        }
+        catch (Exception e)
+        {
+            outcome = e is TimeoutException ? "timed_out" : "failed";
+            throw;
+        }
+        finally
+        {
+            StartOutcomes.AddOrUpdate($"{candidate} candidate {outcome}", 1, (_, count) => count + 1);
+        }
+
+        if (outcome == "refused")
+        {
+            RankingAgeAtRefusalMs.Enqueue(Stopwatch.GetElapsedTime(ranked.At).TotalMilliseconds);
+        }
     }
 
     public async Task Invoke(IIncomingGrainCallContext context)
@@ -60,6 +139,12 @@ public sealed class ControlPlaneProbe : IIncomingGrainCallFilter, IOutgoingGrain
             PublishedAt.TryAdd(route.DeployId, Stopwatch.GetTimestamp());
         }
 
+        if (context.MethodName == nameof(IGpuNodeGrain.StartInstance) && context.InterfaceMethod.DeclaringType == typeof(IGpuNodeGrain))
+        {
+            await StartAsync(context);
+            return;
+        }
+
         if (context.MethodName != nameof(INodeRegistryGrain.FindNodes) || context.InterfaceMethod.DeclaringType != typeof(INodeRegistryGrain))
         {
             await context.Invoke();
@@ -69,6 +154,10 @@ public sealed class ControlPlaneProbe : IIncomingGrainCallFilter, IOutgoingGrain
         var start = Stopwatch.GetTimestamp();
         await context.Invoke();
         PlacementMs.Enqueue(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+        if (context.SourceId is { } deployment)
+        {
+            _ranked[deployment] = (Stopwatch.GetTimestamp(), 0);
+        }
     }
 
     /// <summary>Calls of one grain method and the time they ran in the grain.</summary>

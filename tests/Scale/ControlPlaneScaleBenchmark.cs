@@ -7,6 +7,7 @@ using DeepDeploy.Contracts.Routing;
 using DeepDeploy.Contracts.Users;
 using DeepDeploy.Gateway.Auth;
 using DeepDeploy.Grains.Nodes;
+using DeepDeploy.Grains.Telemetry;
 using DeepDeploy.Tests.Cluster;
 using DeepDeploy.Tests.Support;
 using DeepDeploy.Tests.Worker;
@@ -21,7 +22,8 @@ namespace DeepDeploy.Tests.Scale;
 /// The control plane at 1,000 GPU nodes × 8 GPUs, 2,000 deployments and 20 gateways' route subscribers, on the
 /// TestingHost <see cref="SimulatedCluster"/> (production grains, SQLite grain state). The nodes are GPU node grains
 /// spread over the simulation's silos (<see cref="ScaleNodePlacementDirector"/>, <see cref="ScaleNodeAgent"/>: test
-/// doubles, since a silo per node does not fit on this machine); every node reports its heartbeat each second and
+/// doubles, since a silo per node does not fit on this machine); every node reports its heartbeat each second (or every
+/// DEEPDEPLOY_SCALE_REPORT_MS, a multiple of 100; the lease is 4 reports, as NodeOptions' default) and
 /// registers again when the registry refuses it as lost, as node agents do. Deployments are created at a steady rate;
 /// the benchmark prints placement latency (the deployment's call to the registry), create → first instance scheduled,
 /// a route change → all gateways, the heartbeat's round trip beside an idle grain's and the thread pool's lag, the
@@ -32,7 +34,6 @@ namespace DeepDeploy.Tests.Scale;
 [Trait("Category", "Benchmark")]
 public sealed class ControlPlaneScaleBenchmark(ITestOutputHelper output)
 {
-    static readonly TimeSpan Lease = TimeSpan.FromSeconds(4);
     static readonly TimeSpan RouteRenewal = TimeSpan.FromSeconds(5);
 
     [BenchmarkFact]
@@ -43,7 +44,9 @@ public sealed class ControlPlaneScaleBenchmark(ITestOutputHelper output)
         var gateways = Setting("GATEWAYS", 20);
         var rate = Setting("RATE", 20);
         var silos = Setting("SILOS", 2);
-        var probe = new ControlPlaneProbe();
+        var slices = Math.Max(1, Setting("REPORT_MS", 1000) / 100);
+        var lease = TimeSpan.FromMilliseconds(slices * 100 * 4);
+        using var probe = new ControlPlaneProbe();
         await using var sim = await SimulatedCluster.StartAsync((short)silos, silo: s =>
         {
             s.AddPlacementDirector<NodeHostPlacementStrategy, ScaleNodePlacementDirector>();
@@ -61,7 +64,7 @@ public sealed class ControlPlaneScaleBenchmark(ITestOutputHelper output)
             output.WriteLine($"{measure}: {value}");
         }
 
-        output.WriteLine($"{nodes} nodes × {SimulatedCluster.GpusPerNode} GPUs, {deployments} deployments at {rate}/s, {gateways} gateways, {silos} silos, {Environment.ProcessorCount} cores (shared: figures are noisy)");
+        output.WriteLine($"{nodes} nodes × {SimulatedCluster.GpusPerNode} GPUs, {deployments} deployments at {rate}/s, {gateways} gateways, {silos} silos, a report every {slices * 100} ms, {Environment.ProcessorCount} cores (shared: figures are noisy)");
 
         // The nodes register as their agents would.
         var names = Enumerable.Range(0, nodes).Select(i => $"sim-{i:D4}").ToArray();
@@ -73,7 +76,7 @@ public sealed class ControlPlaneScaleBenchmark(ITestOutputHelper output)
             grains.GetGrain<IGpuNodeGrain>(name).Register(new NodeInfo(name, true,
                 Enumerable.Range(0, SimulatedCluster.GpusPerNode).Select(i => new GpuDevice(i, SimulatedCluster.Gpu, 80 * 1024)).ToArray()));
 
-        // Every node's heartbeat each second, a tenth of them every 100 ms. Beside them, where a heartbeat's round trip
+        // Every node's heartbeat each report interval, a slice of them every 100 ms. Beside them, where a heartbeat's round trip
         // goes: the same round trip to an idle grain (the silo and the client, without the registry's queue), how late
         // the 100 ms tick fires (thread-pool starvation) and the thread pool's queue.
         using var stop = new CancellationTokenSource();
@@ -98,8 +101,8 @@ public sealed class ControlPlaneScaleBenchmark(ITestOutputHelper output)
                     tickLag.Enqueue(Math.Max(0, Ms(last, now) - 100));
                     last = now;
                     poolQueue.Enqueue(ThreadPool.PendingWorkItemCount);
-                    var current = slice++ % 10;
-                    foreach (var name in names.Where((_, i) => i % 10 == current))
+                    var current = slice++ % slices;
+                    foreach (var name in names.Where((_, i) => i % slices == current))
                     {
                         _ = BeatAsync(name);
                     }
@@ -122,7 +125,7 @@ public sealed class ControlPlaneScaleBenchmark(ITestOutputHelper output)
         async Task BeatAsync(string name)
         {
             var start = Stopwatch.GetTimestamp();
-            var live = await registry.Report(name, Lease);
+            var live = await registry.Report(name, lease);
             beats.Enqueue(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
             if (!live)
             {
@@ -271,6 +274,9 @@ public sealed class ControlPlaneScaleBenchmark(ITestOutputHelper output)
         var placements = stormCalls.GetValueOrDefault($"{nameof(INodeRegistryGrain)}.{nameof(INodeRegistryGrain.FindNodes)}").Count;
         Row("GpuNode.StartInstance calls per FindNodes (concurrent placements racing for one node)",
             FormattableString.Invariant($"{(double)starts / Math.Max(1, placements):F2} ({starts} / {placements})"));
+        Row("GpuNode.StartInstance outcomes (node: placed, taken_recently = GPUs taken within 5 s before, no_room = full for longer; caller: first or later candidate of a ranking)",
+            string.Join(", ", probe.StartOutcomes.OrderBy(o => o.Key, StringComparer.Ordinal).Select(o => $"{o.Key} {o.Value}")));
+        Row("ranking age when a node refused a start (holds last 5 s)", Summary(probe.RankingAgeAtRefusalMs));
 
         // Printed now too: a run that breaks down later still shows where the storm spent its time.
         Print("grain calls during the create storm", stormCalls, storm);
@@ -286,6 +292,8 @@ public sealed class ControlPlaneScaleBenchmark(ITestOutputHelper output)
         Row("idle grain call round trip, steady", Summary(pings));
         Row("heartbeats refused (lease expired) / nodes registered again / re-registrations failed",
             FormattableString.Invariant($"{refused} / {rejoined} / {rejoinFailed}"));
+        Row("registry: leases expired / suspected stalls (no lease expired) over the run",
+            FormattableString.Invariant($"{probe.Registry.GetValueOrDefault(ControlPlaneMetrics.LeasesExpiredName)} / {probe.Registry.GetValueOrDefault(ControlPlaneMetrics.StallsSuspected)}"));
         var lost = (await registry.All()).Count(n => n.State != NodeState.Live);
         Row("nodes not live at the end", lost.ToString(CultureInfo.InvariantCulture));
 

@@ -18,6 +18,7 @@ public sealed class GpuNodeGrain(
     ILocalSiloDetails silo,
     IGrainFactory grains,
     ControlPlaneMetrics metrics,
+    TimeProvider time,
     ILogger<GpuNodeGrain> log) : Grain, IGpuNodeGrain
 {
     readonly SavedState<GpuNodeState> _store = new(state, copier);
@@ -29,6 +30,9 @@ public sealed class GpuNodeGrain(
     bool _joinPending;
 
     IGrainTimer? _pushRetry;
+
+    /// <summary>When this activation last placed an instance (in memory: it only explains refusals in the metrics).</summary>
+    DateTimeOffset? _lastPlaced;
 
     // Resolved lazily: only silos that host a GPU node have an agent, and placement brings us only there.
     INodeAgent Agent => services.GetRequiredService<INodeAgent>();
@@ -53,6 +57,7 @@ public sealed class GpuNodeGrain(
     {
         if (_store.State.Allocations.TryGetValue(launch.InstanceId, out var existing))
         {
+            metrics.InstanceStart("already_placed");
             return existing;
         }
 
@@ -61,12 +66,16 @@ public sealed class GpuNodeGrain(
         var free = info.Gpus.Where(g => g.Type == launch.Gpu && !held.Contains(g.Index)).Select(g => g.Index).Order().ToList();
         if (free.Count < launch.NumGpus)
         {
+            // Lost a race to another placement (the GPUs went within a registry hold's length), or the registry's view was stale.
+            metrics.InstanceStart(time.GetUtcNow() - _lastPlaced < PlacementHolds.HoldFor ? "taken_recently" : "no_room");
             return null;
         }
 
         var allocation = new NodeAllocation(launch.InstanceId, launch.DeployId, free.Take(launch.NumGpus).ToArray(), silo.SiloAddress, launch.ModelName);
         _store.State.Allocations[launch.InstanceId] = allocation;
         await _store.WriteAsync();
+        _lastPlaced = time.GetUtcNow();
+        metrics.InstanceStart("placed");
         Agent.Launch(launch, allocation.GpuIndices);
         await PublishCapacityAsync();
         return allocation;

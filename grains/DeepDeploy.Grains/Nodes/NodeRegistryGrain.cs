@@ -1,14 +1,17 @@
 using DeepDeploy.Contracts.Deployments;
 using DeepDeploy.Contracts.Nodes;
 using DeepDeploy.Grains.Storage;
+using DeepDeploy.Grains.Telemetry;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
 using Orleans.Serialization;
 
 namespace DeepDeploy.Grains.Nodes;
 
 /// <summary>The capacity view placement reads. Node grains push their free GPUs here on every change; node agents
-/// report here every few seconds, and a node whose lease runs out is lost: out of placement, its deployments told.
+/// report here every few seconds, and a node whose lease runs out is lost: out of placement, its deployments told
+/// (a few at a time, and none while most of the fleet looks lost at once: <see cref="NodeLeases"/>).
 /// Reentrant: a thousand nodes' pushes change the state at once and share a write (<see cref="GroupCommit{T}"/>) instead
 /// of queueing one whole-table write each. Safe because no method awaits between reading and changing the state: the
 /// only awaits are the writes (and the lease check's, after its change).</summary>
@@ -19,6 +22,8 @@ public sealed class NodeRegistryGrain(
     IClusterMembershipService membership,
     IGrainFactory grains,
     TimeProvider time,
+    IOptions<NodeRegistryOptions> options,
+    ControlPlaneMetrics metrics,
     ILogger<NodeRegistryGrain> log) : Grain, INodeRegistryGrain
 {
     /// <summary>How often leases are checked: a lost node is noticed within its lease plus this.</summary>
@@ -36,10 +41,17 @@ public sealed class NodeRegistryGrain(
     /// <summary>Deployments not yet told that a node was lost, with the failed attempts: told again at the next check.</summary>
     readonly Dictionary<(string DeployId, string Node, DateTimeOffset LastReport), int> _untold = [];
 
-    NodeLeases Leases => _leases ??= new NodeLeases(time);
+    /// <summary>When the next lease check should run: one that runs later extends every lease by its lateness.</summary>
+    DateTimeOffset _checkDue;
+
+    /// <summary>Since when most reporting nodes look lost at once (a suspected stall of our own); null: none.</summary>
+    DateTimeOffset? _stallSince;
+
+    NodeLeases Leases => _leases ??= new NodeLeases(time, options.Value);
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        _checkDue = time.GetUtcNow() + LeaseCheck;
         this.RegisterGrainTimer(CheckLeasesAsync, new GrainTimerCreationOptions(LeaseCheck, LeaseCheck) { Interleave = true });
         return Task.CompletedTask;
     }
@@ -111,9 +123,23 @@ public sealed class NodeRegistryGrain(
 
     async Task CheckLeasesAsync(CancellationToken cancellationToken)
     {
-        var expired = Leases.TakeExpired();
+        try
+        {
+            await ExpireLeasesAsync();
+        }
+        finally
+        {
+            // The timer's next tick is a period after this one ends.
+            _checkDue = time.GetUtcNow() + LeaseCheck;
+        }
+    }
+
+    async Task ExpireLeasesAsync()
+    {
+        var expired = Leases.TakeExpired(_checkDue);
+        WatchStall(expired);
         var lost = new List<(string Node, DateTimeOffset LastReport)>();
-        foreach (var (node, lastReport, lease) in expired)
+        foreach (var (node, lastReport, lease) in expired.Lost)
         {
             if (!_store.State.Nodes.TryGetValue(node, out var capacity))
             {
@@ -132,6 +158,7 @@ public sealed class NodeRegistryGrain(
 
         if (lost.Count > 0)
         {
+            metrics.LeasesExpired(lost.Count);
             try
             {
                 // Kept in memory even if this write fails (a lost node stays out of placement regardless): the next change writes it.
@@ -148,6 +175,29 @@ public sealed class NodeRegistryGrain(
             _untold.Remove(untold);
             // Not awaited: a deployment calls this grain while it places, so waiting here could deadlock.
             _ = TellAsync(untold, attempts);
+        }
+    }
+
+    void WatchStall(ExpiredLeases expired)
+    {
+        if (expired.StallSuspected && _stallSince is null)
+        {
+            _stallSince = time.GetUtcNow();
+            metrics.StallSuspected();
+            log.LogWarning("The leases of {Count} GPU nodes ran out at once, more than {Share:P0} of the reporting nodes: suspected stall of the node registry's silo, not of the nodes; no lease expires until fewer run out (cluster membership still declares dead silos' nodes lost)",
+                expired.Kept, options.Value.StallShare);
+        }
+        else if (!expired.StallSuspected && _stallSince is { } since)
+        {
+            _stallSince = null;
+            log.LogWarning("Suspected stall of the node registry ended after {Duration}; leases expire again, at most {Share:P0} of the nodes per lease period",
+                time.GetUtcNow() - since, options.Value.MaxExpiredShare);
+        }
+
+        if (!expired.StallSuspected && expired.Kept > 0)
+        {
+            log.LogInformation("{Kept} GPU nodes' leases ran out but are kept for now: at most {Share:P0} of the nodes lose their lease per lease period",
+                expired.Kept, options.Value.MaxExpiredShare);
         }
     }
 

@@ -17,12 +17,21 @@ public sealed class ControlPlaneMetrics
 {
     public const string MeterName = "DeepDeploy.ControlPlane";
 
+    public const string InstanceStarts = "deepdeploy.node.instance_starts";
+
+    public const string LeasesExpiredName = "deepdeploy.node_registry.leases_expired";
+
+    public const string StallsSuspected = "deepdeploy.node_registry.stalls_suspected";
+
     readonly ConcurrentDictionary<string, DeploymentInstances> _instances = new(StringComparer.Ordinal);
     readonly ConcurrentDictionary<string, NodeCapacity> _gpus = new(StringComparer.Ordinal);
     readonly ConcurrentDictionary<string, (int From, int To)> _pendingScale = new(StringComparer.Ordinal);
     readonly Counter<long> _decisions;
     readonly Counter<double> _gpuTime;
     readonly Counter<double> _spend;
+    readonly Counter<long> _leasesExpired;
+    readonly Counter<long> _stalls;
+    readonly Counter<long> _starts;
 
     public ControlPlaneMetrics(IMeterFactory meters)
     {
@@ -35,6 +44,12 @@ public sealed class ControlPlaneMetrics
             "Changes of a deployment's wanted instance count, with the count before and after, the reason and the trigger.");
         _gpuTime = meter.CreateCounter<double>("deepdeploy.billing.gpu_time", "s", "GPU-seconds metered, per user and GPU type.");
         _spend = meter.CreateCounter<double>("deepdeploy.billing.spend", "USD", "Spend metered at the instances' prices, per user.");
+        _leasesExpired = meter.CreateCounter<long>(LeasesExpiredName, "{node}",
+            "Nodes the node registry declared lost because their lease ran out.");
+        _stalls = meter.CreateCounter<long>(StallsSuspected, "{stall}",
+            "Times most reporting nodes looked lost at once, so the registry expired none and suspected a stall on its own side.");
+        _starts = meter.CreateCounter<long>(InstanceStarts, "{start}",
+            "GpuNode.StartInstance answers by outcome: placed, already_placed (a retry), taken_recently (refused: another instance took the GPUs within a placement hold's length, a race) or no_room (refused: full for longer, the registry's view was stale).");
     }
 
     /// <summary>A deployment's instances changed (called by its activation after each change).</summary>
@@ -81,6 +96,13 @@ public sealed class ControlPlaneMetrics
             new KeyValuePair<string, object?>(TelemetryTags.Reason, ScaleReason.Of(live, desired, spec.MinInstances, spec.MaxInstances)),
             new KeyValuePair<string, object?>(TelemetryTags.ScaleTrigger, trigger));
     }
+
+    public void LeasesExpired(int nodes) => _leasesExpired.Add(nodes);
+
+    public void StallSuspected() => _stalls.Add(1);
+
+    /// <summary>How a node answered a placement (<see cref="TelemetryTags.StartOutcome"/>).</summary>
+    public void InstanceStart(string outcome) => _starts.Add(1, new KeyValuePair<string, object?>(TelemetryTags.StartOutcome, outcome));
 
     /// <summary>A meter's instance served from <paramref name="from"/> to <paramref name="to"/>.</summary>
     public void Metered(string user, MeterStart start, DateTimeOffset from, DateTimeOffset to)

@@ -17,4 +17,7 @@ public static class TelemetryTags
 
     /// <summary>What made a deployment decide when it did (ScaleTrigger: gateway_queue, periodic_report, ...).</summary>
     public const string ScaleTrigger = "deepdeploy.scale.trigger";
+
+    /// <summary>How a node answered a placement: placed, already_placed, taken_recently, no_room.</summary>
+    public const string StartOutcome = "deepdeploy.start.outcome";
 }
