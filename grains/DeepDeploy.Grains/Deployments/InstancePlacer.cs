@@ -27,6 +27,9 @@ public sealed class InstancePlacer(string deployId, IGrainFactory grains, TimePr
 
     const string OwnerLimit = "the owner's GPU limit is reached";
 
+    /// <summary>Rankings asked of the registry per placement: one, and one more after each round a node refused.</summary>
+    const int MaxRankings = 3;
+
     /// <summary>Since when (in which run of the deployment) placements found no node that could ever hold the instance.</summary>
     (int Run, DateTimeOffset Since)? _unplaceable;
 
@@ -79,6 +82,8 @@ public sealed class InstancePlacer(string deployId, IGrainFactory grains, TimePr
         }
 
         var placed = new List<NodeAllocation>();
+        var refused = new HashSet<string>(StringComparer.Ordinal);
+        var asked = 1;
         while (pending.Count > 0 && candidates.Count > 0)
         {
             var round = await RecordAsync(deployment, pending, candidates, save, quota);
@@ -97,7 +102,21 @@ public sealed class InstancePlacer(string deployId, IGrainFactory grains, TimePr
                     // The node is full (its GPUs were taken meanwhile, or by this round) or did not answer: the next round tries the others.
                     deployment.Instances.Remove(Id(seq));
                     candidates.Remove(node);
+                    refused.Add(node);
                 }
+            }
+
+            if (pending.Count > 0 && refused.Count > 0 && asked < MaxRankings)
+            {
+                // The rest of the ranking is as old as the round trips that just failed, and concurrent placements
+                // filled the same best-fit nodes meanwhile (session 12 at 1,000 nodes: 12.75 starts per ranking, the
+                // later candidates refusing): ask again, with fresh holds, instead of walking it.
+                asked++;
+                candidates = [.. (await FindNodesAsync(deployment, pending.Count)).Where(n => !refused.Contains(n))];
+            }
+            else if (pending.Count > 0 && refused.Count > 0)
+            {
+                candidates.Clear(); // the next tick asks again
             }
 
             if (candidates.Count == 0)
