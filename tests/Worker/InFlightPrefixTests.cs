@@ -11,8 +11,7 @@ namespace DeepDeploy.Tests.Worker;
 /// <c>--prefill-chunk 1</c>, so the first prompt's prefill lasts thousands of steps.</summary>
 public sealed class InFlightPrefixTests(TinyModelFixture model) : IClassFixture<TinyModelFixture>
 {
-    /// <summary>About 3,000 tokens of the tiny model.</summary>
-    static readonly string LongPrompt = string.Concat(Enumerable.Repeat("hello world how are you ", 130));
+    static readonly string LongPrompt = PrefillOrderTests.LongPrompt;
 
     static readonly string[] CachedArgs = ["--prefill-chunk", "1", "--max-batch-size", "4", "--context-size", "16384", "--prefix-cache-tokens", "8192"];
 

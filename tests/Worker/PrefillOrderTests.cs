@@ -15,7 +15,7 @@ namespace DeepDeploy.Tests.Worker;
 public sealed class PrefillOrderTests(TinyModelFixture model) : IClassFixture<TinyModelFixture>
 {
     /// <summary>About 3,000 tokens of the tiny model: as many decode steps at one prompt token per step.</summary>
-    static readonly string LongPrompt = string.Concat(Enumerable.Repeat("hello world how are you ", 130));
+    internal static readonly string LongPrompt = string.Concat(Enumerable.Repeat("hello world how are you ", 130));
 
     const int ShortMaxTokens = 4;
 
