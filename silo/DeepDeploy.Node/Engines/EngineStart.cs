@@ -14,6 +14,9 @@ public sealed record EngineStart(
     string? Endpoint,
     string WorkingDirectory)
 {
+    /// <summary>libgomp's setting for how a thread waits at a barrier, read when llama.cpp's CPU backend loads.</summary>
+    public const string OpenMpWaitPolicy = "OMP_WAIT_POLICY";
+
     static string DotnetPath => System.Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
 
     /// <summary>The built-in gpu-worker, <c>dotnet DeepDeploy.GpuWorker.dll</c>, on the node's CPU threads.</summary>
@@ -33,8 +36,16 @@ public sealed record EngineStart(
             Protocol.Args.ApiKey, instance.Secret,
             .. (options.WorkerArgs ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries),
         ];
-        return new EngineStart(DotnetPath, arguments, EngineEnvironment.For(launch.InstanceId, workingDirectory, instance.GpuIndices),
-            Endpoint: null, workingDirectory);
+        var environment = EngineEnvironment.For(launch.InstanceId, workingDirectory, instance.GpuIndices);
+        if (options.WorkerThreads > 1)
+        {
+            // Instances share the node's cores. A spinning OpenMP team stalls at every barrier while another
+            // process holds one of its cores (docs/worker.md: 43 against 235 tokens/s at 8 sequences under load);
+            // passive waiting sleeps there instead.
+            environment[OpenMpWaitPolicy] = "PASSIVE";
+        }
+
+        return new EngineStart(DotnetPath, arguments, environment, Endpoint: null, workingDirectory);
     }
 
     /// <summary>An external engine from its profile's templates, listening on <paramref name="port"/>. The
