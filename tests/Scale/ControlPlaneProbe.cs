@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using DeepDeploy.Contracts.Nodes;
 using DeepDeploy.Contracts.Routing;
+using DeepDeploy.Grains.Nodes;
 using DeepDeploy.Grains.Telemetry;
 
 namespace DeepDeploy.Tests.Scale;
@@ -75,7 +76,7 @@ public sealed class ControlPlaneProbe : IIncomingGrainCallFilter, IOutgoingGrain
     /// <summary><c>GpuNode.StartInstance</c> outcomes: the node's answers, and calls that failed or timed out at the caller.</summary>
     public ConcurrentDictionary<string, long> StartOutcomes { get; } = new(StringComparer.Ordinal);
 
-    /// <summary>How long after the registry's ranking a node refused a start (the hold on the first candidate lasts 5 s).</summary>
+    /// <summary>How long after the registry's ranking a node refused a start (a hold lasts until the start's push, at most <see cref="PlacementHolds.HoldFor"/>).</summary>
     public ConcurrentQueue<double> RankingAgeAtRefusalMs { get; } = new();
 
     /// <summary>The node registry's lease counters over the whole run (never reset): leases expired, stalls suspected.</summary>

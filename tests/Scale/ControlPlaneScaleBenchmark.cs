@@ -276,9 +276,9 @@ public sealed class ControlPlaneScaleBenchmark(ITestOutputHelper output)
         var placements = stormCalls.GetValueOrDefault($"{nameof(INodeRegistryGrain)}.{nameof(INodeRegistryGrain.FindNodes)}").Count;
         Row("GpuNode.StartInstance calls per FindNodes (concurrent placements racing for one node)",
             FormattableString.Invariant($"{(double)starts / Math.Max(1, placements):F2} ({starts} / {placements})"));
-        Row("GpuNode.StartInstance outcomes (node: placed, taken_recently = GPUs taken within 5 s before, no_room = full for longer; caller: first or later candidate of a ranking)",
+        Row($"GpuNode.StartInstance outcomes (node: placed, taken_recently = GPUs taken within {PlacementHolds.HoldFor.TotalSeconds:F0} s before, no_room = full for longer; caller: first or later candidate of a ranking)",
             string.Join(", ", probe.StartOutcomes.OrderBy(o => o.Key, StringComparer.Ordinal).Select(o => $"{o.Key} {o.Value}")));
-        Row("ranking age when a node refused a start (holds last 5 s)", Summary(probe.RankingAgeAtRefusalMs));
+        Row($"ranking age when a node refused a start (a hold lasts until the start's push, at most {PlacementHolds.HoldFor.TotalSeconds:F0} s)", Summary(probe.RankingAgeAtRefusalMs));
 
         // Printed now too: a run that breaks down later still shows where the storm spent its time.
         Print("grain calls during the create storm", stormCalls, storm);
