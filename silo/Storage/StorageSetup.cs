@@ -29,7 +29,9 @@ public static class StorageSetup
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         SqliteSchema.EnsureCreated(connectionString);
-        return builder.AddAdoNetStorage(name, SqliteInvariant, connectionString);
+        builder.AddAdoNetStorage(name, SqliteInvariant, connectionString);
+        Wrap(builder.Services, name, (provider, storage) => new SqliteWriteGate(storage, connectionString));
+        return builder;
     }
 
     /// <summary>
@@ -71,13 +73,16 @@ public static class StorageSetup
     }
 
     /// <summary>Puts <see cref="UnavailableStorageTranslation"/> around the provider just registered as <paramref name="name"/>.</summary>
-    static void TranslateUnavailable(IServiceCollection services, string name)
+    static void TranslateUnavailable(IServiceCollection services, string name) =>
+        Wrap(services, name, (provider, storage) => new UnavailableStorageTranslation(storage, name,
+            provider.GetRequiredService<ILogger<UnavailableStorageTranslation>>()));
+
+    /// <summary>Puts <paramref name="wrap"/> around the provider last registered as <paramref name="name"/>.</summary>
+    static void Wrap(IServiceCollection services, string name, Func<IServiceProvider, IGrainStorage, IGrainStorage> wrap)
     {
         var registered = services.Last(d => d.ServiceType == typeof(IGrainStorage) && Equals(d.ServiceKey, name) && d.KeyedImplementationFactory is not null);
         services.Remove(registered);
-        services.AddKeyedSingleton<IGrainStorage>(name, (provider, key) => new UnavailableStorageTranslation(
-            (IGrainStorage)registered.KeyedImplementationFactory!(provider, key), name,
-            provider.GetRequiredService<ILogger<UnavailableStorageTranslation>>()));
+        services.AddKeyedSingleton<IGrainStorage>(name, (provider, key) => wrap(provider, (IGrainStorage)registered.KeyedImplementationFactory!(provider, key)));
     }
 
     /// <summary>

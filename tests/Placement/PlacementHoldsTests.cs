@@ -5,7 +5,8 @@ using Microsoft.Extensions.Time.Testing;
 namespace DeepDeploy.Tests.Placement;
 
 /// <summary>The registry's holds: concurrent placements get different first candidates while the node that was handed
-/// out has not shown the GPUs taken, and the hold ends with that node's push or after <see cref="PlacementHolds.HoldFor"/>.</summary>
+/// out has not shown the GPUs taken, and the hold ends with that node's push (after the start, whatever its answer) or after
+/// <see cref="PlacementHolds.HoldFor"/>.</summary>
 [Trait("Category", "Unit")]
 public sealed class PlacementHoldsTests
 {
@@ -70,6 +71,43 @@ public sealed class PlacementHoldsTests
         _time.Advance(TimeSpan.FromMilliseconds(1));
         Assert.Equal(1, holds.HeldGpus);
         Assert.Equal("tight", holds.Rank([Node("tight", 1)], Gpu, 1)[0]);
+    }
+
+    /// <summary>Session 12 held 5 s: at 1,000 nodes the start came later than that (ranking p50 8.9 s old at a
+    /// refusal), the hold was gone and another placement got the same node.</summary>
+    [Fact]
+    public void A_hold_outlasts_a_slow_start_until_the_node_pushes()
+    {
+        var holds = new PlacementHolds(_time);
+        NodeCapacity[] view = [Node("tight", 1), Node("roomy", 8)];
+        holds.Rank(view, Gpu, 1);
+
+        _time.Advance(TimeSpan.FromSeconds(20));
+        Assert.Equal("roomy", holds.Rank(view, Gpu, 1)[0]);
+        holds.Pushed(view[0], Node("tight", 0));
+        Assert.Equal(1, holds.HeldGpus);
+    }
+
+    /// <summary>A refused start takes nothing, so its node's push (<c>GpuNode.StartInstance</c> pushes on a refusal too)
+    /// shows no drop; the hold goes because the node has fewer free GPUs than are held there.</summary>
+    [Fact]
+    public void A_push_releases_the_holds_beyond_the_node_s_free_gpus_newest_first()
+    {
+        var holds = new PlacementHolds(_time);
+        var before = Node("n", 4);
+        holds.Rank([before], Gpu, 2);
+        holds.Rank([before], Gpu, 2);
+        Assert.Equal(4, holds.HeldGpus);
+
+        // Another caller took 1 GPU without a hold: the drop covers no 2-GPU hold, but only one of the two still fits, so
+        // the newer one's start will be refused.
+        holds.Pushed(before, Node("n", 3));
+        Assert.Equal(2, holds.HeldGpus);
+        Assert.Equal(["n"], holds.Rank([Node("n", 3)], Gpu, 1));
+
+        // A push that changed nothing (a refused start's) keeps the holds that fit.
+        holds.Pushed(Node("n", 3), Node("n", 3));
+        Assert.Equal(3, holds.HeldGpus);
     }
 
     [Fact]

@@ -3,13 +3,14 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using DeepDeploy.Contracts.Nodes;
 using DeepDeploy.Contracts.Routing;
+using DeepDeploy.Grains.Nodes;
 using DeepDeploy.Grains.Telemetry;
 
 namespace DeepDeploy.Tests.Scale;
 
 /// <summary>
-/// What the scale benchmark measures inside the silos, by grain call filters: how long each call to a node, route or
-/// user grain runs and how many there are (the cost per grain type), how long placement waits for the node registry
+/// What the scale benchmark measures inside the silos, by grain call filters: how long each call to a DeepDeploy grain
+/// runs and how many there are (the cost per grain type), the grain state writes by state (Orleans' storage meter), how long placement waits for the node registry
 /// as the deployment grain sees it, when each deployment first published a route with an instance, and (through
 /// <see cref="ScaleNodeAgent"/>) when its first instance was scheduled on a node; and how each <c>StartInstance</c> ended:
 /// the node's answer (<see cref="ControlPlaneMetrics.InstanceStarts"/>: placed, already placed, taken by a placement just
@@ -17,7 +18,9 @@ namespace DeepDeploy.Tests.Scale;
 /// </summary>
 public sealed class ControlPlaneProbe : IIncomingGrainCallFilter, IOutgoingGrainCallFilter, IDisposable
 {
-    static readonly string[] Watched = [typeof(INodeRegistryGrain).Namespace!, typeof(IRouteDirectoryGrain).Namespace!, "DeepDeploy.Contracts.Users"];
+    /// <summary>Orleans' storage meter and its write histogram (one measurement per grain state write).</summary>
+    const string OrleansMeter = "Microsoft.Orleans";
+    const string StorageWrites = "orleans-storage-write-latency";
 
     readonly ConcurrentDictionary<string, CallStats> _calls = new(StringComparer.Ordinal);
 
@@ -37,11 +40,15 @@ public sealed class ControlPlaneProbe : IIncomingGrainCallFilter, IOutgoingGrain
         _meters.InstrumentPublished = (instrument, listener) =>
         {
             if (instrument.Meter.Name == ControlPlaneMetrics.MeterName
-                && instrument.Name is ControlPlaneMetrics.InstanceStarts or ControlPlaneMetrics.LeasesExpiredName or ControlPlaneMetrics.StallsSuspected)
+                && instrument.Name is ControlPlaneMetrics.InstanceStarts or ControlPlaneMetrics.LeasesExpiredName or ControlPlaneMetrics.StallsSuspected
+                || instrument.Meter.Name == OrleansMeter && instrument.Name == StorageWrites)
             {
                 listener.EnableMeasurementEvents(instrument);
             }
         };
+        _meters.SetMeasurementEventCallback<double>((_, _, tags, _) => Written(tags));
+        _meters.SetMeasurementEventCallback<float>((_, _, tags, _) => Written(tags));
+        _meters.SetMeasurementEventCallback<int>((_, _, tags, _) => Written(tags));
         _meters.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
         {
             if (instrument.Name != ControlPlaneMetrics.InstanceStarts)
@@ -63,10 +70,13 @@ public sealed class ControlPlaneProbe : IIncomingGrainCallFilter, IOutgoingGrain
 
     public IReadOnlyDictionary<string, CallStats> Calls => _calls;
 
+    /// <summary>Grain state writes by state name, since the last <see cref="Reset"/>.</summary>
+    public ConcurrentDictionary<string, long> Writes { get; } = new(StringComparer.Ordinal);
+
     /// <summary><c>GpuNode.StartInstance</c> outcomes: the node's answers, and calls that failed or timed out at the caller.</summary>
     public ConcurrentDictionary<string, long> StartOutcomes { get; } = new(StringComparer.Ordinal);
 
-    /// <summary>How long after the registry's ranking a node refused a start (the hold on the first candidate lasts 5 s).</summary>
+    /// <summary>How long after the registry's ranking a node refused a start (a hold lasts until the start's push, at most <see cref="PlacementHolds.HoldFor"/>).</summary>
     public ConcurrentQueue<double> RankingAgeAtRefusalMs { get; } = new();
 
     /// <summary>The node registry's lease counters over the whole run (never reset): leases expired, stalls suspected.</summary>
@@ -80,6 +90,21 @@ public sealed class ControlPlaneProbe : IIncomingGrainCallFilter, IOutgoingGrain
         PlacementMs.Clear();
         StartOutcomes.Clear();
         RankingAgeAtRefusalMs.Clear();
+        Writes.Clear();
+    }
+
+    void Written(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    {
+        var state = "(untagged)";
+        foreach (var tag in tags)
+        {
+            if (tag.Key == "state_name")
+            {
+                state = $"{tag.Value}";
+            }
+        }
+
+        Writes.AddOrUpdate(state, 1, (_, count) => count + 1);
     }
 
     public void Dispose() => _meters.Dispose();
@@ -115,7 +140,7 @@ public sealed class ControlPlaneProbe : IIncomingGrainCallFilter, IOutgoingGrain
     public async Task Invoke(IIncomingGrainCallContext context)
     {
         var grain = context.InterfaceMethod.DeclaringType!;
-        if (!Watched.Contains(grain.Namespace))
+        if (grain.Namespace?.StartsWith("DeepDeploy.", StringComparison.Ordinal) != true)
         {
             await context.Invoke();
             return;

@@ -205,6 +205,7 @@ public sealed class ControlPlaneScaleBenchmark(ITestOutputHelper output)
         }
 
         // The create storm: a steady rate, a mix of 1, 2, 4 and 8-GPU instances.
+        Phase("storm");
         probe.Reset();
         Clear(beats, pings, tickLag, poolQueue);
         var created = new ConcurrentDictionary<string, long>(StringComparer.Ordinal);
@@ -256,6 +257,7 @@ public sealed class ControlPlaneScaleBenchmark(ITestOutputHelper output)
         }
 
         var stormCalls = Snapshot(probe);
+        var stormWrites = probe.Writes.ToDictionary(StringComparer.Ordinal);
         var stormBeats = beats.ToArray();
         var scheduled = created.Where(c => probe.ScheduledAt.ContainsKey(c.Key)).Select(c => Ms(c.Value, probe.ScheduledAt[c.Key])).ToArray();
         var fanOut = created.Keys.Where(id => probe.PublishedAt.ContainsKey(id) && watchers.All(w => w.FirstServing.ContainsKey(id)))
@@ -274,20 +276,24 @@ public sealed class ControlPlaneScaleBenchmark(ITestOutputHelper output)
         var placements = stormCalls.GetValueOrDefault($"{nameof(INodeRegistryGrain)}.{nameof(INodeRegistryGrain.FindNodes)}").Count;
         Row("GpuNode.StartInstance calls per FindNodes (concurrent placements racing for one node)",
             FormattableString.Invariant($"{(double)starts / Math.Max(1, placements):F2} ({starts} / {placements})"));
-        Row("GpuNode.StartInstance outcomes (node: placed, taken_recently = GPUs taken within 5 s before, no_room = full for longer; caller: first or later candidate of a ranking)",
+        Row($"GpuNode.StartInstance outcomes (node: placed, taken_recently = GPUs taken within {PlacementHolds.HoldFor.TotalSeconds:F0} s before, no_room = full for longer; caller: first or later candidate of a ranking)",
             string.Join(", ", probe.StartOutcomes.OrderBy(o => o.Key, StringComparer.Ordinal).Select(o => $"{o.Key} {o.Value}")));
-        Row("ranking age when a node refused a start (holds last 5 s)", Summary(probe.RankingAgeAtRefusalMs));
+        Row($"ranking age when a node refused a start (a hold lasts until the start's push, at most {PlacementHolds.HoldFor.TotalSeconds:F0} s)", Summary(probe.RankingAgeAtRefusalMs));
 
         // Printed now too: a run that breaks down later still shows where the storm spent its time.
         Print("grain calls during the create storm", stormCalls, storm);
+        PrintWrites("grain state writes during the create storm", stormWrites, storm);
 
         // Steady state: heartbeats and the deployments' own loops only.
+        Phase("steady");
         probe.Reset();
         Clear(beats, pings, tickLag, poolQueue);
         clock.Restart();
         await Task.Delay(TimeSpan.FromSeconds(10));
         var steady = clock.Elapsed;
         var steadyCalls = Snapshot(probe);
+        var steadyWrites = probe.Writes.ToDictionary(StringComparer.Ordinal);
+        Phase("done");
         Row("node heartbeat round trip, steady", Summary(beats));
         Row("idle grain call round trip, steady", Summary(pings));
         Row("heartbeats refused (lease expired) / nodes registered again / re-registrations failed",
@@ -352,6 +358,29 @@ public sealed class ControlPlaneScaleBenchmark(ITestOutputHelper output)
         }
 
         Print("grain calls in the steady state (heartbeats, deployment loops)", steadyCalls, steady);
+        PrintWrites("grain state writes in the steady state", steadyWrites, steady);
+    }
+
+    void PrintWrites(string title, IReadOnlyDictionary<string, long> writes, TimeSpan over)
+    {
+        output.WriteLine("");
+        output.WriteLine($"{title}, over {over.TotalSeconds:F1} s, {writes.Values.Sum() / over.TotalSeconds:F0}/s in all");
+        output.WriteLine("| state | writes | writes/s |");
+        output.WriteLine("|---|---|---|");
+        foreach (var (name, count) in writes.OrderByDescending(w => w.Value))
+        {
+            output.WriteLine(FormattableString.Invariant($"| {name} | {count} | {count / over.TotalSeconds:F0} |"));
+        }
+    }
+
+    /// <summary>Appends "phase UTC-time" to the file DEEPDEPLOY_SCALE_PHASES names, if any: a profiler run beside the
+    /// benchmark (docs/control-plane.md) starts and stops its trace on these lines.</summary>
+    static void Phase(string name)
+    {
+        if (Environment.GetEnvironmentVariable("DEEPDEPLOY_SCALE_PHASES") is { Length: > 0 } file)
+        {
+            File.AppendAllText(file, FormattableString.Invariant($"{name} {DateTime.UtcNow:O}\n"));
+        }
     }
 
     void Print(string title, IReadOnlyDictionary<string, (long Count, TimeSpan Busy)> calls, TimeSpan over)

@@ -66,8 +66,10 @@ public sealed class GpuNodeGrain(
         var free = info.Gpus.Where(g => g.Type == launch.Gpu && !held.Contains(g.Index)).Select(g => g.Index).Order().ToList();
         if (free.Count < launch.NumGpus)
         {
-            // Lost a race to another placement (the GPUs went within a registry hold's length), or the registry's view was stale.
+            // Lost a race to another placement (the GPUs went within a registry hold's length), or the registry's view was
+            // stale. The push ends the registry's hold for this start (PlacementHolds: holds beyond the free GPUs go).
             metrics.InstanceStart(time.GetUtcNow() - _lastPlaced < PlacementHolds.HoldFor ? "taken_recently" : "no_room");
+            await PublishCapacityAsync();
             return null;
         }
 

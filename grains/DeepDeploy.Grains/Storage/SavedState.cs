@@ -11,7 +11,8 @@ namespace DeepDeploy.Grains.Storage;
 /// Changes a grain keeps in memory on purpose between writes (download progress, billing renewals checkpointed
 /// later) are dropped with it; they are recomputed from the next report.
 /// </summary>
-public sealed class SavedState<T>(IPersistentState<T> state, DeepCopier<T> copier)
+/// <param name="serializer">Needed by <see cref="WriteIfChangedAsync"/> only.</param>
+public sealed class SavedState<T>(IPersistentState<T> state, DeepCopier<T> copier, Serializer<T>? serializer = null)
     where T : class
 {
     /// <summary>A copy of the state as storage holds it, taken at the first access (before any change).</summary>
@@ -48,6 +49,18 @@ public sealed class SavedState<T>(IPersistentState<T> state, DeepCopier<T> copie
         }
 
         _saved = copier.Copy(state.State);
+    }
+
+    /// <summary><see cref="WriteAsync"/> when the state differs from what storage holds (compared serialised); else
+    /// nothing. For a periodic pass that usually changes nothing: a deployment's tick wrote its unchanged state every
+    /// 2 s (session 13, 600 deployments: 106–144 of the steady state's 129–177 writes per second).</summary>
+    public Task WriteIfChangedAsync(CancellationToken cancellationToken = default)
+    {
+        var bytes = serializer ?? throw new InvalidOperationException("a SavedState without a serializer cannot compare");
+        // Never read through State: never changed.
+        return _saved is null || bytes.SerializeToArray(_saved).AsSpan().SequenceEqual(bytes.SerializeToArray(state.State))
+            ? Task.CompletedTask
+            : WriteAsync(cancellationToken);
     }
 
     async Task RereadAsync()
