@@ -284,9 +284,12 @@ public sealed partial class GatewayBenchmark(ITestOutputHelper output)
 
     /// <summary>The floor of <paramref name="mode"/>, or null when it is not asked for or not built.</summary>
     static async Task<FloorProcess?> FloorAsync((string Endpoint, string Secret)[] workers, string mode) =>
-        FloorProcess.Dll is not null && FloorModes.Contains(mode) ? await FloorProcess.StartAsync(workers, mode: mode) : null;
+        FloorProcess.Dll is not null && FloorModes.Contains(mode) ? await FloorProcess.StartAsync(workers, FloorKnob.Environment, mode) : null;
 
-    static string FloorName(string mode) => mode == "yarp" ? "floor" : $"floor-{mode}";
+    /// <summary>A runtime knob for every floor (DEEPDEPLOY_BENCH_FLOOR_KNOB, <see cref="RuntimeKnob"/>; default base).</summary>
+    static RuntimeKnob FloorKnob => RuntimeKnob.Parse(Environment.GetEnvironmentVariable("DEEPDEPLOY_BENCH_FLOOR_KNOB"), "base")[^1];
+
+    static string FloorName(string mode) => (mode == "yarp" ? "floor" : $"floor-{mode}") + (FloorKnob.Name == "base" ? "" : $"+{FloorKnob.Name}");
 
     static int ProxyRuns => int.TryParse(Environment.GetEnvironmentVariable("DEEPDEPLOY_BENCH_PROXY_RUNS"), out var runs) && runs > 0 ? runs : 1;
 
