@@ -158,10 +158,14 @@ public sealed partial class GatewayBenchmark(ITestOutputHelper output)
 
             if (Environment.GetEnvironmentVariable("DEEPDEPLOY_BENCH_PROFILE") is { Length: > 0 } trace)
             {
-                // A run of its own, not counted above: the recording costs CPU.
-                await using (EventPipeRecording.Start(silo.Pid, trace))
+                // A run of its own, not counted above: the recording costs CPU. DEEPDEPLOY_BENCH_PROFILE_TARGET names
+                // another process to record (a floor: floor, floor-raw, floor-kestrel); default the gateway.
+                var name = Environment.GetEnvironmentVariable("DEEPDEPLOY_BENCH_PROFILE_TARGET") is { Length: > 0 } asked ? asked : "gateway";
+                var profiled = targets.Single(t => t.Name == name);
+                var pid = name == "gateway" ? silo.Pid : new[] { floor, rawFloor, kestrelFloor }.OfType<FloorProcess>().Single(f => FloorName(f.Mode) == name).Pid;
+                await using (EventPipeRecording.Start(pid, trace))
                 {
-                    Line($"  profiled  c=64  gateway  {await ClosedLoopAsync(targets[^1].Urls, Body, 64, Measure)} (EventPipe recording of the silo to {trace})");
+                    Line($"  profiled  c=64  {name}  {await ClosedLoopAsync(profiled.Urls, Body, 64, Measure)} (EventPipe recording of process {pid} to {trace})");
                 }
             }
         }
