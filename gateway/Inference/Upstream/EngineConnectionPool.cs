@@ -52,7 +52,7 @@ public sealed class EngineConnectionPool(string host, int port, int maxConnectio
             var now = Stopwatch.GetTimestamp();
             while (!fresh && TryPop(out var idle))
             {
-                if (now - idle.IdleSince < _idleTicks)
+                if (now - idle.IdleSince < _idleTicks && !idle.Expired)
                 {
                     return idle;
                 }
