@@ -2,7 +2,7 @@ using BenchmarkDotNet.Running;
 using DeepDeploy.Benchmarks;
 
 // "--tail [n] [rounds]": percentiles of single routing decisions (default 3 rounds); "--profile FILE [top]": what an EventPipe recording
-// (.nettrace) says; "--floor URL ENDPOINT=SECRET...": the gateway benchmark's bare Kestrel+YARP pass-through;
+// (.nettrace) says; "--floor [yarp|raw|kestrel] URL ENDPOINT=SECRET...": the gateway benchmark's bare floors (ForwardFloor);
 // anything else goes to BenchmarkDotNet's switcher.
 if (args is ["--tail", ..])
 {
@@ -17,9 +17,9 @@ if (args is ["--profile", var trace, ..])
     return;
 }
 
-if (args is ["--floor", var url, ..])
+if (args is ["--floor", var mode, var url, ..])
 {
-    await ForwardFloor.RunAsync(url, args[2..]);
+    await ForwardFloor.RunAsync(mode, url, args[3..]);
     return;
 }
 

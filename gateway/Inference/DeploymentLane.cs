@@ -108,6 +108,11 @@ public sealed class DeploymentLane
                 slot.Capacity = Math.Max(1, SlotShare.For(route.MaxBatchSize, index, gatewayRank, gatewayCount));
                 return slot;
             }).ToArray();
+            foreach (var gone in old.Values.Except(_instances))
+            {
+                gone.CloseConnections();
+            }
+
             _candidates = new InstanceSlot[_instances.Length];
             _pressureAt = _instances.Length == 0 ? int.MaxValue : Math.Max(1, (int)Math.Ceiling(_instances.Sum(i => i.Capacity) * _options.LoadPressureThreshold));
 

@@ -11,12 +11,13 @@ using Yarp.ReverseProxy.Forwarder;
 namespace DeepDeploy.Gateway.Inference;
 
 /// <summary>
-/// Sends one inference request to an instance of its deployment with YARP's <see cref="IHttpForwarder"/>:
+/// Sends one inference request to an instance of its deployment, over raw HTTP/1.1 (<see cref="RawEngineForwarder"/>)
+/// or YARP's <see cref="IHttpForwarder"/> (<see cref="InferenceOptions.Forwarding"/>):
 /// admission (<see cref="DeploymentLane"/>) gives it a slot, the answer streams back unbuffered, the slot is freed
 /// when the answer is complete. An instance that refuses the connection or fails before the first byte reached
 /// the client is taken out of rotation for a while and the request goes to another one; so does an instance that
 /// answers that it did no work (refused, loading, draining). Once a byte reached the client nothing is retried.
-/// A client that goes away cancels the upstream request (YARP links it to <see cref="HttpContext.RequestAborted"/>).
+/// A client that goes away cancels the upstream request (both forwarders link it to <see cref="HttpContext.RequestAborted"/>).
 /// </summary>
 public sealed class InferenceForwarder(IHttpForwarder forwarder, IOptions<InferenceOptions> options, InferenceMetrics metrics)
 {
@@ -25,6 +26,14 @@ public sealed class InferenceForwarder(IHttpForwarder forwarder, IOptions<Infere
     public static readonly TimeSpan BusyBackoff = TimeSpan.FromMilliseconds(250);
 
     const int MaxRefusals = 20;
+
+    /// <summary>Longest wait for an engine's TCP connection.</summary>
+    public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(3);
+
+    /// <summary>An idle keep-alive connection to an engine older than this is closed, not reused: below ASP.NET Core's
+    /// own keep-alive timeout (130 s), so the engine rarely closes one under a request. Both are declared before
+    /// <see cref="Engines"/>, whose initializer reads them.</summary>
+    public static readonly TimeSpan IdleConnectionTimeout = TimeSpan.FromMinutes(1);
 
     static readonly HttpMessageInvoker Engines = new(EngineHandler(
         // W3C traceparent of the forward span (HttpClient's), never the client's own header.
@@ -39,15 +48,15 @@ public sealed class InferenceForwarder(IHttpForwarder forwarder, IOptions<Infere
 
     InferenceOptions Options => options.Value;
 
-    /// <summary>How the gateway connects to engines (also the benchmark's bare Kestrel+YARP floor's, with no propagator).</summary>
+    /// <summary>How the gateway connects to engines with YARP (also the benchmark's bare Kestrel+YARP floor's, with no propagator).</summary>
     public static SocketsHttpHandler EngineHandler(DistributedContextPropagator? propagator) => new()
     {
         UseProxy = false,
         AllowAutoRedirect = false,
         AutomaticDecompression = DecompressionMethods.None,
         UseCookies = false,
-        ConnectTimeout = TimeSpan.FromSeconds(3),
-        PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
+        ConnectTimeout = InferenceForwarder.ConnectTimeout,
+        PooledConnectionIdleTimeout = InferenceForwarder.IdleConnectionTimeout,
         ActivityHeadersPropagator = propagator,
     };
 
@@ -94,14 +103,22 @@ public sealed class InferenceForwarder(IHttpForwarder forwarder, IOptions<Infere
             var attempt = new ForwardAttempt { Slot = lease.Slot, Native = native ? new NativeResponseStream(originalBody, "req-" + Guid.NewGuid().ToString("N"), arrived) : null };
             var observer = new ResponseObserver((Stream?)attempt.Native ?? originalBody);
             http.Features.Set(attempt);
-            http.Request.Body = new MemoryStream(body, writable: false);
-            http.Request.ContentLength = body.Length;
             http.Response.Body = observer;
+            // A recorded request goes through YARP, whose HTTP client span the engine's spans hang under.
+            var raw = Options.Forwarding == EngineForwarding.Raw && lease.Slot.IsPlainHttp && !GatewayActivity.IsRecorded(server);
+            if (!raw)
+            {
+                http.Request.Body = new MemoryStream(body, writable: false);
+                http.Request.ContentLength = body.Length;
+            }
+
             ForwarderError error;
             using var streamFailure = StreamFailureGuard.Install(http);
             try
             {
-                error = await forwarder.SendAsync(http, lease.Endpoint, Engines, _config, transformer);
+                error = raw
+                    ? await RawEngineForwarder.SendAsync(http, attempt, body, transformer, Options.ActivityTimeout, server)
+                    : await forwarder.SendAsync(http, lease.Endpoint, Engines, _config, transformer);
                 await streamFailure.EndAsync(error, originalBody, lane.Model);
                 if (error == ForwarderError.None && attempt.Refused is null && attempt.Native is { } translated)
                 {

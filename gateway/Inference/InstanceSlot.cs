@@ -1,4 +1,5 @@
 using System.Net.Http.Headers;
+using DeepDeploy.Gateway.Inference.Upstream;
 
 namespace DeepDeploy.Gateway.Inference;
 
@@ -21,6 +22,46 @@ public sealed class InstanceSlot(string instanceId, string endpoint, string? sec
     /// two threads build equal URLs).</summary>
     public Uri EngineUri(EngineTransformer transformer) =>
         _engineUris[transformer.Index] ??= new Uri(Endpoint + transformer.EnginePath);
+
+    readonly byte[]?[] _requestPrefixes = new byte[]?[EngineTransformer.Count];
+    EngineConnectionPool? _connections;
+
+    /// <summary>Whether the raw HTTP/1.1 forwarder can reach the engine (<see cref="RawEngineForwarder"/>): plain http.</summary>
+    public bool IsPlainHttp { get; } = endpoint.StartsWith("http://", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The raw forwarder's keep-alive connections to the instance, made on first use (a race makes two and
+    /// keeps one); closed when the instance leaves its lane (<see cref="CloseConnections"/>).</summary>
+    public EngineConnectionPool Connections
+    {
+        get
+        {
+            if (_connections is { } pool)
+            {
+                return pool;
+            }
+
+            var created = EngineConnectionPool.For(Endpoint, MaxConnections, InferenceForwarder.IdleConnectionTimeout, InferenceForwarder.ConnectTimeout);
+            if (Interlocked.CompareExchange(ref _connections, created, null) is { } other)
+            {
+                created.Dispose();
+                return other;
+            }
+
+            return created;
+        }
+    }
+
+    /// <summary>A bound on connections to one instance: far above any batch an engine runs, so it only stops a
+    /// runaway; the slot share (<see cref="Capacity"/>) is what limits requests in flight.</summary>
+    const int MaxConnections = 1024;
+
+    /// <summary>The raw forwarder's request head for <paramref name="transformer"/>'s path up to the body's length,
+    /// built on first use.</summary>
+    public byte[] RequestPrefix(EngineTransformer transformer) =>
+        _requestPrefixes[transformer.Index] ??= EngineExchange.RequestPrefix(transformer.EnginePath, Connections.Authority, Secret);
+
+    /// <summary>Closes the idle connections; those in use close when their request ends.</summary>
+    public void CloseConnections() => _connections?.Dispose();
 
     /// <summary>Slots of this instance that this gateway may use (its share of max_batch_size).</summary>
     public int Capacity { get; set; }

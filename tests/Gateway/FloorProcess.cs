@@ -2,18 +2,23 @@ using DeepDeploy.Tests.Support;
 
 namespace DeepDeploy.Tests.Gateway;
 
-/// <summary>The gateway benchmark's floor: a bare Kestrel+YARP pass-through to the same workers
-/// (benchmarks/DeepDeploy.Benchmarks <c>--floor</c>, built in the tests' configuration) as a process of its own, with
-/// server GC as the silo has: what the framework costs before DeepDeploy adds anything.</summary>
+/// <summary>The gateway benchmark's floor: a bare Kestrel pass-through to the same workers
+/// (benchmarks/DeepDeploy.Benchmarks <c>--floor MODE</c>, built in the tests' configuration) as a process of its own,
+/// with server GC as the silo has: what forwarding costs before DeepDeploy adds anything. Modes: <c>yarp</c> (YARP's
+/// forwarder), <c>raw</c> (hand-written HTTP/1.1 over pooled sockets), <c>kestrel</c> (a canned answer, no forwarding).</summary>
 public sealed class FloorProcess : IAsyncDisposable
 {
     readonly ProcessHost _host;
 
-    FloorProcess(ProcessHost host, Uri baseAddress)
+    FloorProcess(ProcessHost host, Uri baseAddress, string mode)
     {
         _host = host;
         BaseAddress = baseAddress;
+        Mode = mode;
     }
+
+    /// <summary>yarp, raw or kestrel.</summary>
+    public string Mode { get; }
 
     public Uri BaseAddress { get; }
 
@@ -40,17 +45,18 @@ public sealed class FloorProcess : IAsyncDisposable
     }
 
     /// <param name="environment">Runtime knobs on top of server GC (<see cref="RuntimeKnob"/>).</param>
-    public static async Task<FloorProcess> StartAsync(IEnumerable<(string Endpoint, string Secret)> workers, IReadOnlyDictionary<string, string>? environment = null)
+    public static async Task<FloorProcess> StartAsync(IEnumerable<(string Endpoint, string Secret)> workers, IReadOnlyDictionary<string, string>? environment = null,
+        string mode = "yarp")
     {
         var baseAddress = new Uri($"http://127.0.0.1:{Ports.Free()}");
-        var host = ProcessHost.Start("floor", ProcessHost.DotnetHost,
-            [Dll ?? throw new InvalidOperationException("benchmarks/DeepDeploy.Benchmarks is not built"), "--floor", baseAddress.ToString(),
+        var host = ProcessHost.Start($"floor-{mode}", ProcessHost.DotnetHost,
+            [Dll ?? throw new InvalidOperationException("benchmarks/DeepDeploy.Benchmarks is not built"), "--floor", mode, baseAddress.ToString(),
                 .. workers.Select(w => $"{w.Endpoint}={w.Secret}")],
             new Dictionary<string, string>(environment ?? new Dictionary<string, string>()) { ["DOTNET_gcServer"] = environment?.GetValueOrDefault("DOTNET_gcServer") ?? "1" });
         try
         {
             await host.WaitForLineAsync(line => line.StartsWith("floor listening", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "listening");
-            return new FloorProcess(host, baseAddress);
+            return new FloorProcess(host, baseAddress, mode);
         }
         catch
         {

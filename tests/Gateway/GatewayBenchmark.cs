@@ -116,7 +116,11 @@ public sealed partial class GatewayBenchmark(ITestOutputHelper output)
 
     async Task ProxyOverheadAsync()
     {
-        await using var silo = await ShippedSilo.StartAsync(tokenRate: 0, workerArgs: "--max-queue 4096");
+        // DEEPDEPLOY_BENCH_FORWARDING=Yarp|Raw: the gateway's way to engines (InferenceOptions.Forwarding), default the product's.
+        var forwarding = Environment.GetEnvironmentVariable("DEEPDEPLOY_BENCH_FORWARDING") is { Length: > 0 } chosen
+            ? new Dictionary<string, string> { ["DeepDeploy__Inference__Forwarding"] = chosen }
+            : null;
+        await using var silo = await ShippedSilo.StartAsync(tokenRate: 0, workerArgs: "--max-queue 4096", forwarding);
         var token = await silo.CreateUserAsync("bench");
         using (var client = silo.Client(token))
         {
@@ -124,11 +128,14 @@ public sealed partial class GatewayBenchmark(ITestOutputHelper output)
             await silo.WaitRoutedAsync(client, "bench/fast", 2);
             var workers = silo.Workers();
             await using var nginx = NginxProcess.Binary is null ? null : await NginxProcess.StartAsync(workers);
-            await using var floor = FloorProcess.Dll is null ? null : await FloorProcess.StartAsync(workers);
-            if (floor is null)
+            if (FloorProcess.Dll is null)
             {
                 Line("floor: benchmarks/DeepDeploy.Benchmarks not built in this configuration (dotnet build benchmarks/DeepDeploy.Benchmarks -c Release); floor columns skipped");
             }
+
+            await using var floor = await FloorAsync(workers, "yarp");
+            await using var rawFloor = await FloorAsync(workers, "raw");
+            await using var kestrelFloor = await FloorAsync(workers, "kestrel");
 
             // Each worker takes only its instance secret: direct requests present it, as the gateway does.
             var workerUrls = workers.Select(w => (new Uri(w.Endpoint + "/v1/chat/completions"), (string?)w.Secret)).ToArray();
@@ -139,22 +146,26 @@ public sealed partial class GatewayBenchmark(ITestOutputHelper output)
                 targets.Add(new("nginx", [(new Uri(nginx.BaseAddress, "/v1/chat/completions"), null)], () => ProcessCpu.Seconds(nginx.Pid, withChildren: true)));
             }
 
-            if (floor is not null)
+            foreach (var started in new[] { floor, rawFloor, kestrelFloor }.OfType<FloorProcess>())
             {
-                targets.Add(new("floor", [(new Uri(floor.BaseAddress, "/v1/chat/completions"), null)], () => ProcessCpu.Seconds(floor.Pid)));
+                targets.Add(new(FloorName(started.Mode), [(new Uri(started.BaseAddress, "/v1/chat/completions"), null)], () => ProcessCpu.Seconds(started.Pid)));
             }
 
             targets.Add(new("gateway", [(new Uri(silo.BaseAddress, "/v1/openai/chat/completions"), token)], () => ProcessCpu.Seconds(silo.Pid)));
-            await ProxyTableAsync("1. Proxy overhead", "the gateway: the shipped all-in-one silo (DeepDeploy.Silo.dll, its own process, appsettings and server GC)", targets);
+            await ProxyTableAsync("1. Proxy overhead", $"the gateway: the shipped all-in-one silo (DeepDeploy.Silo.dll, its own process, appsettings and server GC), forwarding {forwarding?.Values.Single() ?? "as configured (default)"}", targets);
             Line("   the silo's last log lines after the runs (the product logs nothing per request):");
             Line("   " + silo.LogTail(8).Replace("\n", "\n   "));
 
             if (Environment.GetEnvironmentVariable("DEEPDEPLOY_BENCH_PROFILE") is { Length: > 0 } trace)
             {
-                // A run of its own, not counted above: the recording costs CPU.
-                await using (EventPipeRecording.Start(silo.Pid, trace))
+                // A run of its own, not counted above: the recording costs CPU. DEEPDEPLOY_BENCH_PROFILE_TARGET names
+                // another process to record (a floor: floor, floor-raw, floor-kestrel); default the gateway.
+                var name = Environment.GetEnvironmentVariable("DEEPDEPLOY_BENCH_PROFILE_TARGET") is { Length: > 0 } asked ? asked : "gateway";
+                var profiled = targets.Single(t => t.Name == name);
+                var pid = name == "gateway" ? silo.Pid : new[] { floor, rawFloor, kestrelFloor }.OfType<FloorProcess>().Single(f => FloorName(f.Mode) == name).Pid;
+                await using (EventPipeRecording.Start(pid, trace))
                 {
-                    Line($"  profiled  c=64  gateway  {await ClosedLoopAsync(targets[^1].Urls, Body, 64, Measure)} (EventPipe recording of the silo to {trace})");
+                    Line($"  profiled  c=64  {name}  {await ClosedLoopAsync(profiled.Urls, Body, 64, Measure)} (EventPipe recording of process {pid} to {trace})");
                 }
             }
         }
@@ -198,10 +209,20 @@ public sealed partial class GatewayBenchmark(ITestOutputHelper output)
                     Line($"  run {run} c={concurrency,-3} {name,-8} {result}");
                 }
 
+                if (concurrency == 64 && results.TryGetValue(("nginx", 64), out var nginxResult))
+                {
+                    foreach (var target in targets.Where(t => t.Cpu is not null && t.Name != "nginx"))
+                    {
+                        var r = results[(target.Name, 64)];
+                        Line(string.Create(CultureInfo.InvariantCulture,
+                            $"  run {run} c=64  {target.Name}/nginx throughput {r.Rps / nginxResult.Rps:F2}, CPU per request {r.CpuPerRequest / nginxResult.CpuPerRequest:F2}"));
+                    }
+                }
+
                 var direct = results[("direct", concurrency)];
                 var gatewayResult = results[("gateway", concurrency)];
                 Line($"  run {run} c={concurrency,-3} gateway/direct throughput {gatewayResult.Rps / direct.Rps:F2}; p50 added {gatewayResult.P50 - direct.P50:F2} ms, p99 added {gatewayResult.P99 - direct.P99:F2} ms");
-                foreach (var other in new[] { "nginx", "floor" })
+                foreach (var other in targets.Select(t => t.Name).Where(n => n is not ("direct" or "gateway")))
                 {
                     if (results.TryGetValue((other, concurrency), out var o))
                     {
@@ -216,17 +237,18 @@ public sealed partial class GatewayBenchmark(ITestOutputHelper output)
                 }
             }
 
+            var nginx = results.GetValueOrDefault(("nginx", 64));
             foreach (var target in targets)
             {
                 var (many, one) = (results[(target.Name, 64)], results[(target.Name, 1)]);
                 table.Add(string.Create(CultureInfo.InvariantCulture,
-                    $"| {run} | {target.Name} | {many.Rps:F0} | {many.P99:F2} | {one.P99:F2} | {one.Max:F2} | {(double.IsNaN(many.CpuPerRequest) ? "" : many.CpuPerRequest.ToString("F1", CultureInfo.InvariantCulture))} |"));
+                    $"| {run} | {target.Name} | {many.Rps:F0} | {many.P99:F2} | {one.P99:F2} | {one.Max:F2} | {Figure(many.CpuPerRequest, "F1")} | {Figure(many.Rps / nginx?.Rps, "F2")} | {Figure(many.CpuPerRequest / nginx?.CpuPerRequest, "F2")} |"));
             }
         }
 
         Line("");
-        Line("| run | target | req/s c=64 | p99 c=64 (ms) | p99 c=1 (ms) | max c=1 (ms) | CPU us/request c=64 |");
-        Line("|---|---|---|---|---|---|---|");
+        Line("| run | target | req/s c=64 | p99 c=64 (ms) | p99 c=1 (ms) | max c=1 (ms) | CPU us/request c=64 | req/s to nginx | CPU/request to nginx |");
+        Line("|---|---|---|---|---|---|---|---|---|");
         table.ForEach(Line);
         foreach (var (other, ratios) in cpuRatios)
         {
@@ -255,6 +277,23 @@ public sealed partial class GatewayBenchmark(ITestOutputHelper output)
                 [new("direct", workerUrls, null), new("gateway", [(new Uri(system.BaseAddress, "/v1/openai/chat/completions"), token)], null)]);
         }
     }
+
+    static string Figure(double? value, string format) =>
+        value is { } v && double.IsFinite(v) ? v.ToString(format, CultureInfo.InvariantCulture) : "";
+
+    /// <summary>The floors to measure (DEEPDEPLOY_BENCH_FLOORS, default all): <c>yarp</c> (named "floor" in the
+    /// tables, as before), <c>raw</c> and <c>kestrel</c> (benchmarks' ForwardFloor).</summary>
+    static string[] FloorModes => (Environment.GetEnvironmentVariable("DEEPDEPLOY_BENCH_FLOORS") is { Length: > 0 } modes ? modes : "yarp,raw,kestrel")
+        .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    /// <summary>The floor of <paramref name="mode"/>, or null when it is not asked for or not built.</summary>
+    static async Task<FloorProcess?> FloorAsync((string Endpoint, string Secret)[] workers, string mode) =>
+        FloorProcess.Dll is not null && FloorModes.Contains(mode) ? await FloorProcess.StartAsync(workers, FloorKnob.Environment, mode) : null;
+
+    /// <summary>A runtime knob for every floor (DEEPDEPLOY_BENCH_FLOOR_KNOB, <see cref="RuntimeKnob"/>; default base).</summary>
+    static RuntimeKnob FloorKnob => RuntimeKnob.Parse(Environment.GetEnvironmentVariable("DEEPDEPLOY_BENCH_FLOOR_KNOB"), "base")[^1];
+
+    static string FloorName(string mode) => (mode == "yarp" ? "floor" : $"floor-{mode}") + (FloorKnob.Name == "base" ? "" : $"+{FloorKnob.Name}");
 
     static int ProxyRuns => int.TryParse(Environment.GetEnvironmentVariable("DEEPDEPLOY_BENCH_PROXY_RUNS"), out var runs) && runs > 0 ? runs : 1;
 
