@@ -2,6 +2,8 @@ using DeepDeploy.Contracts.Deployments;
 using DeepDeploy.Contracts.Events;
 using DeepDeploy.Tests.Cluster;
 using DeepDeploy.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Streams;
 
 namespace DeepDeploy.Tests.Events;
 
@@ -38,6 +40,55 @@ public sealed class EventLogTests
         Assert.Equal(600, feed.LastSequence);
         Assert.Equal(500, feed.Events.Count);
         Assert.All(feed.Events, e => Assert.Equal(deployId, e.DeployId));
+    }
+
+    [Fact]
+    public async Task Concurrent_appends_share_writes_but_the_cluster_feed_numbers_and_publishes_them_in_order()
+    {
+        await using var sim = await SimulatedCluster.StartAsync(nodes: 1);
+        var published = new List<DeploymentEvent>();
+        // The test's client has no stream providers; a silo's own client has.
+        var stream = sim.Cluster.GetSiloServiceProvider(sim.Cluster.Silos[0].SiloAddress).GetRequiredService<IClusterClient>()
+            .GetStreamProvider(EventStreams.Provider)
+            .GetStream<DeploymentEvent>(StreamId.Create(EventStreams.Events, EventStreams.ClusterKey));
+        var handle = await stream.SubscribeAsync((e, _) =>
+        {
+            lock (published)
+            {
+                published.Add(e);
+            }
+
+            return Task.CompletedTask;
+        });
+
+        // 40 deployments' logs forward 5 batches of 3 each, all at once: the feed's appends interleave.
+        var t0 = DateTimeOffset.UtcNow;
+        await Task.WhenAll(Enumerable.Range(0, 40).Select(async d =>
+        {
+            var deployId = DeploymentIds.New();
+            var log = sim.Grains.GetGrain<IEventLogGrain>(deployId);
+            for (var batch = 0; batch < 5; batch++)
+            {
+                await log.Append(Enumerable.Range(batch * 3, 3)
+                    .Select(i => new DeploymentEvent(0, t0.AddSeconds(i), DeploymentEventKind.InstancePhase, deployId, $"{d}:{i}")).ToArray());
+            }
+        }));
+
+        var feed = await sim.Grains.GetGrain<IEventLogGrain>(EventStreams.ClusterKey).Read(0, 600);
+        Assert.Equal(600, feed.LastSequence);
+        Assert.Equal(Enumerable.Range(101, 500).Select(i => (long)i), feed.Events.Select(e => e.Sequence));
+        // Each deployment's events keep their order in the feed.
+        Assert.All(feed.Events.GroupBy(e => e.DeployId), g =>
+            Assert.Equal(g.Select(e => int.Parse(e.Message.Split(':')[1], System.Globalization.CultureInfo.InvariantCulture)).Order(),
+                g.Select(e => int.Parse(e.Message.Split(':')[1], System.Globalization.CultureInfo.InvariantCulture))));
+
+        await Eventually.TrueAsync(() => { lock (published) { return published.Count == 600; } }, TimeSpan.FromSeconds(10), "every event published live");
+        lock (published)
+        {
+            Assert.Equal(Enumerable.Range(1, 600).Select(i => (long)i), published.Select(e => e.Sequence));
+        }
+
+        await handle.UnsubscribeAsync();
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using DeepDeploy.Contracts.Events;
 using DeepDeploy.Grains.Storage;
 using Microsoft.Extensions.Logging;
+using Orleans.Concurrency;
 using Orleans.Serialization;
 using Orleans.Streams;
 
@@ -11,16 +12,24 @@ namespace DeepDeploy.Grains.Events;
 /// (it connected late, the stream lost it) reads it from the history by sequence number. Publishing failures
 /// are logged, never thrown: the history has the event. A deployment's log forwards each batch to the cluster
 /// feed, which numbers events its own way.
+/// Reentrant, with the appends that arrive while a write runs written together (<see cref="GroupCommit{T}"/>): every
+/// deployment's log forwards to the one cluster feed, which wrote its whole history once per append (session 13, 1,000
+/// nodes / 2,000 deployments: 10,050 writes in the create storm, `Append` 20 s per call). Events are still published
+/// in sequence order: each append's publishing waits for the one before it.
 /// </summary>
+[Reentrant]
 public sealed class EventLogGrain(
     [PersistentState("events", StorageNames.Default)] IPersistentState<EventLogState> state,
     DeepCopier<EventLogState> copier,
     IGrainFactory grains,
     ILogger<EventLogGrain> log) : Grain, IEventLogGrain
 {
-    readonly SavedState<EventLogState> _store = new(state, copier);
+    readonly GroupCommit<EventLogState> _store = new(state, copier);
 
     IAsyncStream<DeploymentEvent>? _stream;
+
+    /// <summary>The publishing of the latest append; the next append's publishing starts after it.</summary>
+    Task _published = Task.CompletedTask;
 
     string Key => this.GetPrimaryKeyString();
 
@@ -29,30 +38,16 @@ public sealed class EventLogGrain(
 
     public async Task Append(IReadOnlyList<DeploymentEvent> events)
     {
-        var numbered = new List<DeploymentEvent>(events.Count);
-        foreach (var e in events)
-        {
-            numbered.Add(e with { Sequence = ++_store.State.LastSequence });
-        }
+        // A failed write replays the changes made after it, renumbering them: the numbers published are the last
+        // application's, which is the one written.
+        List<DeploymentEvent> numbered = [];
+        await _store.ChangeAsync(s => numbered = Number(s, events));
 
-        _store.State.Events.AddRange(numbered);
-        if (_store.State.Events.Count > EventStreams.HistoryLimit)
-        {
-            _store.State.Events.RemoveRange(0, _store.State.Events.Count - EventStreams.HistoryLimit);
-        }
-
-        await _store.WriteAsync();
-        try
-        {
-            foreach (var e in numbered)
-            {
-                await Stream.OnNextAsync(e);
-            }
-        }
-        catch (Exception e)
-        {
-            log.LogWarning(e, "Could not publish {Count} events of {Key} live; followers read them from the history", numbered.Count, Key);
-        }
+        // Appends resume in the order they were applied (their writes complete in order, and callers of one write
+        // resume in call order), so chaining here keeps the stream in sequence order.
+        var publishing = PublishAfterAsync(_published, numbered);
+        _published = publishing;
+        await publishing;
 
         if (Key != EventStreams.ClusterKey)
         {
@@ -67,8 +62,42 @@ public sealed class EventLogGrain(
         }
     }
 
+    static List<DeploymentEvent> Number(EventLogState state, IReadOnlyList<DeploymentEvent> events)
+    {
+        var numbered = new List<DeploymentEvent>(events.Count);
+        foreach (var e in events)
+        {
+            numbered.Add(e with { Sequence = ++state.LastSequence });
+        }
+
+        state.Events.AddRange(numbered);
+        if (state.Events.Count > EventStreams.HistoryLimit)
+        {
+            state.Events.RemoveRange(0, state.Events.Count - EventStreams.HistoryLimit);
+        }
+
+        return numbered;
+    }
+
+    async Task PublishAfterAsync(Task previous, List<DeploymentEvent> numbered)
+    {
+        await previous;
+        try
+        {
+            foreach (var e in numbered)
+            {
+                await Stream.OnNextAsync(e);
+            }
+        }
+        catch (Exception e)
+        {
+            log.LogWarning(e, "Could not publish {Count} events of {Key} live; followers read them from the history", numbered.Count, Key);
+        }
+    }
+
     public Task<EventPage> Read(long? after, int limit)
     {
+        // May include an append whose write is still running (reentrant); its caller has not returned yet.
         var events = _store.State.Events;
         var page = after is { } seq
             ? events.Where(e => e.Sequence > seq).Take(limit)
