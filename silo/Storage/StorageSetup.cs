@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
+using Orleans.Serialization;
 using Orleans.Storage;
 
 namespace DeepDeploy.Silo.Storage;
@@ -68,6 +69,10 @@ public static class StorageSetup
             options.Invariant = invariant;
             options.ConnectionString = connectionString;
         });
+        builder.Services.AddOptions<AdoNetGrainStorageOptions>(name).Configure<IServiceProvider>((options, services) =>
+            options.GrainStorageSerializer = new StateSerializer(
+                new OrleansGrainStorageSerializer(services.GetRequiredService<Serializer>()),
+                new JsonGrainStorageSerializer(services.GetRequiredService<OrleansJsonSerializer>())));
         TranslateUnavailable(builder.Services, name);
         return builder;
     }

@@ -30,6 +30,14 @@ public sealed class PostgresPersistenceTests : PersistenceContract
         await Database.ScalarAsync<long>(
             $"SELECT count(*) FROM OrleansStorage WHERE ServiceId = '{ServiceId}' AND GrainIdExtensionString LIKE '%{key}';");
 
+    protected override async Task<byte[]> PayloadAsync(string key) =>
+        await Database.ScalarAsync<byte[]>(
+            $"SELECT PayloadBinary FROM OrleansStorage WHERE ServiceId = '{ServiceId}' AND GrainIdExtensionString LIKE '%{key}';")
+        ?? throw new InvalidOperationException($"no row for {key}");
+
+    [PostgresFact]
+    public Task Json_rows_of_older_versions_load_and_are_rewritten_binary() => JsonRowsLoadAndAreRewrittenBinaryAsync();
+
     [PostgresFact]
     public Task State_survives_a_cluster_restart() => RestartKeepsStateAsync();
 

@@ -21,12 +21,16 @@ public abstract class PersistenceContract : IAsyncLifetime
 
     public abstract Task DisposeAsync();
 
-    /// <summary>Adds the store as <see cref="StorageName"/>, and as <see cref="DeleteOnClearStorageName"/> with
+    /// <summary>Adds the store as <see cref="StorageName"/> (DeepDeploy's setup), and as <see cref="DeleteOnClearStorageName"/>
+    /// configured with Orleans' own defaults (its JSON serializer, as DeepDeploy wrote state before session 14) but for
     /// <c>DeleteStateOnClear</c>.</summary>
     protected abstract void AddStorage(ISiloBuilder silo);
 
     /// <summary>Rows of this test's service whose grain key ends with <paramref name="key"/>.</summary>
     protected abstract Task<long> CountRowsAsync(string key);
+
+    /// <summary>The stored payload of this test's row whose grain key ends with <paramref name="key"/>.</summary>
+    protected abstract Task<byte[]> PayloadAsync(string key);
 
     protected async Task RestartKeepsStateAsync()
     {
@@ -88,6 +92,40 @@ public abstract class PersistenceContract : IAsyncLifetime
             // Clearing with a stale ETag fails as well.
             var staleClear = new GrainState<NoteState>(new NoteState()) { ETag = "2", RecordExists = true };
             await Assert.ThrowsAsync<InconsistentStateException>(() => storage.ClearStateAsync(PersistenceTestGrain.StateName, grain.GetGrainId(), staleClear));
+        }
+        finally
+        {
+            await StopAsync(cluster);
+        }
+    }
+
+    protected async Task JsonRowsLoadAndAreRewrittenBinaryAsync()
+    {
+        var cluster = await StartClusterAsync();
+        try
+        {
+            // A row as an older DeepDeploy wrote it (Orleans' default serializer: JSON).
+            var id = GrainId.Create("test", "g-json");
+            var old = new GrainState<NoteState>(new NoteState { Text = "written as JSON", Count = 3 });
+            await Storage(cluster, DeleteOnClearStorageName).WriteStateAsync(PersistenceTestGrain.StateName, id, old);
+            Assert.Equal((byte)'{', (await PayloadAsync("g-json"))[0]);
+
+            var storage = Storage(cluster, StorageName);
+            var read = new GrainState<NoteState>(new NoteState());
+            await storage.ReadStateAsync(PersistenceTestGrain.StateName, id, read);
+            Assert.Equal(old.State, read.State);
+            Assert.Equal("1", read.ETag);
+
+            read.State = read.State! with { Count = 4 };
+            await storage.WriteStateAsync(PersistenceTestGrain.StateName, id, read);
+            var payload = await PayloadAsync("g-json");
+            Assert.NotEqual((byte)'{', payload[0]);
+            Assert.True(payload.Length < System.Text.Encoding.UTF8.GetByteCount("written as JSON") + 40, $"{payload.Length} bytes: not the binary format");
+
+            var reread = new GrainState<NoteState>(new NoteState());
+            await storage.ReadStateAsync(PersistenceTestGrain.StateName, id, reread);
+            Assert.Equal(new NoteState { Text = "written as JSON", Count = 4 }, reread.State);
+            Assert.Equal("2", reread.ETag);
         }
         finally
         {

@@ -50,6 +50,20 @@ public sealed class SqlitePersistenceTests : PersistenceContract
         return Task.FromResult((long)command.ExecuteScalar()!);
     }
 
+    protected override Task<byte[]> PayloadAsync(string key)
+    {
+        using var connection = new SqliteConnection(ConnectionString);
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT PayloadBinary FROM OrleansStorage WHERE ServiceId = $s AND GrainIdExtensionString LIKE $k;";
+        command.Parameters.AddWithValue("$s", ServiceId);
+        command.Parameters.AddWithValue("$k", "%" + key);
+        return Task.FromResult((byte[])command.ExecuteScalar()!);
+    }
+
+    [Fact]
+    public Task Json_rows_of_older_versions_load_and_are_rewritten_binary() => JsonRowsLoadAndAreRewrittenBinaryAsync();
+
     [Fact]
     public Task State_survives_a_cluster_restart() => RestartKeepsStateAsync();
 
