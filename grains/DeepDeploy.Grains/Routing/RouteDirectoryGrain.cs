@@ -3,6 +3,7 @@ using DeepDeploy.Contracts.Routing;
 using DeepDeploy.Grains.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Orleans.Concurrency;
 using Orleans.Serialization;
 using Orleans.Storage;
 
@@ -13,8 +14,14 @@ namespace DeepDeploy.Grains.Routing;
 /// Its routes are persisted, so that a shard that moves to another silo still knows its deployments; the
 /// subscribed gateways are kept in memory only: each renews its lease every few seconds, which also re-subscribes
 /// it after a move.
+/// Reentrant, with the publishes that arrive while a write runs written together (<see cref="GroupCommit{T}"/>): at
+/// 2,000 deployments every create publishes about three times, and one write of a shard carries ~125 routes (session 14,
+/// 1,000 nodes: 5,875 shard writes in the create storm, each in the one SQLite writer's queue). A change is pushed to
+/// the gateways once its write completed; the order of pushes does not matter, since gateways keep each route's
+/// newest version.
 /// </summary>
 [KeepAlive]
+[Reentrant]
 public sealed class RouteDirectoryGrain(
     [PersistentState("routeShard", StorageNames.Default)] IPersistentState<RouteDirectoryState> state,
     DeepCopier<RouteDirectoryState> copier,
@@ -25,7 +32,7 @@ public sealed class RouteDirectoryGrain(
     /// <summary>Before shards, grain 0 kept every route under this name; each shard takes its part once.</summary>
     const string SingleDirectoryStateName = "routes";
 
-    readonly SavedState<RouteDirectoryState> _store = new(state, copier);
+    readonly GroupCommit<RouteDirectoryState> _store = new(state, copier);
 
     static readonly TimeSpan Lease = TimeSpan.FromSeconds(IRouteDirectoryGrain.LeaseSeconds);
 
@@ -40,9 +47,9 @@ public sealed class RouteDirectoryGrain(
     {
         if (S.Epoch == Guid.Empty)
         {
-            S.Routes = await MigratedRoutesAsync();
-            S.Epoch = Guid.NewGuid();
-            await _store.WriteAsync(cancellationToken);
+            var migrated = await MigratedRoutesAsync();
+            var epoch = Guid.NewGuid();
+            await _store.ChangeAsync(s => (s.Routes, s.Epoch) = (new Dictionary<string, DeploymentRoute>(migrated, StringComparer.Ordinal), epoch));
         }
 
         _expiry = this.RegisterGrainTimer(ExpireGateways, new GrainTimerCreationOptions(Lease / 4, Lease / 4) { KeepAlive = true });
@@ -79,10 +86,14 @@ public sealed class RouteDirectoryGrain(
                 return;
             }
 
-            S.Routes.Remove(route.DeployId);
-            S.Seq++;
-            await _store.WriteAsync();
-            Push(Update([], [route.DeployId], null));
+            // A failed write replays the changes made after it: the numbers pushed are the last application's.
+            var removedAt = 0L;
+            await _store.ChangeAsync(s =>
+            {
+                s.Routes.Remove(route.DeployId);
+                removedAt = ++s.Seq;
+            });
+            Push(Update([], [route.DeployId], null, removedAt));
             return;
         }
 
@@ -91,11 +102,13 @@ public sealed class RouteDirectoryGrain(
             return;
         }
 
-        S.Seq++;
-        var stored = route with { Version = S.Seq };
-        S.Routes[route.DeployId] = stored;
-        await _store.WriteAsync();
-        Push(Update([stored], [], null));
+        var stored = route;
+        await _store.ChangeAsync(s =>
+        {
+            stored = route with { Version = ++s.Seq };
+            s.Routes[route.DeployId] = stored;
+        });
+        Push(Update([stored], [], null, stored.Version));
     }
 
     public Task<RouteTableUpdate> Subscribe(string gatewayId, IRouteObserver observer)
@@ -105,7 +118,7 @@ public sealed class RouteDirectoryGrain(
         if (isNew)
         {
             log.LogInformation("Gateway {Gateway} subscribed; {Count} live", gatewayId, _gateways.Count);
-            Push(Update([], [], LiveGateways()), except: gatewayId);
+            Push(Update([], [], LiveGateways(), S.Seq), except: gatewayId);
         }
 
         return Task.FromResult(Snapshot());
@@ -115,7 +128,7 @@ public sealed class RouteDirectoryGrain(
     {
         if (_gateways.Remove(gatewayId))
         {
-            Push(Update([], [], LiveGateways()));
+            Push(Update([], [], LiveGateways(), S.Seq));
         }
 
         return Task.CompletedTask;
@@ -133,7 +146,7 @@ public sealed class RouteDirectoryGrain(
 
         if (expired.Count > 0)
         {
-            Push(Update([], [], LiveGateways()));
+            Push(Update([], [], LiveGateways(), S.Seq));
         }
 
         return Task.CompletedTask;
@@ -141,8 +154,8 @@ public sealed class RouteDirectoryGrain(
 
     RouteTableUpdate Snapshot() => new(S.Epoch, S.Seq, true, S.Routes.Values.ToArray(), [], LiveGateways(), Shard, RouteShards.Count);
 
-    RouteTableUpdate Update(IReadOnlyList<DeploymentRoute> routes, IReadOnlyList<string> removed, IReadOnlyList<string>? gateways) =>
-        new(S.Epoch, S.Seq, false, routes, removed, gateways, Shard, RouteShards.Count);
+    RouteTableUpdate Update(IReadOnlyList<DeploymentRoute> routes, IReadOnlyList<string> removed, IReadOnlyList<string>? gateways, long seq) =>
+        new(S.Epoch, seq, false, routes, removed, gateways, Shard, RouteShards.Count);
 
     IReadOnlyList<string> LiveGateways() => _gateways.Keys.Order(StringComparer.Ordinal).ToArray();
 
