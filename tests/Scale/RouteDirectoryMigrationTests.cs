@@ -14,7 +14,6 @@ namespace DeepDeploy.Tests.Scale;
 /// </summary>
 public sealed class RouteDirectoryMigrationTests
 {
-    // Arrays, not collection expressions: the storage's JSON cannot read back the compiler's list types.
     [Fact]
     public async Task The_single_directorys_saved_routes_are_taken_by_their_shards()
     {
