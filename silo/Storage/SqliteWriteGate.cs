@@ -12,13 +12,17 @@ namespace DeepDeploy.Silo.Storage;
 /// both silos): threads sleeping in that retry were 17 threads' worth on average through the create storm, which starved
 /// the thread pool (queue p50 ~540) while the process used under one core. Reads are not gated: WAL readers do not wait
 /// for the writer. Other processes on the same file still meet SQLite's lock as before.
+/// The writes commit without syncing the log (<see cref="SqliteStateDataSource"/>); a write is acknowledged only after
+/// a sync of the log that began after its commit (<see cref="WalSync"/>), which the writes committed meanwhile share, so
+/// the next write need not wait for the disk.
 /// </summary>
-public sealed class SqliteWriteGate(IGrainStorage inner, string connectionString) : IGrainStorage, ILifecycleParticipant<ISiloLifecycle>
+public sealed class SqliteWriteGate(IGrainStorage inner, string connectionString, Func<string, WalSync>? syncFor = null)
+    : IGrainStorage, ILifecycleParticipant<ISiloLifecycle>
 {
-    /// <summary>One gate per database file in the process (silos of a test cluster share one).</summary>
-    static readonly ConcurrentDictionary<string, SemaphoreSlim> Gates = new(StringComparer.Ordinal);
+    /// <summary>One gate and one log sync per database file in the process (silos of a test cluster share them).</summary>
+    static readonly ConcurrentDictionary<string, (SemaphoreSlim Gate, WalSync Log)> Files = new(StringComparer.Ordinal);
 
-    readonly SemaphoreSlim _gate = Gates.GetOrAdd(FileOf(connectionString), _ => new SemaphoreSlim(1, 1));
+    readonly (SemaphoreSlim Gate, WalSync Log) _file = Files.GetOrAdd(FileOf(connectionString), file => (new SemaphoreSlim(1, 1), (syncFor ?? WalSync.For)(file)));
 
     public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
         inner.ReadStateAsync(stateName, grainId, grainState);
@@ -33,15 +37,17 @@ public sealed class SqliteWriteGate(IGrainStorage inner, string connectionString
 
     async Task GatedAsync(Func<Task> write)
     {
-        await _gate.WaitAsync();
+        await _file.Gate.WaitAsync();
         try
         {
             await write();
         }
         finally
         {
-            _gate.Release();
+            _file.Gate.Release();
         }
+
+        await _file.Log.SyncedAsync();
     }
 
     static string FileOf(string connectionString)

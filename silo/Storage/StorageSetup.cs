@@ -30,7 +30,7 @@ public static class StorageSetup
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         SqliteSchema.EnsureCreated(connectionString);
-        builder.AddAdoNetStorage(name, SqliteInvariant, connectionString);
+        builder.AddAdoNetStorage(name, SqliteInvariant, options => options.DataSource = new SqliteStateDataSource(connectionString));
         Wrap(builder.Services, name, (provider, storage) => new SqliteWriteGate(storage, connectionString));
         return builder;
     }
@@ -56,18 +56,21 @@ public static class StorageSetup
     /// <param name="builder">The silo builder.</param>
     /// <param name="name">Storage provider name, e.g. "deepdeploy".</param>
     /// <param name="connectionString">An Npgsql connection string, e.g. "Host=db;Username=deepdeploy;Password=...;Database=deepdeploy".</param>
-    public static ISiloBuilder AddDeepDeployPostgresStorage(this ISiloBuilder builder, string name, string connectionString) =>
-        builder.AddAdoNetStorage(name, PostgresInvariant, connectionString);
+    public static ISiloBuilder AddDeepDeployPostgresStorage(this ISiloBuilder builder, string name, string connectionString)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        return builder.AddAdoNetStorage(name, PostgresInvariant, options => options.ConnectionString = connectionString);
+    }
 
-    static ISiloBuilder AddAdoNetStorage(this ISiloBuilder builder, string name, string invariant, string connectionString)
+    /// <param name="connect">Sets the options' connection string or data source.</param>
+    static ISiloBuilder AddAdoNetStorage(this ISiloBuilder builder, string name, string invariant, Action<AdoNetGrainStorageOptions> connect)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         builder.AddAdoNetGrainStorage(name, (AdoNetGrainStorageOptions options) =>
         {
             options.Invariant = invariant;
-            options.ConnectionString = connectionString;
+            connect(options);
         });
         builder.Services.AddOptions<AdoNetGrainStorageOptions>(name).Configure<IServiceProvider>((options, services) =>
             options.GrainStorageSerializer = new StateSerializer(

@@ -35,6 +35,79 @@ public sealed class SqliteWriteGateTests
         Assert.Equal(0, inner.InFlight);
     }
 
+    [Fact]
+    public async Task A_write_is_acknowledged_after_a_log_sync_that_began_after_it_and_the_next_write_need_not_wait_for_it()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"gate-{Guid.NewGuid():N}.db");
+        var inner = new HeldStorage();
+        var log = new HeldSync();
+        IGrainStorage gate = new SqliteWriteGate(inner, $"Data Source={file}", _ => log.Sync);
+
+        var first = gate.WriteStateAsync("s", GrainId.Create("t", "1"), new GrainState<string>("x"));
+        (await Next(inner.Started)).SetResult();
+        var firstSync = await Next(log.Started);
+
+        // The log sync of the first write runs; the second write goes to storage meanwhile and waits for the next sync.
+        var second = gate.WriteStateAsync("s", GrainId.Create("t", "2"), new GrainState<string>("x"));
+        (await Next(inner.Started)).SetResult();
+        Assert.False(first.IsCompleted, "acknowledged before its commit was synced");
+        firstSync.SetResult();
+        await first;
+        var secondSync = await Next(log.Started);
+        Assert.False(second.IsCompleted, "acknowledged by a sync that began before its commit");
+        secondSync.SetResult();
+        await second;
+    }
+
+    [Fact]
+    public async Task Calls_made_while_a_log_sync_runs_share_the_next()
+    {
+        var log = new HeldSync();
+        var first = log.Sync.SyncedAsync();
+        var running = await Next(log.Started);
+        var waiting = Enumerable.Range(0, 5).Select(_ => log.Sync.SyncedAsync()).ToArray();
+        running.SetResult();
+        await first;
+
+        (await Next(log.Started)).SetResult();
+        await Task.WhenAll(waiting);
+        Assert.Equal(2, log.Count);
+    }
+
+    [Fact]
+    public void The_state_connections_commit_without_syncing_the_log()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"sync-{Guid.NewGuid():N}.db");
+        using var source = new SqliteStateDataSource($"Data Source={file};Pooling=False");
+        using var connection = source.OpenConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA synchronous;";
+        Assert.Equal(1L, command.ExecuteScalar()); // NORMAL; SQLite's default is FULL (2)
+    }
+
+    static async Task<TaskCompletionSource> Next(Channel<TaskCompletionSource> started) =>
+        await started.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+
+    /// <summary>TEST DOUBLE for the log's fsync: each sync is held until the test completes it.</summary>
+    sealed class HeldSync
+    {
+        int _count;
+
+        public HeldSync() => Sync = new WalSync(() =>
+        {
+            Interlocked.Increment(ref _count);
+            var done = new TaskCompletionSource();
+            Started.Writer.TryWrite(done);
+            done.Task.Wait();
+        });
+
+        public WalSync Sync { get; }
+
+        public Channel<TaskCompletionSource> Started { get; } = Channel.CreateUnbounded<TaskCompletionSource>();
+
+        public int Count => Volatile.Read(ref _count);
+    }
+
     /// <summary>TEST DOUBLE for the ADO.NET storage: each write is held until the test completes it; reads answer at once.</summary>
     sealed class HeldStorage : IGrainStorage
     {
