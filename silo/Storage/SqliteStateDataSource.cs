@@ -8,7 +8,8 @@ namespace DeepDeploy.Silo.Storage;
 /// waiting for the disk (<c>synchronous=NORMAL</c>), and <see cref="SqliteWriteGate"/> makes the log durable with one
 /// <c>fsync</c> for every write committed meanwhile before any of them is acknowledged (<see cref="WalSync"/>). SQLite's
 /// default (<c>FULL</c>) syncs the log in every commit, inside the one writer's turn: in the 1,000-node benchmark that
-/// sync was ~2 of the 2.6 ms each of ~400 writes a second held the writer (session 14).
+/// sync was ~2 of the 2.6 ms each of ~400 writes a second held the writer (session 14). Nor do they checkpoint the log
+/// (<c>wal_autocheckpoint=0</c>): <see cref="WalCheckpoints"/> does, off the writer's turn.
 /// </summary>
 public sealed class SqliteStateDataSource(string connectionString) : DbDataSource
 {
@@ -23,7 +24,7 @@ public sealed class SqliteStateDataSource(string connectionString) : DbDataSourc
         {
             base.Open();
             using var command = CreateCommand();
-            command.CommandText = "PRAGMA synchronous=NORMAL;";
+            command.CommandText = "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0;";
             command.ExecuteNonQuery();
         }
     }

@@ -22,7 +22,7 @@ public sealed class SqliteWriteGate(IGrainStorage inner, string connectionString
     /// <summary>One gate and one log sync per database file in the process (silos of a test cluster share them).</summary>
     static readonly ConcurrentDictionary<string, (SemaphoreSlim Gate, WalSync Log)> Files = new(StringComparer.Ordinal);
 
-    readonly (SemaphoreSlim Gate, WalSync Log) _file = Files.GetOrAdd(FileOf(connectionString), file => (new SemaphoreSlim(1, 1), (syncFor ?? WalSync.For)(file)));
+    readonly (SemaphoreSlim Gate, WalSync Log) _file = Files.GetOrAdd(FileOf(connectionString), _ => (new SemaphoreSlim(1, 1), (syncFor ?? WalSync.For)(connectionString)));
 
     public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
         inner.ReadStateAsync(stateName, grainId, grainState);

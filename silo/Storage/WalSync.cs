@@ -1,3 +1,5 @@
+using Microsoft.Data.Sqlite;
+
 namespace DeepDeploy.Silo.Storage;
 
 /// <summary>
@@ -8,12 +10,33 @@ namespace DeepDeploy.Silo.Storage;
 /// </summary>
 public sealed class WalSync(Action sync)
 {
+    /// <summary>SQLite's own auto-checkpoint threshold (1,000 pages of 4 KiB).</summary>
+    const long CheckpointBytes = 4 * 1024 * 1024;
+
     readonly object _lock = new();
     TaskCompletionSource? _next;
     bool _syncing;
 
-    /// <summary>Syncs the log of the database file <paramref name="databaseFile"/>.</summary>
-    public static WalSync For(string databaseFile) => new(() => SyncLog(databaseFile + "-wal"));
+    /// <summary>Syncs the log of the database <paramref name="connectionString"/> names, and has it checkpointed when it
+    /// outgrows SQLite's threshold (the state connections do not checkpoint: see <see cref="SqliteStateDataSource"/>).</summary>
+    public static WalSync For(string connectionString)
+    {
+        var builder = new SqliteConnectionStringBuilder(connectionString);
+        if (builder.Mode == SqliteOpenMode.Memory || builder.DataSource is "" or ":memory:")
+        {
+            return new(() => { });
+        }
+
+        var log = Path.GetFullPath(builder.DataSource) + "-wal";
+        var checkpoints = new WalCheckpoints(connectionString);
+        return new(() =>
+        {
+            if (SyncLog(log) > CheckpointBytes)
+            {
+                checkpoints.Start();
+            }
+        });
+    }
 
     public Task SyncedAsync()
     {
@@ -58,16 +81,19 @@ public sealed class WalSync(Action sync)
         }
     }
 
-    static void SyncLog(string log)
+    /// <summary>Syncs the log; returns its length.</summary>
+    static long SyncLog(string log)
     {
         try
         {
             using var file = new FileStream(log, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, bufferSize: 1);
             file.Flush(flushToDisk: true);
+            return file.Length;
         }
         catch (FileNotFoundException)
         {
             // The last connection checkpointed the log into the database file (synced) and deleted it.
+            return 0;
         }
     }
 }

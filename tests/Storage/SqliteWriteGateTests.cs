@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using DeepDeploy.Silo.Storage;
+using DeepDeploy.Tests.Support;
 using Orleans.Storage;
 
 namespace DeepDeploy.Tests.Storage;
@@ -83,6 +84,30 @@ public sealed class SqliteWriteGateTests
         using var command = connection.CreateCommand();
         command.CommandText = "PRAGMA synchronous;";
         Assert.Equal(1L, command.ExecuteScalar()); // NORMAL; SQLite's default is FULL (2)
+        command.CommandText = "PRAGMA wal_autocheckpoint;";
+        Assert.Equal(0L, command.ExecuteScalar());
+    }
+
+    [Fact]
+    public async Task A_log_past_the_threshold_is_checkpointed_off_the_writers_turn()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"checkpoint-{Guid.NewGuid():N}.db");
+        var connectionString = $"Data Source={file}";
+        SqliteSchema.EnsureCreated(connectionString);
+        using (var source = new SqliteStateDataSource(connectionString))
+        using (var connection = source.OpenConnection())
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "CREATE TABLE filler (payload BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1500) INSERT INTO filler SELECT randomblob(4096) FROM n;";
+            command.ExecuteNonQuery();
+        }
+
+        // The state connections left every page in the log (6 MB); the database file holds only the schema.
+        Assert.True(new FileInfo(file + "-wal").Length > 4 * 1024 * 1024);
+        Assert.True(new FileInfo(file).Length < 1024 * 1024);
+
+        await WalSync.For(connectionString).SyncedAsync();
+        await Eventually.TrueAsync(() => new FileInfo(file).Length > 4 * 1024 * 1024, TimeSpan.FromSeconds(10), "the log checkpointed into the database file");
     }
 
     static async Task<TaskCompletionSource> Next(Channel<TaskCompletionSource> started) =>
