@@ -31,7 +31,7 @@ public static class StorageSetup
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         SqliteSchema.EnsureCreated(connectionString);
         builder.AddAdoNetStorage(name, SqliteInvariant, options => options.DataSource = new SqliteStateDataSource(connectionString));
-        Wrap(builder.Services, name, (provider, storage) => new SqliteWriteGate(storage, connectionString));
+        Wrap(builder.Services, name, (provider, storage) => new SqliteWriteGate(storage, SqliteWriter.For(connectionString)));
         return builder;
     }
 
@@ -44,8 +44,12 @@ public static class StorageSetup
         builder.UseAdoNetReminderService((AdoNetReminderTableOptions options) =>
         {
             options.Invariant = SqliteInvariant;
-            options.ConnectionString = connectionString;
+            options.DataSource = new SqliteStateDataSource(connectionString);
         });
+        var table = builder.Services.Last(d => d.ServiceType == typeof(IReminderTable) && d.ImplementationType is not null);
+        builder.Services.Remove(table);
+        builder.Services.AddSingleton<IReminderTable>(provider => new SqliteReminderGate(
+            (IReminderTable)ActivatorUtilities.CreateInstance(provider, table.ImplementationType!), SqliteWriter.For(connectionString)));
         return builder;
     }
 

@@ -16,8 +16,8 @@ public sealed class SqliteWriteGateTests
     {
         var file = Path.Combine(Path.GetTempPath(), $"gate-{Guid.NewGuid():N}.db");
         var inner = new HeldStorage();
-        IGrainStorage silo1 = new SqliteWriteGate(inner, $"Data Source={file}");
-        IGrainStorage silo2 = new SqliteWriteGate(inner, $"Data Source={file};Cache=Shared");
+        IGrainStorage silo1 = new SqliteWriteGate(inner, SqliteWriter.For($"Data Source={file}"));
+        IGrainStorage silo2 = new SqliteWriteGate(inner, SqliteWriter.For($"Data Source={file};Cache=Shared"));
 
         var writes = Enumerable.Range(0, 3)
             .Select(i => (i % 2 == 0 ? silo1 : silo2).WriteStateAsync("s", GrainId.Create("t", $"{i}"), new GrainState<string>("x")))
@@ -39,10 +39,9 @@ public sealed class SqliteWriteGateTests
     [Fact]
     public async Task A_write_is_acknowledged_after_a_log_sync_that_began_after_it_and_the_next_write_need_not_wait_for_it()
     {
-        var file = Path.Combine(Path.GetTempPath(), $"gate-{Guid.NewGuid():N}.db");
         var inner = new HeldStorage();
         var log = new HeldSync();
-        IGrainStorage gate = new SqliteWriteGate(inner, $"Data Source={file}", _ => log.Sync);
+        IGrainStorage gate = new SqliteWriteGate(inner, new SqliteWriter(log.Sync));
 
         var first = gate.WriteStateAsync("s", GrainId.Create("t", "1"), new GrainState<string>("x"));
         (await Next(inner.Started)).SetResult();
@@ -58,6 +57,25 @@ public sealed class SqliteWriteGateTests
         Assert.False(second.IsCompleted, "acknowledged by a sync that began before its commit");
         secondSync.SetResult();
         await second;
+    }
+
+    [Fact]
+    public async Task Reminder_writes_take_their_turn_with_the_grain_state_writes()
+    {
+        var inner = new HeldStorage();
+        var writer = new SqliteWriter(new WalSync(() => { }));
+        IGrainStorage state = new SqliteWriteGate(inner, writer);
+        var table = new RecordingReminders();
+        IReminderTable reminders = new SqliteReminderGate(table, writer);
+
+        var write = state.WriteStateAsync("s", GrainId.Create("t", "1"), new GrainState<string>("x"));
+        var held = await Next(inner.Started);
+        var upsert = reminders.UpsertRow(new ReminderEntry { GrainId = GrainId.Create("t", "1"), ReminderName = "r" });
+        Assert.Equal(0, table.Upserts);
+        held.SetResult();
+        await write;
+        Assert.Equal("1", await upsert.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(1, table.Upserts);
     }
 
     [Fact]
@@ -112,6 +130,26 @@ public sealed class SqliteWriteGateTests
 
     static async Task<TaskCompletionSource> Next(Channel<TaskCompletionSource> started) =>
         await started.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+
+    /// <summary>TEST DOUBLE for the ADO.NET reminder table: counts upserts.</summary>
+    sealed class RecordingReminders : IReminderTable
+    {
+        int _upserts;
+
+        public int Upserts => Volatile.Read(ref _upserts);
+
+        public Task<ReminderTableData> ReadRows(GrainId grainId) => Task.FromResult(new ReminderTableData());
+
+        public Task<ReminderTableData> ReadRows(uint begin, uint end) => Task.FromResult(new ReminderTableData());
+
+        public Task<ReminderEntry?> ReadRow(GrainId grainId, string reminderName) => Task.FromResult<ReminderEntry?>(null);
+
+        public Task<string?> UpsertRow(ReminderEntry entry) => Task.FromResult<string?>(Interlocked.Increment(ref _upserts).ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        public Task<bool> RemoveRow(GrainId grainId, string reminderName, string eTag) => Task.FromResult(true);
+
+        public Task TestOnlyClearTable() => Task.CompletedTask;
+    }
 
     /// <summary>TEST DOUBLE for the log's fsync: each sync is held until the test completes it.</summary>
     sealed class HeldSync
