@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
 using Orleans.Serialization;
@@ -32,6 +33,7 @@ public static class StorageSetup
         SqliteSchema.EnsureCreated(connectionString);
         builder.AddAdoNetStorage(name, SqliteInvariant, options => options.DataSource = new SqliteStateDataSource(connectionString));
         Wrap(builder.Services, name, (provider, storage) => new SqliteWriteGate(storage, SqliteWriter.For(connectionString)));
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<ILifecycleParticipant<ISiloLifecycle>, SqliteThreadReserve>());
         return builder;
     }
 

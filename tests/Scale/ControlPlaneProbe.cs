@@ -84,10 +84,30 @@ public sealed class ControlPlaneProbe : IIncomingGrainCallFilter, IOutgoingGrain
 
     public void Scheduled(string deployId) => ScheduledAt.TryAdd(deployId, Stopwatch.GetTimestamp());
 
+    /// <summary>Per deployment and method, its first call from the deployment grain (outgoing) or to it (incoming):
+    /// when it started and how long it took. Where create → scheduled goes, step by step.</summary>
+    public ConcurrentDictionary<(string DeployId, string Method), (long Start, double Ms)> Steps { get; } = new();
+
+    async Task StepAsync(string deployId, string method, Func<Task> invoke)
+    {
+        var start = Stopwatch.GetTimestamp();
+        try
+        {
+            await invoke();
+        }
+        finally
+        {
+            Steps.TryAdd((deployId, method), (start, Stopwatch.GetElapsedTime(start).TotalMilliseconds));
+        }
+    }
+
+    static bool IsDeployment(GrainId? id) => id is { } grain && grain.Type.ToString() == "deployment";
+
     public void Reset()
     {
         _calls.Clear();
         PlacementMs.Clear();
+        Steps.Clear();
         StartOutcomes.Clear();
         RankingAgeAtRefusalMs.Clear();
         Writes.Clear();
@@ -149,7 +169,14 @@ public sealed class ControlPlaneProbe : IIncomingGrainCallFilter, IOutgoingGrain
         var start = Stopwatch.GetTimestamp();
         try
         {
-            await context.Invoke();
+            if (IsDeployment(context.TargetId))
+            {
+                await StepAsync(context.TargetId.Key.ToString()!, $"→ {context.MethodName}", context.Invoke);
+            }
+            else
+            {
+                await context.Invoke();
+            }
         }
         finally
         {
@@ -158,6 +185,17 @@ public sealed class ControlPlaneProbe : IIncomingGrainCallFilter, IOutgoingGrain
     }
 
     public async Task Invoke(IOutgoingGrainCallContext context)
+    {
+        if (IsDeployment(context.SourceId) && context.InterfaceMethod.DeclaringType?.Namespace?.StartsWith("DeepDeploy.", StringComparison.Ordinal) == true)
+        {
+            await StepAsync(context.SourceId!.Value.Key.ToString()!, $"{context.InterfaceMethod.DeclaringType.Name}.{context.MethodName}", () => InvokeOutgoingAsync(context));
+            return;
+        }
+
+        await InvokeOutgoingAsync(context);
+    }
+
+    async Task InvokeOutgoingAsync(IOutgoingGrainCallContext context)
     {
         if (context.MethodName == nameof(IRouteDirectoryGrain.Publish) && context.Request.GetArgument(0) is DeploymentRoute { Instances.Count: > 0 } route)
         {

@@ -84,6 +84,7 @@ public sealed class ControlPlaneScaleBenchmark(ITestOutputHelper output)
         var pings = new ConcurrentQueue<double>();
         var tickLag = new ConcurrentQueue<double>();
         var poolQueue = new ConcurrentQueue<double>();
+        var gcPauses = new ConcurrentDictionary<long, double>(); // by GC index: each sample sees the latest collection
         var (refused, rejoined, rejoinFailed) = (0, 0, 0);
         var rejoining = new ConcurrentDictionary<string, bool>(StringComparer.Ordinal);
         var registry = grains.GetGrain<INodeRegistryGrain>(INodeRegistryGrain.Key);
@@ -101,6 +102,8 @@ public sealed class ControlPlaneScaleBenchmark(ITestOutputHelper output)
                     tickLag.Enqueue(Math.Max(0, Ms(last, now) - 100));
                     last = now;
                     poolQueue.Enqueue(ThreadPool.PendingWorkItemCount);
+                    var gc = GC.GetGCMemoryInfo(GCKind.Any);
+                    gcPauses.TryAdd(gc.Index, gc.PauseDurations.ToArray().Sum(p => p.TotalMilliseconds));
                     var current = slice++ % slices;
                     foreach (var name in names.Where((_, i) => i % slices == current))
                     {
@@ -208,6 +211,8 @@ public sealed class ControlPlaneScaleBenchmark(ITestOutputHelper output)
         Phase("storm");
         probe.Reset();
         Clear(beats, pings, tickLag, poolQueue);
+        gcPauses.Clear();
+        var (gcCounts, gcPaused) = (Enumerable.Range(0, 3).Select(GC.CollectionCount).ToArray(), GC.GetTotalPauseDuration());
         var created = new ConcurrentDictionary<string, long>(StringComparer.Ordinal);
         var createMs = new ConcurrentQueue<double>();
         var creates = new List<Task>();
@@ -272,6 +277,8 @@ public sealed class ControlPlaneScaleBenchmark(ITestOutputHelper output)
         Row("idle grain call round trip during the storm (same path, no registry queue)", Summary(pings));
         Row("100 ms heartbeat tick fired late by (thread-pool starvation)", Summary(tickLag));
         Row("thread pool queued work items, sampled every 100 ms", Summary(poolQueue));
+        Row($"garbage collections in the storm ({(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")} GC): gen0 / gen1 / gen2, paused in all; pauses seen by the 100 ms tick",
+            FormattableString.Invariant($"{string.Join(" / ", Enumerable.Range(0, 3).Select(g => GC.CollectionCount(g) - gcCounts[g]))}, {(GC.GetTotalPauseDuration() - gcPaused).TotalMilliseconds:F0} ms; {Summary(gcPauses.Values)}"));
         var starts = stormCalls.GetValueOrDefault($"{nameof(IGpuNodeGrain)}.{nameof(IGpuNodeGrain.StartInstance)}").Count;
         var placements = stormCalls.GetValueOrDefault($"{nameof(INodeRegistryGrain)}.{nameof(INodeRegistryGrain.FindNodes)}").Count;
         Row("GpuNode.StartInstance calls per FindNodes (concurrent placements racing for one node)",
@@ -279,6 +286,19 @@ public sealed class ControlPlaneScaleBenchmark(ITestOutputHelper output)
         Row($"GpuNode.StartInstance outcomes (node: placed, taken_recently = GPUs taken within {PlacementHolds.HoldFor.TotalSeconds:F0} s before, no_room = full for longer; caller: first or later candidate of a ranking)",
             string.Join(", ", probe.StartOutcomes.OrderBy(o => o.Key, StringComparer.Ordinal).Select(o => $"{o.Key} {o.Value}")));
         Row($"ranking age when a node refused a start (a hold lasts until the start's push, at most {PlacementHolds.HoldFor.TotalSeconds:F0} s)", Summary(probe.RankingAgeAtRefusalMs));
+
+        // Where create → scheduled goes: each kind of call the deployment made (or received) on the way, first of each kind.
+        output.WriteLine("create → first instance scheduled, step by step: the first call of each kind per deployment (→ = to the deployment), in order of median start");
+        output.WriteLine("| call | deployments | starts after create: p50 / p99 ms | takes: p50 / p99 ms |");
+        output.WriteLine("|---|---|---|---|");
+        foreach (var step in probe.Steps
+            .Where(s => created.ContainsKey(s.Key.DeployId) && probe.ScheduledAt.TryGetValue(s.Key.DeployId, out var at) && s.Value.Start <= at)
+            .GroupBy(s => s.Key.Method, s => (After: Ms(created[s.Key.DeployId], s.Value.Start), s.Value.Ms))
+            .Select(g => (Method: g.Key, After: g.Select(x => x.After).Order().ToArray(), Takes: g.Select(x => x.Ms).Order().ToArray()))
+            .OrderBy(g => g.After[g.After.Length / 2]))
+        {
+            output.WriteLine(FormattableString.Invariant($"| {step.Method} | {step.After.Length} | {step.After[step.After.Length / 2]:F1} / {step.After[(int)(step.After.Length * 0.99)]:F1} | {step.Takes[step.Takes.Length / 2]:F1} / {step.Takes[(int)(step.Takes.Length * 0.99)]:F1} |"));
+        }
 
         // Printed now too: a run that breaks down later still shows where the storm spent its time.
         Print("grain calls during the create storm", stormCalls, storm);

@@ -79,6 +79,20 @@ public sealed class SqliteWriteGateTests
     }
 
     [Fact]
+    public async Task A_silo_on_the_embedded_store_keeps_a_floor_of_pool_threads_for_its_blocking_io()
+    {
+        var builder = new Orleans.TestingHost.InProcessTestClusterBuilder(1);
+        builder.Options.ConfigureFileLogging = false;
+        builder.ConfigureSilo((_, silo) => silo.AddDeepDeploySqliteStorage("floor", $"Data Source={Path.Combine(Path.GetTempPath(), $"floor-{Guid.NewGuid():N}.db")}"));
+        await using var cluster = builder.Build();
+        await cluster.DeployAsync();
+
+        ThreadPool.GetMinThreads(out var workers, out _);
+        Assert.True(workers >= SqliteThreadReserve.MinWorkerThreads, $"{workers} worker threads at least");
+        await cluster.StopAllSilosAsync();
+    }
+
+    [Fact]
     public async Task Calls_made_while_a_log_sync_runs_share_the_next()
     {
         var log = new HeldSync();
