@@ -39,26 +39,20 @@ public sealed class SqlitePersistenceTests : PersistenceContract
         });
     }
 
-    protected override Task<long> CountRowsAsync(string key)
-    {
-        using var connection = new SqliteConnection(ConnectionString);
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM OrleansStorage WHERE ServiceId = $s AND GrainIdExtensionString LIKE $k;";
-        command.Parameters.AddWithValue("$s", ServiceId);
-        command.Parameters.AddWithValue("$k", "%" + key);
-        return Task.FromResult((long)command.ExecuteScalar()!);
-    }
+    protected override Task<long> CountRowsAsync(string key) => Task.FromResult((long)Select("COUNT(*)", key)!);
 
-    protected override Task<byte[]> PayloadAsync(string key)
+    protected override Task<byte[]> PayloadAsync(string key) => Task.FromResult((byte[])Select("PayloadBinary", key)!);
+
+    /// <summary>One value of this test's rows whose grain key ends with <paramref name="key"/>.</summary>
+    object? Select(string what, string key)
     {
         using var connection = new SqliteConnection(ConnectionString);
         connection.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT PayloadBinary FROM OrleansStorage WHERE ServiceId = $s AND GrainIdExtensionString LIKE $k;";
+        command.CommandText = $"SELECT {what} FROM OrleansStorage WHERE ServiceId = $s AND GrainIdExtensionString LIKE $k;";
         command.Parameters.AddWithValue("$s", ServiceId);
         command.Parameters.AddWithValue("$k", "%" + key);
-        return Task.FromResult((byte[])command.ExecuteScalar()!);
+        return command.ExecuteScalar();
     }
 
     [Fact]
