@@ -77,10 +77,18 @@ quick_env() {
   esac
 }
 
+# The garbage collector of the process the control plane runs in: the shipped silo runs server GC (Web SDK), the test
+# host workstation GC (at 1,000 nodes: 2,000 gen-0 collections and 7.7 s paused in 100 s, against 2.5 s with server GC).
+full_env() {
+  case "$1" in
+    scale) echo "DOTNET_gcServer=1" ;;
+  esac
+}
+
 command_of() {
   local name=$1 kind=$2
   case "$kind" in
-    test:*) echo "DEEPDEPLOY_BENCH=1 $( [ $quick = 1 ] && quick_env "$name") dotnet test tests -c Release --no-build --filter FullyQualifiedName~${kind#test:} --logger \"console;verbosity=detailed\"" | tr -s ' ' ;;
+    test:*) echo "DEEPDEPLOY_BENCH=1 $( [ $quick = 1 ] && quick_env "$name" || full_env "$name") dotnet test tests -c Release --no-build --filter FullyQualifiedName~${kind#test:} --logger \"console;verbosity=detailed\"" | tr -s ' ' ;;
     tail) echo "dotnet run -c Release --no-build --project benchmarks/DeepDeploy.Benchmarks -- --tail $( [ $quick = 1 ] && echo 100000 || echo 1000000)" ;;
     simulation)
       if [ $quick = 1 ]; then
