@@ -1,13 +1,10 @@
 using System.Collections.Concurrent;
-using DeepDeploy.Contracts.Billing;
 using DeepDeploy.Contracts.Deployments;
 using DeepDeploy.Contracts.Nodes;
 using DeepDeploy.Grains;
 using DeepDeploy.Grains.Deployments;
 using DeepDeploy.Tests.Cluster;
-using DeepDeploy.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
-using Orleans.Storage;
 
 namespace DeepDeploy.Tests.Deployments;
 
@@ -21,7 +18,7 @@ public sealed class CreateWritesTests
     public async Task A_create_writes_its_deployment_three_times_until_its_instance_runs_and_not_again_for_its_meter()
     {
         var saved = new ConcurrentQueue<Saved>();
-        var renewals = 0;
+        var ticks = new TickCounter();
         await using var sim = await SimulatedCluster.StartAsync(new SimulatedClusterOptions
         {
             Silos = 1,
@@ -36,16 +33,7 @@ public sealed class CreateWritesTests
                         saved.Enqueue(Saved.Of(grain, deployment));
                     }
                 });
-                // Every tick renews the meters of the deployment's instances: a renewal is a tick seen.
-                silo.AddIncomingGrainCallFilter(context =>
-                {
-                    if (context.InterfaceMethod.DeclaringType == typeof(IBillingLedgerGrain) && context.InterfaceMethod.Name == nameof(IBillingLedgerGrain.Renew))
-                    {
-                        Interlocked.Increment(ref renewals);
-                    }
-
-                    return context.Invoke();
-                });
+                ticks.Filter(silo);
             },
         });
         await sim.NodesRegistered;
@@ -54,8 +42,7 @@ public sealed class CreateWritesTests
         await sim.WaitForAsync(id, v => v.RunningInstances == 1, TimeSpan.FromSeconds(30));
 
         // The tick after the instance came up starts its meter on the ledger, and the one after renews it: neither writes.
-        var seen = Volatile.Read(ref renewals);
-        await Eventually.TrueAsync(() => Volatile.Read(ref renewals) >= seen + 2, TimeSpan.FromSeconds(20), "two ticks");
+        await ticks.WaitAsync(2, "two ticks");
 
         var grain = sim.Grains.GetGrain<IDeploymentGrain>(id).GetGrainId();
         var writes = saved.Where(s => s.Grain == grain).ToList();
@@ -82,10 +69,8 @@ public sealed class CreateWritesTests
                 if (context.InterfaceMethod.DeclaringType == typeof(IGpuNodeGrain) && context.InterfaceMethod.Name == nameof(IGpuNodeGrain.StartInstance)
                     && context.Request.GetArgument(0) is InstanceLaunch launch)
                 {
-                    var storage = context.TargetContext.ActivationServices.GetRequiredKeyedService<IGrainStorage>(StorageNames.Default);
                     var grain = context.TargetContext.ActivationServices.GetRequiredService<IGrainFactory>().GetGrain<IDeploymentGrain>(launch.DeployId).GetGrainId();
-                    var stored = new GrainState<DeploymentState>(new DeploymentState());
-                    await storage.ReadStateAsync("deployment", grain, stored);
+                    var stored = await StoredDeployment.ReadAsync(context.TargetContext.ActivationServices, grain);
                     asked.Enqueue((launch.InstanceId, stored.RecordExists ? Saved.Of(grain, stored.State!) : null));
                 }
 
