@@ -33,13 +33,14 @@ public sealed class ScaleUpPlacementTests
         Assert.True(shared.Placer.WaitsForCapacity);
         Assert.Equal(1, await ReservedAsync(sim, User));
 
-        // Four instances of 2 GPUs fit: one write, spread two and two over the nodes, each recorded with its silo.
+        // Four instances of 2 GPUs fit: one write, spread two and two over the nodes, each answered with its node's silo
+        // (saved with the instance's first report: CreateWritesTests).
         var fits = await PlaceAsync(sim, User, numGpus: 2, count: 4);
         Assert.Equal(4, fits.Placed.Count);
         Assert.Equal(1, fits.Saves);
         Assert.Null(fits.Placer.Refusal);
         Assert.Equal([2, 2], fits.State.Instances.Values.GroupBy(i => i.Node).Select(g => g.Count()));
-        Assert.All(fits.State.Instances.Values, i => Assert.NotNull(i.Silo));
+        Assert.All(fits.Placed, p => Assert.NotNull(p.Silo));
         Assert.Equal(4, fits.State.NextInstance);
         Assert.Equal(1 + 8, await ReservedAsync(sim, User));
 

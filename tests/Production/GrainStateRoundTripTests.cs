@@ -102,7 +102,7 @@ public sealed class GrainStateRoundTripTests
                 NextInstance = 4,
                 Instances = new()
                 {
-                    ["0123456789abcdef0123-3"] = new InstanceRecord { Id = "0123456789abcdef0123-3", Node = "gpu-a", Phase = InstancePhase.Running, Endpoint = "http://10.0.0.7:41234", Message = "ok", Seq = 3, Silo = Silo, RunningSince = t0, Metered = true },
+                    ["0123456789abcdef0123-3"] = new InstanceRecord { Id = "0123456789abcdef0123-3", Node = "gpu-a", Phase = InstancePhase.Running, Endpoint = "http://10.0.0.7:41234", Message = "ok", Seq = 3, Silo = Silo, RunningSince = t0 },
                     ["0123456789abcdef0123-4"] = new InstanceRecord { Id = "0123456789abcdef0123-4", Node = "gpu-b", Phase = InstancePhase.Downloading, Stopping = true, Seq = 4, DrainUntil = t0, StopSentAt = t0 },
                 },
                 ConsecutiveFailures = 3,

@@ -9,6 +9,7 @@ using DeepDeploy.Gateway.Auth;
 using DeepDeploy.Grains.Nodes;
 using DeepDeploy.Grains.Telemetry;
 using DeepDeploy.Tests.Cluster;
+using DeepDeploy.Tests.Production;
 using DeepDeploy.Tests.Support;
 using DeepDeploy.Tests.Worker;
 using Microsoft.Extensions.DependencyInjection;
@@ -20,7 +21,8 @@ namespace DeepDeploy.Tests.Scale;
 
 /// <summary>
 /// The control plane at 1,000 GPU nodes × 8 GPUs, 2,000 deployments and 20 gateways' route subscribers, on the
-/// TestingHost <see cref="SimulatedCluster"/> (production grains, SQLite grain state). The nodes are GPU node grains
+/// TestingHost <see cref="SimulatedCluster"/> (production grains, SQLite grain state; PostgreSQL's with
+/// DEEPDEPLOY_SCALE_POSTGRES = a server's connection string, in a fresh database dropped at the end). The nodes are GPU node grains
 /// spread over the simulation's silos (<see cref="ScaleNodePlacementDirector"/>, <see cref="ScaleNodeAgent"/>: test
 /// doubles, since a silo per node does not fit on this machine); every node reports its heartbeat each second (or every
 /// DEEPDEPLOY_SCALE_REPORT_MS, a multiple of 100; the lease is 4 reports, as NodeOptions' default) and
@@ -47,12 +49,21 @@ public sealed class ControlPlaneScaleBenchmark(ITestOutputHelper output)
         var slices = Math.Max(1, Setting("REPORT_MS", 1000) / 100);
         var lease = TimeSpan.FromMilliseconds(slices * 100 * 4);
         using var probe = new ControlPlaneProbe();
-        await using var sim = await SimulatedCluster.StartAsync((short)silos, silo: s =>
+        await using var database = Environment.GetEnvironmentVariable("DEEPDEPLOY_SCALE_POSTGRES") is { Length: > 0 } server
+            ? await TestDatabase.CreateAsync(server)
+            : null;
+        await using var sim = await SimulatedCluster.StartAsync(new SimulatedClusterOptions
         {
-            s.AddPlacementDirector<NodeHostPlacementStrategy, ScaleNodePlacementDirector>();
-            s.Services.AddSingleton<INodeAgent>(sp => new ScaleNodeAgent(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<IGrainContextAccessor>(), probe));
-            s.AddIncomingGrainCallFilter(probe);
-            s.AddOutgoingGrainCallFilter(probe);
+            Silos = (short)silos,
+            Nodes = silos,
+            Postgres = database?.ConnectionString,
+            Silo = s =>
+            {
+                s.AddPlacementDirector<NodeHostPlacementStrategy, ScaleNodePlacementDirector>();
+                s.Services.AddSingleton<INodeAgent>(sp => new ScaleNodeAgent(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<IGrainContextAccessor>(), probe));
+                s.AddIncomingGrainCallFilter(probe);
+                s.AddOutgoingGrainCallFilter(probe);
+            },
         });
         var grains = sim.Grains;
         var rows = new List<(string, string)>();
@@ -64,7 +75,7 @@ public sealed class ControlPlaneScaleBenchmark(ITestOutputHelper output)
             output.WriteLine($"{measure}: {value}");
         }
 
-        output.WriteLine($"{nodes} nodes × {SimulatedCluster.GpusPerNode} GPUs, {deployments} deployments at {rate}/s, {gateways} gateways, {silos} silos, a report every {slices * 100} ms, {Environment.ProcessorCount} cores (shared: figures are noisy)");
+        output.WriteLine($"{nodes} nodes × {SimulatedCluster.GpusPerNode} GPUs, {deployments} deployments at {rate}/s, {gateways} gateways, {silos} silos, a report every {slices * 100} ms, grain state in {(database is null ? "SQLite" : "PostgreSQL")}, {Environment.ProcessorCount} cores (shared: figures are noisy)");
 
         // The nodes register as their agents would.
         var names = Enumerable.Range(0, nodes).Select(i => $"sim-{i:D4}").ToArray();

@@ -76,7 +76,7 @@ public sealed class DeploymentGrain(
     WakeReminder Reminder => _reminder ??= new WakeReminder(this, DeployId, log);
 
     InstanceScaling Scaling => _scaling ??=
-        new InstanceScaling(DeployId, Demand, Placer, Capacity, Stops, _reports, _placement, metrics, autoscaler.Value, time, () => Events);
+        new InstanceScaling(DeployId, Demand, Placer, Capacity, Stops, Lifecycle, _reports, _placement, metrics, autoscaler.Value, time, () => Events);
 
     string DeployId => this.GetPrimaryKeyString();
 
@@ -293,8 +293,14 @@ public sealed class DeploymentGrain(
             return;
         }
 
-        await _store.WriteAsync();
-        ReportStatus(resolution.Error is null ? "weights resolved" : "weights could not be resolved");
+        if (resolution.Error is not null)
+        {
+            await _store.WriteAsync();
+            ReportStatus("weights could not be resolved");
+        }
+
+        // Resolved weights are not written on their own: the tick started now writes them with the instances it records
+        // before any node is asked (or at its end), and an activation that dies first resolves them again.
         StartLoop(TimeSpan.Zero);
     }
 
@@ -375,12 +381,14 @@ public sealed class DeploymentGrain(
         if (S.Commit is null)
         {
             Fetch.Start(S.Run, new WeightsRequest(spec.HfRepo, spec.HfRevision, spec.HfTokenProtected, spec.Quantization, spec.Gpu, spec.NumGpus));
-            await _store.WriteAsync();
+            await _store.WriteIfChangedAsync();
             await Routes.PublishAsync(DeployId, S);
             metrics.SetInstances(DeployId, S);
             return;
         }
 
+        // The status first (e.g. deploying, once the weights are known), so that the placement's write saves it too.
+        S.RefreshStatus(time.GetUtcNow());
         await Scaling.ScaleAsync(S, spec, Meter.Standing.MayRun, () => _store.WriteAsync());
         await Stops.SendAsync(S);
 

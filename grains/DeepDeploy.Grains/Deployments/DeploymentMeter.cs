@@ -10,6 +10,9 @@ namespace DeepDeploy.Grains.Deployments;
 /// stops the control loop: the last standing holds. A pause or stop the ledger could not take (its storage is
 /// down) is kept with the time it happened and sent again, in order, before the next renewal, so it is billed at
 /// that time however late it arrives; only if this activation dies first does the meter run out with its lease.
+/// Which meters the ledger opened is not saved with the deployment: a new activation starts them again, which the
+/// ledger takes as a repeat (it keeps every meter by instance id), so the tick after an instance came up writes
+/// nothing (session 14: it wrote the deployment once per instance for that flag).
 /// </summary>
 public sealed class DeploymentMeter(string deployId, IGrainFactory grains, TimeProvider time, GpuPrices prices, ILogger log)
 {
@@ -17,6 +20,9 @@ public sealed class DeploymentMeter(string deployId, IGrainFactory grains, TimeP
     public const int MaxUnsent = 256;
 
     readonly Queue<(string What, Func<IBillingLedgerGrain, Task> Call)> _unsent = new();
+
+    /// <summary>Instances whose meter start the ledger took (or that is queued in <see cref="_unsent"/>), in this activation.</summary>
+    readonly HashSet<string> _metered = new(StringComparer.Ordinal);
 
     /// <summary>Whether the owner may run, as of the last renewal.</summary>
     public BillingStanding Standing { get; private set; } = new(true, null);
@@ -34,10 +40,10 @@ public sealed class DeploymentMeter(string deployId, IGrainFactory grains, TimeP
             // Before any renewal: a renewal of a restarted instance must not reach the ledger ahead of its pause.
             await SendUnsentAsync(ledger);
             var serving = instances.Where(i => i.RunningSince is not null && i.Phase == InstancePhase.Running).ToList();
-            foreach (var instance in serving.Where(i => !i.Metered))
+            foreach (var instance in serving.Where(i => !_metered.Contains(i.Id)))
             {
                 await ledger.MeterStart(StartOf(spec, instance));
-                instance.Metered = true;
+                _metered.Add(instance.Id);
             }
 
             Standing = await ledger.Renew(serving.Select(i => new MeterRenewal(i.Id, i.ServingSince ?? i.RunningSince!.Value)).ToArray(), time.GetUtcNow());
@@ -63,11 +69,10 @@ public sealed class DeploymentMeter(string deployId, IGrainFactory grains, TimeP
     {
         var end = at ?? time.GetUtcNow();
         DateTimeOffset? since = instance.Phase == InstancePhase.Running ? instance.ServingSince ?? instance.RunningSince : null;
-        if (!instance.Metered)
+        if (!_metered.Remove(instance.Id))
         {
             var start = StartOf(spec, instance);
             _unsent.Enqueue(($"start the meter of {instance.Id}", ledger => ledger.MeterStart(start)));
-            instance.Metered = true;
         }
 
         return SendAsync(spec, $"stop the meter of {instance.Id}", ledger => ledger.MeterStop(instance.Id, end, since));

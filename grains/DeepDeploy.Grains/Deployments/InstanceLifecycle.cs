@@ -15,6 +15,22 @@ namespace DeepDeploy.Grains.Deployments;
 public sealed class InstanceLifecycle(string deployId, IGrainFactory grains, TimeProvider time, DeploymentMeter meter,
     Func<DeploymentEvents> events, ILogger log)
 {
+    /// <summary>The silo each started instance's node answered from, until the instance's first report puts it into its
+    /// record (that report is always written).</summary>
+    readonly Dictionary<string, SiloAddress> _startedOn = new(StringComparer.Ordinal);
+
+    /// <summary>Nodes took these instances. Their silos are not written now: the placement wrote the intents before asking
+    /// and the first report writes again, so a write in between would save the silos alone (session 14: one write per
+    /// placement). Lost with the activation or a failed write, which leaves the record as a crash before the nodes
+    /// answered does: the node's lease (<see cref="NodeLostAsync"/>) finds the instance gone if its silo dies first.</summary>
+    public void Started(IEnumerable<NodeAllocation> placed)
+    {
+        foreach (var allocation in placed.Where(a => a.Silo is not null))
+        {
+            _startedOn[allocation.InstanceId] = allocation.Silo!;
+        }
+    }
+
     /// <summary>Applies a node's report; false when there is nothing to save: progress only, or an instance already forgotten.</summary>
     public async Task<bool> ApplyAsync(DeploymentState s, InstanceUpdate update)
     {
@@ -37,6 +53,11 @@ public sealed class InstanceLifecycle(string deployId, IGrainFactory grains, Tim
         }
 
         log.LogInformation("Deployment {DeployId} instance {InstanceId}: {Phase} {Message}", deployId, update.InstanceId, update.Phase, update.Message);
+        if (_startedOn.Remove(instance.Id, out var silo))
+        {
+            instance.Silo = silo;
+        }
+
         instance.Download = update.Phase == InstancePhase.Downloading ? update.Download : null;
         Report(instance, update);
         switch (update.Phase)
@@ -89,7 +110,7 @@ public sealed class InstanceLifecycle(string deployId, IGrainFactory grains, Tim
     /// replacements are placed on other nodes at once.</summary>
     public async Task ForgetLostAsync(DeploymentState s, ClusterMembershipSnapshot snapshot)
     {
-        foreach (var instance in s.Instances.Values.Where(i => i.Silo is not null && snapshot.GetSiloStatus(i.Silo) == SiloStatus.Dead).ToList())
+        foreach (var instance in s.Instances.Values.Where(i => SiloOf(i) is { } silo && snapshot.GetSiloStatus(silo) == SiloStatus.Dead).ToList())
         {
             log.LogWarning("Deployment {DeployId} lost instance {InstanceId}: node {Node} is down", deployId, instance.Id, instance.Node);
             events().Add(DeploymentEventKind.Failed, $"instance {instance.Id} lost: node {instance.Node} is down (its silo was declared dead by cluster membership)",
@@ -104,6 +125,7 @@ public sealed class InstanceLifecycle(string deployId, IGrainFactory grains, Tim
     public async Task ForgetAsync(DeploymentState s, InstanceRecord instance, bool failed, string? message, DateTimeOffset? endedAt = null)
     {
         s.Instances.Remove(instance.Id);
+        _startedOn.Remove(instance.Id);
         s.RecentNodes.Remove(instance.Node);
         s.RecentNodes.Add(instance.Node);
         if (s.RecentNodes.Count > 8)
@@ -128,6 +150,8 @@ public sealed class InstanceLifecycle(string deployId, IGrainFactory grains, Tim
 
         await grains.GetGrain<IUserQuotaGrain>(s.Spec!.Owner).ReleaseGpus(instance.Id);
     }
+
+    SiloAddress? SiloOf(InstanceRecord instance) => instance.Silo ?? _startedOn.GetValueOrDefault(instance.Id);
 
     /// <summary>When a lost node last reported, if the registry knows: its instances are billed until then, not until now.</summary>
     async Task<DateTimeOffset?> LastReportAsync(string node)

@@ -93,7 +93,6 @@ public sealed class InstancePlacer(string deployId, IGrainFactory grains, TimePr
                 var (seq, node) = round[i];
                 if (answers[i] is { } allocation)
                 {
-                    deployment.Instances[allocation.InstanceId].Silo = allocation.Silo;
                     placed.Add(allocation);
                     pending.Remove(seq);
                 }

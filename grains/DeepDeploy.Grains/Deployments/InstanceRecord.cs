@@ -15,13 +15,11 @@ public sealed class InstanceRecord
     /// <summary>When it began serving: billing starts here.</summary>
     [Id(6)] public DateTimeOffset? RunningSince { get; set; }
 
-    /// <summary>The ledger acknowledged its meter start.</summary>
-    [Id(7)] public bool Metered { get; set; }
-
     /// <summary>Order of creation (ids compare as strings, so "x-10" &lt; "x-9").</summary>
     [Id(8)] public int Seq { get; init; }
 
-    /// <summary>The silo hosting its node: when the cluster declares it dead, the instance is lost.</summary>
+    /// <summary>The silo hosting its node: when the cluster declares it dead, the instance is lost. Saved with the
+    /// instance's first report (<see cref="InstanceLifecycle.Started"/>), not on its own.</summary>
     [Id(9)] public SiloAddress? Silo { get; set; }
 
     /// <summary>A stopping instance is out of the routes at once and gets its stop request from this time on.</summary>

@@ -12,7 +12,7 @@ namespace DeepDeploy.Grains.Deployments;
 /// node could ever hold, and drains the surplus newest first.
 /// </summary>
 public sealed class InstanceScaling(string deployId, InstanceDemand demand, InstancePlacer placer, CapacityClaims capacity, InstanceStops stops,
-    ChangeReports reports, PlacementTrace trace, ControlPlaneMetrics metrics, AutoscalerOptions autoscaler, TimeProvider time, Func<DeploymentEvents> events)
+    InstanceLifecycle lifecycle, ChangeReports reports, PlacementTrace trace, ControlPlaneMetrics metrics, AutoscalerOptions autoscaler, TimeProvider time, Func<DeploymentEvents> events)
 {
     /// <summary>One pass; <paramref name="save"/> persists the state when the placer records its intents.</summary>
     public async Task ScaleAsync(DeploymentState s, DeploymentSpec spec, bool mayRun, Func<Task> save)
@@ -25,6 +25,7 @@ public sealed class InstanceScaling(string deployId, InstanceDemand demand, Inst
         var placements = desired > live.Count && mayRun
             ? await placer.PlaceAsync(s, desired - live.Count, save, n => capacity.MayPlaceAsync(s, desired, n))
             : [];
+        lifecycle.Started(placements);
         reports.Placed(s, placements);
         placing?.Dispose();
         await ReportCapacityAsync(s, desired);

@@ -9,13 +9,14 @@ using DeepDeploy.Tests.Support;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
+using Orleans.Configuration;
 using Orleans.TestingHost;
 using Xunit;
 
 namespace DeepDeploy.Tests.Cluster;
 
 /// <summary>
-/// A real Orleans cluster (TestingHost, grain state in SQLite) of simulated GPU nodes, each with
+/// A real Orleans cluster (TestingHost, grain state in SQLite or PostgreSQL) of simulated GPU nodes, each with
 /// <see cref="GpusPerNode"/> simulated GPUs run by a <see cref="SimulatedNodeAgent"/>: one node per silo, or many
 /// per silo (<see cref="SimulatedNodeHost"/>) for simulations at scale. The control plane is the production code:
 /// deployment, node, registry, quota and ledger grains, placement, reminders, the lost-node waker.
@@ -38,6 +39,11 @@ public sealed class SimulatedCluster : IAsyncDisposable
     public static async Task<SimulatedCluster> StartAsync(SimulatedClusterOptions options)
     {
         var sim = new SimulatedCluster();
+        if (options.Postgres is { } postgres)
+        {
+            await PostgresSchema.EnsureCreatedAsync(postgres);
+        }
+
         var connection = $"Data Source={Path.Combine(sim._directory.Path, "state.db")}";
         var onePerSilo = options.Nodes == options.Silos;
         var builder = new InProcessTestClusterBuilder(options.Silos);
@@ -49,6 +55,15 @@ public sealed class SimulatedCluster : IAsyncDisposable
             {
                 silo.AddMemoryGrainStorage(StorageNames.Default);
                 silo.UseInMemoryReminderService();
+            }
+            else if (options.Postgres is { } database)
+            {
+                silo.AddDeepDeployPostgresStorage(StorageNames.Default, database);
+                silo.UseAdoNetReminderService((AdoNetReminderTableOptions reminders) =>
+                {
+                    reminders.Invariant = StorageSetup.PostgresInvariant;
+                    reminders.ConnectionString = database;
+                });
             }
             else
             {

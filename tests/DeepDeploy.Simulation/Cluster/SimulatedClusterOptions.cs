@@ -22,6 +22,11 @@ public sealed class SimulatedClusterOptions
     /// one SQLite file shared by every silo of one process.</summary>
     public bool InMemoryStorage { get; init; }
 
+    /// <summary>An Npgsql connection string: grain state and reminders in that PostgreSQL database (its schema created at
+    /// start) instead of the SQLite file, as production keeps them; many writers at once where SQLite takes one.
+    /// Clustering stays the TestingHost's.</summary>
+    public string? Postgres { get; init; }
+
     public Action<AutoscalerOptions>? Autoscaler { get; init; }
 
     /// <summary>More silo configuration, applied last.</summary>
