@@ -15,7 +15,9 @@ namespace DeepDeploy.Grains.Events;
 /// Reentrant, with the appends that arrive while a write runs written together (<see cref="GroupCommit{T}"/>): every
 /// deployment's log forwards to the one cluster feed, which wrote its whole history once per append (session 13, 1,000
 /// nodes / 2,000 deployments: 10,050 writes in the create storm, `Append` 20 s per call). Events are still published
-/// in sequence order: each append's publishing waits for the one before it.
+/// in sequence order: each append's publishing waits for the one before it, then publishes, as one stream batch, every
+/// event written and not yet published (its own and later appends'). One stream call per event fell behind the appends
+/// in session 14's 1,000-node simulation (`Append` p50 33 s, the feed's publishing backlog growing without bound).
 /// </summary>
 [Reentrant]
 public sealed class EventLogGrain(
@@ -31,6 +33,9 @@ public sealed class EventLogGrain(
     /// <summary>The publishing of the latest append; the next append's publishing starts after it.</summary>
     Task _published = Task.CompletedTask;
 
+    /// <summary>Events written and not yet published, in sequence order.</summary>
+    List<DeploymentEvent> _unpublished = [];
+
     string Key => this.GetPrimaryKeyString();
 
     IAsyncStream<DeploymentEvent> Stream => _stream ??= this.GetStreamProvider(EventStreams.Provider)
@@ -44,8 +49,9 @@ public sealed class EventLogGrain(
         await _store.ChangeAsync(s => numbered = Number(s, events));
 
         // Appends resume in the order they were applied (their writes complete in order, and callers of one write
-        // resume in call order), so chaining here keeps the stream in sequence order.
-        var publishing = PublishAfterAsync(_published, numbered);
+        // resume in call order), so adding here and chaining keeps the stream in sequence order.
+        _unpublished.AddRange(numbered);
+        var publishing = PublishAfterAsync(_published);
         _published = publishing;
         await publishing;
 
@@ -79,19 +85,23 @@ public sealed class EventLogGrain(
         return numbered;
     }
 
-    async Task PublishAfterAsync(Task previous, List<DeploymentEvent> numbered)
+    async Task PublishAfterAsync(Task previous)
     {
         await previous;
+        if (_unpublished.Count == 0)
+        {
+            return; // an earlier append's publishing took these events too
+        }
+
+        var batch = _unpublished;
+        _unpublished = [];
         try
         {
-            foreach (var e in numbered)
-            {
-                await Stream.OnNextAsync(e);
-            }
+            await Stream.OnNextBatchAsync(batch);
         }
         catch (Exception e)
         {
-            log.LogWarning(e, "Could not publish {Count} events of {Key} live; followers read them from the history", numbered.Count, Key);
+            log.LogWarning(e, "Could not publish {Count} events of {Key} live; followers read them from the history", batch.Count, Key);
         }
     }
 
